@@ -1,0 +1,190 @@
+#include "runtime/executor.h"
+
+#include <map>
+#include <set>
+
+#include "ops/registry.h"
+
+namespace kiln {
+
+struct Executor::Env {
+  const Model& model;
+  std::vector<Tensor> values;  // produced at run time; constants are read from the model
+  const Tensor* get(int v) const {
+    if (v == kNoValue) return nullptr;
+    const Tensor& t = values[static_cast<size_t>(v)];
+    if (t.defined()) return &t;
+    const Value& val = model.values[static_cast<size_t>(v)];
+    return val.data ? &*val.data : nullptr;
+  }
+};
+
+namespace {
+
+void collect_unsupported(const Graph& g, std::map<std::string, std::string>& first) {
+  for (const Node& n : g.nodes) {
+    if (!op_supported(n.domain, n.op_type)) {
+      std::string type = n.domain.empty() ? n.op_type : n.domain + "." + n.op_type;
+      first.emplace(type, n.name);
+    }
+    for (const auto& [name, a] : n.attrs)
+      if (a.kind == Attribute::Kind::kGraph && a.g) collect_unsupported(*a.g, first);
+  }
+}
+
+// Values a node reads, including captures of its subgraphs (for liveness).
+void node_reads(const Node& n, std::set<int>& out);
+void graph_captures(const Graph& g, std::set<int>& out) {
+  std::set<int> produced(g.inputs.begin(), g.inputs.end()), reads;
+  for (const Node& n : g.nodes) {
+    node_reads(n, reads);
+    produced.insert(n.outputs.begin(), n.outputs.end());
+  }
+  reads.insert(g.outputs.begin(), g.outputs.end());
+  for (int r : reads)
+    if (!produced.count(r)) out.insert(r);
+}
+void node_reads(const Node& n, std::set<int>& out) {
+  for (int i : n.inputs)
+    if (i != kNoValue) out.insert(i);
+  for (const auto& [name, a] : n.attrs)
+    if (a.kind == Attribute::Kind::kGraph && a.g) graph_captures(*a.g, out);
+}
+
+std::string with_node(const Node& n, const Status& s) {
+  return s.message().rfind("node '", 0) == 0 ? s.message() : n.describe() + ": " + s.message();
+}
+
+}  // namespace
+
+Status Executor::prepare(const Model& model) {
+  std::map<std::string, std::string> unsupported_ops;
+  collect_unsupported(model.graph, unsupported_ops);
+  if (!unsupported_ops.empty()) {
+    std::string msg = "the model uses operators kiln does not support: ";
+    bool first = true;
+    for (const auto& [type, node] : unsupported_ops) {
+      msg += (first ? "" : ", ") + type + " (first at node '" + node + "')";
+      first = false;
+    }
+    return unsupported(msg);
+  }
+  return prepare_graph(model, model.graph);
+}
+
+Status Executor::prepare_graph(const Model& model, const Graph& g) {
+  GraphPlan plan;
+  plan.free_after.resize(g.nodes.size());
+  std::map<int, size_t> last;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    std::set<int> reads;
+    node_reads(n, reads);
+    for (int r : reads) last[r] = i;
+    for (int o : n.outputs)
+      if (o != kNoValue && !last.count(o)) last[o] = i;  // unused outputs die at once
+    if (is_control_flow(n.op_type)) {
+      for (const auto& [name, a] : n.attrs)
+        if (a.kind == Attribute::Kind::kGraph && a.g) KILN_RETURN_IF_ERROR(prepare_graph(model, *a.g));
+      continue;
+    }
+    OpContext ctx{n, model, model.opset};
+    auto op = create_op(ctx);
+    if (!op.ok()) return op.status();
+    ops_[&n] = std::move(op).value();
+  }
+  // Only values this graph owns (its inputs and its nodes' outputs) are freed here: values
+  // captured from an outer scope may still be read after this subgraph finishes.
+  std::set<int> owned(g.inputs.begin(), g.inputs.end());
+  for (const Node& n : g.nodes) owned.insert(n.outputs.begin(), n.outputs.end());
+  std::set<int> keep(g.outputs.begin(), g.outputs.end());
+  for (const auto& [v, i] : last)
+    if (owned.count(v) && !keep.count(v) && !model.values[static_cast<size_t>(v)].is_constant())
+      plan.free_after[i].push_back(v);
+  plans_[&g] = std::move(plan);
+  return Status::Ok();
+}
+
+Result<std::vector<Tensor>> Executor::run(const Model& model, const std::vector<std::pair<int, Tensor>>& inputs) {
+  Env env{model, std::vector<Tensor>(model.values.size())};
+  for (const auto& [v, t] : inputs) env.values[static_cast<size_t>(v)] = t;
+  KILN_RETURN_IF_ERROR(run_graph(model, model.graph, env));
+  std::vector<Tensor> outs;
+  for (int o : model.graph.outputs) {
+    const Tensor* t = env.get(o);
+    if (!t) return internal_error("graph output '" + model.values[static_cast<size_t>(o)].name + "' was not computed");
+    outs.push_back(*t);
+  }
+  return outs;
+}
+
+Status Executor::run_graph(const Model& model, const Graph& g, Env& env) {
+  const GraphPlan& plan = plans_.at(&g);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    KILN_RETURN_IF_ERROR(is_control_flow(n.op_type) ? run_if(model, n, env) : run_node(model, n, env));
+    for (int v : plan.free_after[i]) env.values[static_cast<size_t>(v)] = Tensor();
+  }
+  return Status::Ok();
+}
+
+Status Executor::run_node(const Model& model, const Node& n, Env& env) {
+  Op* op = ops_.at(&n).get();
+  std::vector<Tensor> ins(n.inputs.size());
+  std::vector<TensorInfo> infos(n.inputs.size());
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] == kNoValue) continue;
+    const Tensor* t = env.get(n.inputs[i]);
+    if (!t)
+      return internal_error(n.describe() + ": input '" + model.values[static_cast<size_t>(n.inputs[i])].name +
+                            "' has no value");
+    ins[i] = *t;
+    infos[i].dtype = t->dtype();
+    infos[i].dims = t->dims();
+    infos[i].value = &ins[i];
+  }
+  std::vector<TensorInfo> out_infos(n.outputs.size());
+  Status s = op->infer(infos, out_infos);
+  if (!s.ok()) return Status(s.code(), with_node(n, s));
+  std::vector<Tensor> outs(n.outputs.size());
+  if (!op->is_view()) {
+    for (size_t i = 0; i < outs.size(); ++i) {
+      auto t = Tensor::make(out_infos[i].dtype, out_infos[i].dims);
+      if (!t.ok()) return Status(t.status().code(), with_node(n, t.status()));
+      outs[i] = std::move(t).value();
+    }
+  }
+  s = op->run(ins, outs);
+  if (!s.ok()) return Status(s.code(), with_node(n, s));
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (n.outputs[i] != kNoValue) env.values[static_cast<size_t>(n.outputs[i])] = std::move(outs[i]);
+  return Status::Ok();
+}
+
+Status Executor::run_if(const Model& model, const Node& n, Env& env) {
+  if (n.op_type != "If") return unsupported(n.describe() + ": control-flow operator is not supported");
+  const Tensor* cond = n.inputs.empty() ? nullptr : env.get(n.inputs[0]);
+  if (!cond || cond->size() != 1)
+    return invalid_argument(n.describe() + ": condition must be a tensor with one element");
+  const bool take_then = cond->get_f64(0) != 0;
+  const Attribute* a = n.attr(take_then ? "then_branch" : "else_branch");
+  if (!a || a->kind != Attribute::Kind::kGraph || !a->g)
+    return invalid_model(n.describe() + ": missing " + (take_then ? "then_branch" : "else_branch") + " graph");
+  const Graph& branch = *a->g;
+  if (branch.outputs.size() != n.outputs.size())
+    return invalid_model(n.describe() + ": branch has " + std::to_string(branch.outputs.size()) +
+                         " outputs, node has " + std::to_string(n.outputs.size()));
+  KILN_RETURN_IF_ERROR(run_graph(model, branch, env));
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    const Tensor* t = env.get(branch.outputs[i]);
+    if (!t) return internal_error(n.describe() + ": branch output " + std::to_string(i) + " was not computed");
+    if (n.outputs[i] != kNoValue) env.values[static_cast<size_t>(n.outputs[i])] = *t;
+  }
+  // Branch-local values are no longer needed.
+  for (const Node& bn : branch.nodes)
+    for (int o : bn.outputs)
+      if (o != kNoValue) env.values[static_cast<size_t>(o)] = Tensor();
+  return Status::Ok();
+}
+
+}  // namespace kiln

@@ -1,0 +1,37 @@
+// Executor: creates one Op per node once (attribute checks, weight packing), then runs
+// graphs node by node, freeing each intermediate after its last use. Control flow (If)
+// is handled here, running a branch subgraph in the same value environment.
+#pragma once
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "graph/graph.h"
+#include "ops/op.h"
+
+namespace kiln {
+
+class Executor {
+ public:
+  // Creates ops for every node of the model, including subgraphs. Reports every
+  // unsupported op at once.
+  Status prepare(const Model& model);
+  // Runs the main graph with (value index, tensor) inputs; returns graph outputs in order.
+  Result<std::vector<Tensor>> run(const Model& model, const std::vector<std::pair<int, Tensor>>& inputs);
+
+ private:
+  struct Env;
+  struct GraphPlan {
+    std::vector<std::vector<int>> free_after;  // values whose last reader is node i
+  };
+  Status prepare_graph(const Model& model, const Graph& g);
+  Status run_graph(const Model& model, const Graph& g, Env& env);
+  Status run_node(const Model& model, const Node& n, Env& env);
+  Status run_if(const Model& model, const Node& n, Env& env);
+
+  std::unordered_map<const Node*, std::unique_ptr<Op>> ops_;
+  std::unordered_map<const Graph*, GraphPlan> plans_;
+};
+
+}  // namespace kiln

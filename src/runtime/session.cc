@@ -1,0 +1,102 @@
+#include "runtime/session.h"
+
+#include <set>
+#include <unordered_map>
+
+#include "format/model_io.h"
+#include "ops/registry.h"
+#include "runtime/executor.h"
+
+namespace kiln {
+
+struct Session::Impl {
+  Executor executor;
+};
+
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const std::vector<uint8_t>> bytes,
+                                                 const SessionOptions& options) {
+  if (!bytes) return invalid_argument("no model bytes given");
+  ReadOptions ro;
+  ro.verify_hashes = options.verify_hashes;
+  KILN_ASSIGN_OR_RETURN(Model model, read_model(std::move(bytes), ro));
+  return create(std::move(model), options);
+}
+
+namespace {
+TensorDesc describe_value(const Value& v) {
+  TensorDesc d;
+  d.name = v.name;
+  d.dtype = v.dtype;
+  if (v.shape) d.shape = *v.shape;
+  return d;
+}
+}  // namespace
+
+Result<std::unique_ptr<Session>> Session::create(Model model, const SessionOptions& options) {
+  std::unique_ptr<Session> s(new Session());
+  s->model_ = std::move(model);
+  KILN_RETURN_IF_ERROR(validate_and_sort(s->model_));
+  s->impl_ = std::make_unique<Impl>();
+  KILN_RETURN_IF_ERROR(s->impl_->executor.prepare(s->model_));
+  for (int v : s->model_.graph.inputs) s->inputs_.push_back(describe_value(s->model_.values[v]));
+  for (int v : s->model_.graph.outputs) s->outputs_.push_back(describe_value(s->model_.values[v]));
+  return s;
+}
+
+namespace {
+
+// Checks one input against its declaration; `symbols` binds symbolic dim names across inputs.
+Status check_input(const TensorDesc& d, const Tensor& t, std::unordered_map<std::string, int64_t>& symbols) {
+  const std::string where = "input '" + d.name + "'";
+  if (!t.defined()) return invalid_argument(where + ": tensor has no data");
+  if (d.dtype != DType::kUndefined && t.dtype() != d.dtype)
+    return invalid_argument(where + ": expected dtype " + dtype_name(d.dtype) + ", got " + dtype_name(t.dtype()));
+  if (!d.shape.empty() || t.rank() == 0) {
+    // An empty declared shape with rank-0 data is a scalar; otherwise ranks must agree.
+    if (static_cast<size_t>(t.rank()) != d.shape.size())
+      return invalid_argument(where + ": expected shape " + shape_to_string(d.shape) + " (rank " +
+                              std::to_string(d.shape.size()) + "), got " + dims_to_string(t.dims()));
+  }
+  for (size_t i = 0; i < d.shape.size() && i < t.dims().size(); ++i) {
+    const Dim& dim = d.shape[i];
+    int64_t got = t.dims()[i];
+    if (dim.fixed() && dim.size != got)
+      return invalid_argument(where + ": expected shape " + shape_to_string(d.shape) + ", got " +
+                              dims_to_string(t.dims()) + " (dimension " + std::to_string(i) + ")");
+    if (!dim.fixed() && !dim.param.empty()) {
+      auto [it, fresh] = symbols.emplace(dim.param, got);
+      if (!fresh && it->second != got)
+        return invalid_argument(where + ": dimension '" + dim.param + "' is " + std::to_string(got) +
+                                " here but " + std::to_string(it->second) + " in another input");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<TensorMap> Session::run(const TensorMap& inputs) {
+  std::unordered_map<std::string, int64_t> symbols;
+  std::vector<std::pair<int, Tensor>> bound;
+  for (const auto& [name, t] : inputs) {
+    size_t i = 0;
+    while (i < inputs_.size() && inputs_[i].name != name) ++i;
+    if (i == inputs_.size()) {
+      std::string names;
+      for (const auto& d : inputs_) names += (names.empty() ? "'" : ", '") + d.name + "'";
+      return invalid_argument("unknown input '" + name + "'; the model's inputs are " + names);
+    }
+    KILN_RETURN_IF_ERROR(check_input(inputs_[i], t, symbols));
+    bound.emplace_back(model_.graph.inputs[i], t);
+  }
+  for (const auto& d : inputs_)
+    if (!inputs.count(d.name)) return invalid_argument("missing input '" + d.name + "'");
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, impl_->executor.run(model_, bound));
+  TensorMap result;
+  for (size_t i = 0; i < outputs_.size(); ++i) result[outputs_[i].name] = std::move(outs[i]);
+  return result;
+}
+
+}  // namespace kiln
