@@ -5,6 +5,10 @@
 //
 // Segment offsets are relative to the start of the data area (the first 64-byte
 // boundary after the table), so the table can be written before the data.
+// Every constant's bytes start on a 64-byte boundary inside its segment; the file
+// ends at the last byte of the last segment (no trailing padding), so any
+// truncation is detected. A model without constants is just the table.
+// The reader trusts nothing: see reader.cc for the checks made before use.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -20,11 +24,14 @@ constexpr uint32_t kFormatVersion = 1;
 
 struct WriteOptions {
   // Weights are grouped into segments of about this size so a loader can fetch,
-  // verify and cache them independently.
+  // verify and cache them independently. A larger tensor gets a segment of its own.
   size_t segment_bytes = size_t{4} << 20;
 };
 
 // Serializes the model (graph, constants, metadata) into .kiln bytes.
+// Deterministic: the same model gives the same bytes. Constants are stored in
+// value order, then tensor attributes in graph order (subgraphs depth-first).
+// A constant whose Value has dtype kUndefined is written with its data's dtype.
 Result<std::vector<uint8_t>> write_model(const Model& model, const WriteOptions& options = {});
 
 struct ReadOptions {
@@ -32,10 +39,15 @@ struct ReadOptions {
 };
 
 // Parses and verifies .kiln bytes. Constant tensors are views into `bytes` (no copy);
-// `bytes` must stay alive via the shared_ptr and be at least 16-byte aligned.
+// the shared_ptr keeps the buffer alive. `bytes->data()` must be at least 8-byte
+// aligned (the largest element size); std::vector's default allocation gives 16
+// natively and only 8 with Emscripten 3.1.6. Weights are therefore 64-byte aligned
+// relative to the buffer but only as aligned as the buffer in memory: kernels that
+// need more alignment must pack (they do). Any byte sequence gives either a model
+// that passed validate_and_sort or an error Status; never a crash.
 Result<Model> read_model(std::shared_ptr<const std::vector<uint8_t>> bytes, const ReadOptions& options = {});
 
-// Reads a file into a buffer suitable for read_model.
+// Reads a file into a buffer suitable for read_model (native tools and tests).
 Result<std::shared_ptr<const std::vector<uint8_t>>> read_file_bytes(const std::string& path);
 Status write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 

@@ -1,0 +1,104 @@
+// Reference kernels: plain portable C++, the oracle every fast kernel is tested against.
+// They never allocate and never validate: the ops in src/ops check shapes and attributes
+// and describe the problem here with explicit sizes and strides. Layouts are NCHW-style
+// (batch, channels, spatial...) with the last dimension contiguous.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace kiln {
+
+// Most spatial dimensions a convolution / pooling / resize kernel handles.
+constexpr size_t kMaxSpatialDims = 6;
+
+// --- GEMM ---------------------------------------------------------------------------
+// C[i,j] = alpha * sum_p A[i,p] * B[p,j] + beta * C[i,j], with element strides for every
+// operand, so transposed operands are just swapped strides. beta == 0 never reads C
+// (so C may hold garbage or NaN).
+void f32_gemm_reference(size_t m, size_t n, size_t k,
+                        const float* a, ptrdiff_t a_stride_m, ptrdiff_t a_stride_k,
+                        const float* b, ptrdiff_t b_stride_k, ptrdiff_t b_stride_n,
+                        float* c, ptrdiff_t c_stride_m, float alpha, float beta);
+
+// --- Convolution ----------------------------------------------------------------------
+// Shared geometry of Conv and ConvTranspose over `rank` spatial dimensions.
+// Conv:          x [batch, groups*group_in, in...], w [groups*group_out, group_in, kernel...],
+//                y [batch, groups*group_out, out...];
+//                in coordinate = out * stride - pad_begin + k * dilation.
+// ConvTranspose: x [batch, groups*group_in, in...], w [groups*group_in, group_out, kernel...],
+//                y [batch, groups*group_out, out...];
+//                out coordinate = in * stride - pad_begin + k * dilation.
+struct ConvGeometry {
+  size_t batch = 1, groups = 1, group_in = 1, group_out = 1;
+  size_t rank = 0;
+  int64_t in[kMaxSpatialDims] = {};
+  int64_t out[kMaxSpatialDims] = {};
+  int64_t kernel[kMaxSpatialDims] = {};
+  int64_t stride[kMaxSpatialDims] = {};
+  int64_t dilation[kMaxSpatialDims] = {};
+  int64_t pad_begin[kMaxSpatialDims] = {};
+};
+
+// bias may be null (zero).
+void f32_conv_reference(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
+void f32_conv_transpose_reference(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                                  float* y);
+
+// --- Pooling --------------------------------------------------------------------------
+// `planes` independent planes (batch * channels) of `rank` spatial dims each.
+// Window taps: in coordinate = out * stride - pad_begin + k * dilation. Taps outside
+// [0, in) are skipped (max) or counted as zeros only when count_include_pad and inside
+// the padded extent [-pad_begin, in + pad_end) (average).
+struct PoolGeometry {
+  size_t planes = 1;
+  size_t rank = 0;
+  int64_t in[kMaxSpatialDims] = {};
+  int64_t out[kMaxSpatialDims] = {};
+  int64_t kernel[kMaxSpatialDims] = {};
+  int64_t stride[kMaxSpatialDims] = {};
+  int64_t dilation[kMaxSpatialDims] = {};
+  int64_t pad_begin[kMaxSpatialDims] = {};
+  int64_t pad_end[kMaxSpatialDims] = {};
+};
+
+// A window with no tap inside the input yields -inf (max) or 0 (average).
+void f32_maxpool_reference(const PoolGeometry& g, const float* x, float* y);
+void f32_avgpool_reference(const PoolGeometry& g, bool count_include_pad, const float* x, float* y);
+// y[p] = mean / max of x[p * plane_size .. (p+1) * plane_size).
+void f32_global_avgpool_reference(size_t planes, size_t plane_size, const float* x, float* y);
+void f32_global_maxpool_reference(size_t planes, size_t plane_size, const float* x, float* y);
+
+// --- Normalization ------------------------------------------------------------------------
+// y[o, c, i] = x[o, c, i] * scale[c] + bias[c] over [outer, channels, inner]: inference
+// BatchNormalization once scale/bias have folded mean, variance and epsilon.
+void f32_channel_affine_reference(size_t outer, size_t channels, size_t inner, const float* x,
+                                  const float* scale, const float* bias, float* y);
+// Normalizes each of `rows` contiguous rows of length n to zero mean / unit variance
+// (population variance + epsilon), then y = normalized * scale[j] + bias[j]. scale/bias
+// have n entries; bias may be null. mean / inv_std_dev (one per row) may be null.
+void f32_layernorm_reference(size_t rows, size_t n, const float* x, const float* scale, const float* bias,
+                             float epsilon, float* y, float* mean, float* inv_std_dev);
+// InstanceNormalization: for each of batch*channels planes of plane_size values,
+// y = (x - mean) / sqrt(var + epsilon) * scale[c] + bias[c].
+void f32_instancenorm_reference(size_t batch, size_t channels, size_t plane_size, const float* x,
+                                const float* scale, const float* bias, float epsilon, float* y);
+
+// --- Softmax ----------------------------------------------------------------------------------
+// Softmax (or log-softmax) along the middle axis of [outer, n, inner].
+void f32_softmax_reference(size_t outer, size_t n, size_t inner, const float* x, float* y, bool log);
+
+// --- Resize -----------------------------------------------------------------------------
+// Separable interpolation: along each axis, output index o reads `taps` input indices
+// index[o * taps + t] (each in [0, in_size)) with weights weight[o * taps + t].
+// Nearest uses one tap, linear two, cubic four; untouched axes use one tap of weight 1.
+struct ResizeAxis {
+  int64_t in_size = 1, out_size = 1;
+  size_t taps = 1;
+  const int64_t* index = nullptr;
+  const float* weight = nullptr;
+};
+// rank <= kMaxSpatialDims + 2 axes, all of them described (batch and channels included).
+void f32_resize_reference(size_t rank, const ResizeAxis* axes, const float* x, float* y);
+constexpr size_t kMaxResizeRank = kMaxSpatialDims + 2;
+
+}  // namespace kiln

@@ -1,0 +1,50 @@
+// Shared attribute handling for sliding-window ops (Conv, ConvTranspose, MaxPool,
+// AveragePool): parsing auto_pad / kernel_shape / strides / dilations / pads, and the
+// output-size rules of ONNX, so every op agrees on them.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "graph/graph.h"
+#include "kernels/reference/reference.h"
+#include "ops/nn_util.h"
+
+namespace kiln::nn {
+
+enum class AutoPad { kNotSet, kSameUpper, kSameLower, kValid };
+
+struct WindowAttrs {
+  AutoPad auto_pad = AutoPad::kNotSet;
+  // Empty when the attribute is absent: kernel_shape then comes from the weights,
+  // strides/dilations default to 1 and pads to 0.
+  std::vector<int64_t> kernel_shape, strides, dilations, pads;
+};
+
+// Reads and range-checks the attributes (positive strides/dilations/kernel, non-negative
+// pads, known auto_pad). Lengths are checked later against the input rank.
+Result<WindowAttrs> parse_window_attrs(const Node& node);
+
+// Concrete per-dimension geometry for one input shape.
+struct Window {
+  size_t rank = 0;
+  std::vector<int64_t> kernel, stride, dilation, pad_begin, pad_end, out;
+};
+
+// Resolves attributes for input spatial dims `in` and kernel `kernel` (rank each):
+// applies auto_pad and computes output sizes the way Conv and pooling do
+// (floor, or ceil with ceil_mode, dropping a last window that would start in the end
+// padding). `who` prefixes error messages (the node's describe()).
+Result<Window> resolve_window(const WindowAttrs& a, const Dims& in, const std::vector<int64_t>& kernel,
+                              bool ceil_mode, const std::string& who);
+
+// Pooling geometry for input X [N, C, spatial...] with kernel_shape from the attributes.
+// Rejects pads >= kernel (as ONNX Runtime does) so every window touches the input.
+Result<PoolGeometry> pool_geometry(const WindowAttrs& a, const Dims& x, bool ceil_mode, const std::string& who);
+
+// Checks an attribute list has `rank` (or 2*rank for pads) entries when present.
+Status check_window_lengths(const WindowAttrs& a, size_t rank, const std::string& who);
+
+}  // namespace kiln::nn

@@ -1,0 +1,102 @@
+// MatMul (opsets 1..22): numpy matmul. 1-D operands are promoted ([K] -> [1,K] for A,
+// [K] -> [K,1] for B) and the added dim is dropped from the result; leading (batch) dims
+// broadcast.
+#include "kernels/reference/reference.h"
+#include "ops/nn_util.h"
+#include "ops/op.h"
+
+namespace kiln {
+
+using namespace nn;  // NOLINT: this file's helpers (ops/nn_util.h)
+namespace {
+
+struct MatMulPlan {
+  int64_t m = 0, n = 0, k = 0;
+  Dims batch;                          // broadcast batch dims
+  std::vector<int64_t> a_batch_stride, b_batch_stride;  // element strides per batch dim (0: broadcast)
+  Dims out;
+};
+
+class MatMulOp final : public Op {
+ public:
+  explicit MatMulOp(std::string who) : who_(std::move(who)) {}
+
+  Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
+    KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
+    KILN_RETURN_IF_ERROR(expect_f32(in, 0, who_, "A"));
+    KILN_RETURN_IF_ERROR(expect_f32(in, 1, who_, "B"));
+    KILN_ASSIGN_OR_RETURN(MatMulPlan p, plan(in[0].dims, in[1].dims));
+    out[0].dtype = DType::kF32;
+    out[0].dims = p.out;
+    return Status::Ok();
+  }
+
+  Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
+    KILN_ASSIGN_OR_RETURN(MatMulPlan p, plan(in[0].dims(), in[1].dims()));
+    KILN_RETURN_IF_ERROR(check_output(out[0], p.out, who_));
+    const float* a = in[0].data<float>();
+    const float* b = in[1].data<float>();
+    float* y = out[0].mutable_data<float>();
+    const int64_t batches = num_elements(p.batch);
+    if (batches == 0 || p.m == 0 || p.n == 0) return Status::Ok();
+    Dims idx(p.batch.size(), 0);
+    for (int64_t t = 0; t < batches; ++t) {
+      int64_t a_off = 0, b_off = 0;
+      for (size_t d = 0; d < idx.size(); ++d) {
+        a_off += idx[d] * p.a_batch_stride[d];
+        b_off += idx[d] * p.b_batch_stride[d];
+      }
+      f32_gemm_reference(static_cast<size_t>(p.m), static_cast<size_t>(p.n), static_cast<size_t>(p.k), a + a_off,
+                         p.k, 1, b + b_off, p.n, 1, y + t * p.m * p.n, p.n, 1.f, 0.f);
+      for (size_t d = idx.size(); d-- > 0;) {
+        if (++idx[d] < p.batch[d]) break;
+        idx[d] = 0;
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Result<MatMulPlan> plan(const Dims& a_in, const Dims& b_in) const {
+    if (a_in.empty() || b_in.empty())
+      return invalid_argument(who_ + "MatMul operands must have rank >= 1, got A " + dims_to_string(a_in) + " and B " +
+                              dims_to_string(b_in));
+    Dims a = a_in, b = b_in;
+    if (a.size() == 1) a.insert(a.begin(), 1);
+    if (b.size() == 1) b.push_back(1);
+    MatMulPlan p;
+    p.m = a[a.size() - 2];
+    p.k = a[a.size() - 1];
+    p.n = b[b.size() - 1];
+    if (b[b.size() - 2] != p.k)
+      return invalid_argument(who_ + "inner dimensions differ: A " + dims_to_string(a_in) + " and B " +
+                              dims_to_string(b_in));
+    const Dims a_batch = dims_slice(a, 0, a.size() - 2), b_batch = dims_slice(b, 0, b.size() - 2);
+    auto batch = broadcast_dims(a_batch, b_batch);
+    if (!batch.ok())
+      return invalid_argument(who_ + "batch dims of A " + dims_to_string(a_in) + " and B " + dims_to_string(b_in) +
+                              " do not broadcast");
+    p.batch = batch.value();
+    // Strides counted in whole matrices, then scaled to elements.
+    p.a_batch_stride = broadcast_strides(a_batch, p.batch);
+    p.b_batch_stride = broadcast_strides(b_batch, p.batch);
+    for (int64_t& s : p.a_batch_stride) s *= p.m * p.k;
+    for (int64_t& s : p.b_batch_stride) s *= p.k * p.n;
+    p.out = p.batch;
+    if (a_in.size() > 1) p.out.push_back(p.m);
+    if (b_in.size() > 1) p.out.push_back(p.n);
+    return p;
+  }
+
+  std::string who_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Op>> create_mat_mul(const OpContext& ctx) {
+  KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  return std::unique_ptr<Op>(new MatMulOp(prefix(ctx.node)));
+}
+
+}  // namespace kiln

@@ -1,0 +1,60 @@
+// Compiled by `npm run typecheck` (tsc --noEmit), never run: exercises the public types
+// of the `kiln` package so a drift between web/index.d.ts and the agreed API fails.
+import { Interpreter, KilnError, Session, Tensor } from 'kiln';
+import type { KilnErrorCode, TensorDetails, TensorInfo, TensorType } from 'kiln';
+
+export async function sessionExample(bytes: Uint8Array, url: URL): Promise<number> {
+  const session = await Session.create(bytes, { verifyHashes: true });
+  await Session.create(bytes.buffer as ArrayBuffer);
+  await Session.create('model.kiln');
+  await Session.create(url);
+
+  const inputs: readonly TensorInfo[] = session.inputs;
+  const first = inputs[0];
+  const dim: number | string = first.dims[0];
+  const names: string[] = session.outputNames;
+
+  const x = new Tensor('float32', new Float32Array(6), [2, 3]);
+  const f: Float32Array = x.data;
+  const ids = new Tensor('int64', new BigInt64Array([1n, 2n]), [2]);
+  const i64: BigInt64Array = ids.data;
+  const mask = new Tensor('bool', [true, false]);
+  const dims: number[] = mask.dims;
+
+  const out = await session.run({ x, ids, mask, raw: { type: 'int32', data: new Int32Array(1), dims: [1] } });
+  const y = out['y'];
+  const t: TensorType = y.type;
+  const n: number = y.size + y.dims.length + f.length + Number(i64[0]) + dims.length + names.length;
+  session.release();
+  return typeof dim === 'number' ? n + dim : n + t.length;
+}
+
+export async function interpreterExample(): Promise<Tensor> {
+  const interp = await Interpreter.create('model.kiln');
+  const details: TensorDetails[] = interp.getInputDetails();
+  const shape: Int32Array = details[0].shape;
+  const index: number = details[0].index;
+  interp.setTensor(index, new Float32Array(shape.reduce((a, b) => a * Math.max(b, 1), 1)));
+  interp.setTensor(1, new Tensor('int32', new Int32Array(4), [2, 2]));
+  interp.setTensor(2, new Uint8Array(16), [4, 4]);
+  interp.invoke();
+  const outDetails = interp.getOutputDetails();
+  const y = interp.getTensor(outDetails[0].index);
+  interp.release();
+  return y;
+}
+
+export function errorExample(e: unknown): KilnErrorCode | undefined {
+  if (e instanceof KilnError) {
+    const message: string = e.message;
+    return message ? e.code : undefined;
+  }
+  return undefined;
+}
+
+// @ts-expect-error: a float32 tensor needs a Float32Array
+new Tensor('float32', new Int32Array(2));
+// @ts-expect-error: not a tensor type
+new Tensor('complex64', new Float32Array(2));
+// @ts-expect-error: sessions come from Session.create
+new Session();

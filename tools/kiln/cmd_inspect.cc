@@ -1,0 +1,110 @@
+// kiln inspect: what a .kiln file holds (interface, ops, weights, segments, metadata).
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "format/model_generated.h"
+#include "format/model_io.h"
+
+namespace kiln::cli {
+namespace {
+
+struct InspectOptions {
+  std::string path;
+  bool json = false;
+};
+
+nlohmann::ordered_json shape_json(const Value& v) {
+  if (!v.shape) return nullptr;
+  auto a = nlohmann::ordered_json::array();
+  for (const Dim& d : *v.shape) {
+    if (d.fixed()) a.push_back(d.size);
+    else if (!d.param.empty()) a.push_back(d.param);
+    else a.push_back(nullptr);
+  }
+  return a;
+}
+
+std::string shape_text(const Value& v) { return v.shape ? shape_to_string(*v.shape) : "(rank unknown)"; }
+
+int run_inspect(const InspectOptions& o) {
+  auto bytes = read_model_file(o.path);
+  if (!bytes.ok()) return fail(bytes.status());
+  auto model = read_model(*bytes);
+  if (!model.ok()) return fail(model.status().with_context(o.path));
+  const Model& m = *model;
+  // The reader verified the table, so reading the header fields directly is safe.
+  const fb::Model* table = fb::GetSizePrefixedModel((*bytes)->data());
+  const uint32_t version = table->format_version();
+  uint64_t segment_bytes = 0;
+  const int segments = table->segments() ? static_cast<int>(table->segments()->size()) : 0;
+  for (int i = 0; i < segments; ++i) segment_bytes += table->segments()->Get(static_cast<flatbuffers::uoffset_t>(i))->length();
+
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["file"] = o.path;
+    j["file_bytes"] = (*bytes)->size();
+    j["format_version"] = version;
+    j["producer"] = m.producer;
+    j["source_sha256"] = m.source_sha256;
+    j["opset"] = m.opset;
+    for (const char* which : {"inputs", "outputs"}) {
+      auto list = nlohmann::ordered_json::array();
+      for (int idx : std::string(which) == "inputs" ? m.graph.inputs : m.graph.outputs) {
+        const Value& v = m.values[static_cast<size_t>(idx)];
+        list.push_back({{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"shape", shape_json(v)}});
+      }
+      j[which] = list;
+    }
+    j["nodes"] = count_nodes(m);
+    j["ops"] = op_histogram(m);
+    j["parameters"] = count_parameters(m);
+    j["bytes_by_dtype"] = constant_bytes_by_dtype(m);
+    j["segments"] = {{"count", segments}, {"bytes", segment_bytes}};
+    auto meta = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : m.metadata) meta[k] = v;
+    j["metadata"] = meta;
+    // Names come from the model file: replace invalid UTF-8 instead of throwing.
+    std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+
+  std::cout << o.path << " (" << human_bytes((*bytes)->size()) << ")\n"
+            << "  format version  " << version << "\n"
+            << "  producer        " << (m.producer.empty() ? "-" : m.producer) << "\n"
+            << "  source sha256   " << (m.source_sha256.empty() ? "-" : m.source_sha256) << "\n"
+            << "  opset           " << m.opset << "\n";
+  std::cout << "inputs:\n";
+  for (int idx : m.graph.inputs) {
+    const Value& v = m.values[static_cast<size_t>(idx)];
+    std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << shape_text(v) << "\n";
+  }
+  std::cout << "outputs:\n";
+  for (int idx : m.graph.outputs) {
+    const Value& v = m.values[static_cast<size_t>(idx)];
+    std::cout << "  " << v.name << "  " << dtype_name(v.dtype) << " " << shape_text(v) << "\n";
+  }
+  std::cout << "ops (" << count_nodes(m) << " nodes):\n";
+  for (const auto& [op, n] : op_histogram(m)) std::cout << "  " << op << " " << n << "\n";
+  std::cout << "weights: " << count_parameters(m) << " parameters\n";
+  for (const auto& [dt, b] : constant_bytes_by_dtype(m)) std::cout << "  " << dt << " " << human_bytes(b) << "\n";
+  std::cout << "segments: " << segments << " (" << human_bytes(segment_bytes) << ")\n";
+  std::cout << "metadata:" << (m.metadata.empty() ? " none" : "") << "\n";
+  for (const auto& [k, v] : m.metadata) std::cout << "  " << k << " = " << v << "\n";
+  return 0;
+}
+
+}  // namespace
+
+Command add_inspect(CLI::App& root) {
+  auto o = std::make_shared<InspectOptions>();
+  CLI::App* app = root.add_subcommand("inspect", "Show what a .kiln file holds");
+  app->add_option("model", o->path, "The .kiln file")->required();
+  app->add_flag("--json", o->json, "Machine-readable JSON output");
+  return {app, [o] { return run_inspect(*o); }};
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,105 @@
+// kiln run: execute a .kiln model on NumPy .npy inputs.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "format/model_io.h"
+#include "npy.h"
+#include "runtime/session.h"
+
+namespace kiln::cli {
+namespace {
+
+struct RunOptions {
+  std::string model;
+  std::vector<std::string> inputs;  // name=file.npy
+  std::string output_dir;
+  int64_t show = 8;
+};
+
+int run_model(const RunOptions& o) {
+  auto bytes = read_model_file(o.model);
+  if (!bytes.ok()) return fail(bytes.status());
+  auto session = Session::create(*bytes);
+  if (!session.ok()) return fail(session.status().with_context(o.model));
+  const auto& declared = (*session)->inputs();
+
+  TensorMap feeds;
+  for (const std::string& arg : o.inputs) {
+    std::string name, path;
+    size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      path = arg.substr(eq + 1);
+    } else if (declared.size() == 1) {  // a bare file feeds the only input
+      name = declared[0].name;
+      path = arg;
+    } else {
+      return fail("--input '" + arg + "' must be name=file.npy (the model has " + std::to_string(declared.size()) +
+                  " inputs)");
+    }
+    bool known = false;
+    for (const TensorDesc& d : declared) known = known || d.name == name;
+    if (!known) {
+      std::string names;
+      for (const TensorDesc& d : declared) names += (names.empty() ? "'" : ", '") + d.name + "'";
+      return fail("the model has no input '" + name + "' (inputs: " + names + ")");
+    }
+    if (feeds.count(name)) return fail("input '" + name + "' is given twice");
+    auto t = npy::read_file(path);
+    if (!t.ok()) return fail(t.status());
+    feeds[name] = std::move(t).value();
+  }
+  for (const TensorDesc& d : declared)
+    if (!feeds.count(d.name))
+      return fail("missing input '" + d.name + "' (" + dtype_name(d.dtype) + " " + shape_to_string(d.shape) +
+                  "); pass --input " + d.name + "=file.npy");
+
+  auto outputs = (*session)->run(feeds);
+  if (!outputs.ok()) return fail(outputs.status());
+
+  if (!o.output_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.output_dir, ec);
+    if (ec) return fail("cannot create directory '" + o.output_dir + "': " + ec.message());
+  }
+  std::set<std::string> used_files;
+  for (const TensorDesc& d : (*session)->outputs()) {
+    auto it = outputs->find(d.name);
+    if (it == outputs->end()) return fail("internal error: the session returned no output '" + d.name + "'");
+    const Tensor& t = it->second;
+    if (o.output_dir.empty()) {
+      std::cout << d.name << "  " << dtype_name(t.dtype()) << " " << dims_to_string(t.dims()) << "  "
+                << preview_values(t, o.show) << "\n";
+      continue;
+    }
+    std::string file = sanitize_filename(d.name);
+    for (int k = 2; used_files.count(file); ++k) file = sanitize_filename(d.name) + "_" + std::to_string(k);
+    used_files.insert(file);
+    std::string path = (std::filesystem::path(o.output_dir) / (file + ".npy")).string();
+    Status s = npy::write_file(path, t);
+    if (!s.ok()) return fail(s);
+    std::cout << d.name << " -> " << path << "  " << dtype_name(t.dtype()) << " " << dims_to_string(t.dims()) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_run(CLI::App& root) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* app = root.add_subcommand("run", "Run a .kiln model on .npy inputs");
+  app->add_option("model", o->model, "The .kiln file")->required();
+  app->add_option("-i,--input", o->inputs, "An input as name=file.npy (repeat for each input)");
+  app->add_option("-d,--output-dir", o->output_dir, "Write each output to <dir>/<output name>.npy");
+  app->add_option("--show", o->show, "How many values of each output to print (default 8)");
+  app->footer(
+      ".npy files: little-endian, C order; float32/float64/float16, int64/int32/int8, uint8, bool.\n"
+      "Without --output-dir, prints each output's name, dtype, shape and first values.");
+  return {app, [o] { return run_model(*o); }};
+}
+
+}  // namespace kiln::cli

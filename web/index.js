@@ -1,0 +1,8 @@
+// kiln: run .kiln models in Node and browsers (WebAssembly + SIMD128).
+//   import { Session, Tensor } from 'kiln';
+//   const session = await Session.create('model.kiln');
+//   const out = await session.run({ x: new Tensor('float32', data, [1, 3, 48, 320]) });
+export { KilnError } from './errors.js';
+export { Tensor } from './tensor.js';
+export { Session } from './session.js';
+export { Interpreter } from './interpreter.js';

@@ -1,0 +1,62 @@
+// Session: the onnxruntime-web-shaped API. create(source) -> inputs/outputs -> run(feeds).
+import { kilnError } from './errors.js';
+import { ModelHandle } from './handle.js';
+
+const token = Symbol('kiln.Session');
+
+export class Session {
+  #handle;
+
+  constructor(handle, key) {
+    if (key !== token) throw kilnError('invalid_argument', 'use `await Session.create(source)` to make a Session');
+    this.#handle = handle;
+  }
+
+  // source: Uint8Array | ArrayBuffer | file path (Node) | URL. options: { verifyHashes = true }.
+  static async create(source, options = {}) {
+    return new Session(await ModelHandle.create(source, options), token);
+  }
+
+  // [{ name, type, dims }], symbolic dims as strings.
+  get inputs() {
+    return this.#handle.inputs;
+  }
+  get outputs() {
+    return this.#handle.outputs;
+  }
+  get inputNames() {
+    return this.#handle.inputs.map((d) => d.name);
+  }
+  get outputNames() {
+    return this.#handle.outputs.map((d) => d.name);
+  }
+
+  // feeds: { [inputName]: Tensor } -> { [outputName]: Tensor } (JS-owned copies).
+  async run(feeds) {
+    const h = this.#handle;
+    h.checkAlive();
+    if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds))
+      throw kilnError('invalid_argument', 'run() takes an object mapping input names to tensors');
+    try {
+      h.clearInputs();
+      for (const [name, tensor] of Object.entries(feeds)) h.stage(name, tensor);
+      h.run();
+      const out = {};
+      for (const { name } of h.outputs) out[name] = h.output(name);
+      return out;
+    } finally {
+      // Free the staged inputs and outputs now rather than at the next run.
+      try {
+        h.clearInputs();
+        h.clearOutputs();
+      } catch {
+        // module aborted: the error above says why
+      }
+    }
+  }
+
+  // Frees the model's WASM memory; the session cannot be used afterwards.
+  release() {
+    this.#handle.release();
+  }
+}
