@@ -49,6 +49,9 @@ elif [[ -f package.json && ! -d node_modules ]]; then
   npm install --no-audit --no-fund || die "npm install failed"
 fi
 
+# --- 2b. TypeScript reader of the .kiln table (flatc + tsc) --------------------
+bash scripts/gen-schema-ts.sh || die "generating the TypeScript schema reader failed"
+
 # --- 3. native build (library, CLI, GoogleTest) ------------------------------
 mkdir -p build
 if [[ ! -f build/native/CMakeCache.txt ]]; then

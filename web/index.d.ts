@@ -124,3 +124,33 @@ export class Interpreter {
   getTensor(index: number): Tensor;
   release(): void;
 }
+
+/** One weight segment of a .kiln file: absolute byte range and its SHA-256 (hex). */
+export interface SegmentInfo {
+  offset: number;
+  length: number;
+  sha256: string;
+}
+
+/** What readModelInfo reports about a .kiln file. */
+export interface ModelInfo {
+  formatVersion: number;
+  producer: string;
+  sourceSha256: string;
+  opset: number;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  /** Free key/value pairs, in file order. */
+  metadata: Array<[string, string]>;
+  /** Bytes of the table at the start of the file; enough for readModelInfo. */
+  tableBytes: number;
+  segments: SegmentInfo[];
+  fileBytes: number;
+}
+
+/**
+ * Reads a .kiln file's table without WebAssembly (flatc-generated reader). Throws
+ * KilnError ('invalid_model') for truncated or foreign bytes. Weight hashes are not
+ * checked here; Session.create checks them.
+ */
+export function readModelInfo(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): ModelInfo;

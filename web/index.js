@@ -6,3 +6,4 @@ export { KilnError } from './errors.js';
 export { Tensor } from './tensor.js';
 export { Session } from './session.js';
 export { Interpreter } from './interpreter.js';
+export { readModelInfo } from './metadata.js';

@@ -135,15 +135,12 @@ Status Reader::check_header() {
 Status Reader::check_segments() {
   const auto* segs = fm_->segments();
   if (!segs) return Status::Ok();
-  // Struct members are read in place: the vector must be 8-byte aligned (the
-  // builder does not align an empty one, which is harmless).
-  if (segs->size() > 0 && reinterpret_cast<uintptr_t>(segs->Data()) % 8 != 0)
-    return bad("corrupt table: misaligned segment list");
   uint64_t prev_end = 0;
   for (uint32_t i = 0; i < segs->size(); ++i) {
     const fb::Segment* s = segs->Get(i);
     uint64_t off = s->offset(), len = s->length();
     std::string what = "segment " + num(i);
+    if (!s->sha256() || s->sha256()->size() != 32) return bad(what + ": SHA-256 must be 32 bytes");
     if (off % format::kDataAlign != 0) return bad(what + ": offset " + num(off) + " is not 64-byte aligned");
     if (off < prev_end) return bad(what + ": overlaps the previous segment");
     if (data_start_ > size_ || off > size_ - data_start_ || len > size_ - data_start_ - off)

@@ -260,10 +260,13 @@ Result<std::vector<uint8_t>> Writer::run() {
     meta.push_back(fb::CreateKeyValue(fbb_, key, value));
   }
   auto meta_vec = fbb_.CreateVector(meta);
-  std::vector<fb::Segment> segs;
-  for (const SegmentPlan& s : segments_)
-    segs.emplace_back(s.offset, s.length, fbs::span<const uint8_t, 32>(s.sha256.data(), 32));
-  auto segs_vec = fbb_.CreateVectorOfStructs(segs);
+  std::vector<fbs::Offset<fb::Segment>> segs;
+  for (const SegmentPlan& s : segments_) {
+    auto digest = fbb_.CreateVector(s.sha256.data(), s.sha256.size());
+    // force_defaults is off: offset 0 is simply omitted and read back as 0.
+    segs.push_back(fb::CreateSegment(fbb_, s.offset, s.length, digest));
+  }
+  auto segs_vec = fbb_.CreateVector(segs);
   auto producer = fbb_.CreateString(m_.producer);
   auto source = fbb_.CreateString(m_.source_sha256);
   auto root = fb::CreateModel(fbb_, kFormatVersion, producer, source, meta_vec, m_.opset, tensors_vec,

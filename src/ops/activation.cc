@@ -205,6 +205,7 @@ Result<std::unique_ptr<Op>> create_gelu(const OpContext& ctx) {
 Result<std::unique_ptr<Op>> create_clip(const OpContext& ctx) {
   const bool attr_form = ctx.opset < 11;
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, attr_form ? 1 : 3));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(float lo, ctx.node.attr_float("min", std::numeric_limits<float>::lowest()));
   KILN_ASSIGN_OR_RETURN(float hi, ctx.node.attr_float("max", std::numeric_limits<float>::max()));
   return std::unique_ptr<Op>(new ClipOp(ctx.node.describe(), attr_form, lo, hi));

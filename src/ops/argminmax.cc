@@ -83,6 +83,7 @@ class ArgOp final : public Op {
 
 Result<std::unique_ptr<Op>> make_arg(const OpContext& ctx, bool is_max) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", 0));
   KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node.attr_int("keepdims", 1));
   KILN_ASSIGN_OR_RETURN(int64_t last, ctx.node.attr_int("select_last_index", 0));

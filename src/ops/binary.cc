@@ -237,7 +237,8 @@ Result<std::unique_ptr<Op>> create_prelu(const OpContext& ctx) {
   return make_fold(ctx, s);
 }
 Result<std::unique_ptr<Op>> create_equal(const OpContext& ctx) {
-  BinarySpec s = compare([](DType d) { return d == DType::kBool ? &bin_kernel<EqualF, uint8_t> : pick<EqualF>(d, BinaryTypes{}); });
+  BinarySpec s = compare(
+      [](DType d) { return d == DType::kBool ? &bin_kernel<EqualF, uint8_t> : pick<EqualF>(d, BinaryTypes{}); });
   s.accepted += "/bool";
   return make_fold(ctx, s);
 }
@@ -262,7 +263,8 @@ Result<std::unique_ptr<Op>> create_bit_shift(const OpContext& ctx) {
   KILN_ASSIGN_OR_RETURN(std::string dir, ctx.node.attr_string("direction"));
   if (dir != "LEFT" && dir != "RIGHT")
     return invalid_model(ctx.node.describe() + ": direction must be LEFT or RIGHT, got '" + dir + "'");
-  if (dir == "LEFT") return make_fold(ctx, {[](DType d) { return pick<ShlF>(d, UnsignedTypes{}); }, dtype_list_names(UnsignedTypes{})});
+  if (dir == "LEFT")
+    return make_fold(ctx, {[](DType d) { return pick<ShlF>(d, UnsignedTypes{}); }, dtype_list_names(UnsignedTypes{})});
   return make_fold(ctx, {[](DType d) { return pick<ShrF>(d, UnsignedTypes{}); }, dtype_list_names(UnsignedTypes{})});
 }
 

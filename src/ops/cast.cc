@@ -108,6 +108,7 @@ class CastOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_cast(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t to, ctx.node.attr_int("to"));
   DType t = static_cast<DType>(to);
   if (to < 1 || to > 13 || !dtype_is_valid_storage(t))
@@ -117,6 +118,7 @@ Result<std::unique_ptr<Op>> create_cast(const OpContext& ctx) {
 
 Result<std::unique_ptr<Op>> create_cast_like(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new CastOp(ctx.node.describe(), DType::kUndefined, true));
 }
 

@@ -73,7 +73,11 @@ class SplitOp final : public Op {
  public:
   SplitOp(std::string who, int64_t axis, bool from_input, std::optional<std::vector<int64_t>> split,
           std::optional<int64_t> num_outputs)
-      : who_(std::move(who)), axis_(axis), from_input_(from_input), split_(std::move(split)), num_outputs_(num_outputs) {}
+      : who_(std::move(who)),
+        axis_(axis),
+        from_input_(from_input),
+        split_(std::move(split)),
+        num_outputs_(num_outputs) {}
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     if (!has_in(in, 0)) return invalid_model(who_ + ": input is missing");
@@ -172,6 +176,7 @@ class SplitOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_concat(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1 << 20));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis"));
   return std::unique_ptr<Op>(new ConcatOp(ctx.node.describe(), axis));
 }
@@ -179,6 +184,7 @@ Result<std::unique_ptr<Op>> create_concat(const OpContext& ctx) {
 Result<std::unique_ptr<Op>> create_split(const OpContext& ctx) {
   const bool from_input = ctx.opset >= 13;
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, from_input ? 2 : 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1 << 20));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", 0));
   std::optional<std::vector<int64_t>> split;
   if (!from_input && ctx.node.has_attr("split")) {

@@ -97,7 +97,8 @@ class RangeOp final : public Op {
       if (delta == 0) return invalid_argument(who_ + ": delta must not be 0");
       // All three fit in int32 for int16/int32 and the difference is computed in double
       // for int64 so that it cannot overflow.
-      const double c = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
+      const double c =
+          std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
       if (c > static_cast<double>(kMaxTensorBytes)) return out_of_range(who_ + ": range is too long");
       n = c > 0 ? static_cast<int64_t>(c) : 0;
     }
@@ -177,6 +178,7 @@ class ShapeOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_constant(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 0, 0));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   const Node& n = ctx.node;
   if (n.attrs.size() != 1)
     return invalid_model(n.describe() + ": expects exactly one value attribute, got " + std::to_string(n.attrs.size()));
@@ -205,6 +207,7 @@ Result<std::unique_ptr<Op>> create_constant(const OpContext& ctx) {
 
 Result<std::unique_ptr<Op>> create_constant_of_shape(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   Tensor value = Tensor::scalar_f32(0.f);
   if (const Attribute* a = ctx.node.attr("value")) {
     if (a->kind != Attribute::Kind::kTensor || !a->t.defined() || a->t.size() != 1 ||
@@ -217,11 +220,13 @@ Result<std::unique_ptr<Op>> create_constant_of_shape(const OpContext& ctx) {
 
 Result<std::unique_ptr<Op>> create_range(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 3, 3));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new RangeOp(ctx.node.describe()));
 }
 
 Result<std::unique_ptr<Op>> create_shape(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t start, ctx.node.attr_int("start", 0));
   std::optional<int64_t> end;
   if (ctx.node.has_attr("end")) {
@@ -232,6 +237,7 @@ Result<std::unique_ptr<Op>> create_shape(const OpContext& ctx) {
 
 Result<std::unique_ptr<Op>> create_size(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new ShapeOp(ctx.node.describe(), true, 0, std::nullopt));
 }
 

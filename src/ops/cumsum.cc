@@ -6,17 +6,20 @@ namespace {
 
 class CumSumOp final : public Op {
  public:
-  CumSumOp(std::string who, bool exclusive, bool reverse) : who_(std::move(who)), exclusive_(exclusive), reverse_(reverse) {}
+  CumSumOp(std::string who, bool exclusive, bool reverse)
+      : who_(std::move(who)), exclusive_(exclusive), reverse_(reverse) {}
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     if (!has_in(in, 0) || !has_in(in, 1)) return invalid_model(who_ + ": inputs x and axis are required");
     if (!visit_dtype(in[0].dtype, ArithTypes{}, [](auto) {}))
-      return invalid_argument(who_ + ": x must be " + dtype_list_names(ArithTypes{}) + ", got " + dtype_name(in[0].dtype));
+      return invalid_argument(who_ + ": x must be " + dtype_list_names(ArithTypes{}) + ", got " +
+                              dtype_name(in[0].dtype));
     KILN_RETURN_IF_ERROR(expect_dtype(in[1], {DType::kI64, DType::kI32}, who_ + ": axis"));
     if (num_elements(in[1].dims) != 1 || in[1].dims.size() > 1)
       return invalid_argument(who_ + ": axis must be a scalar, got shape " + dims_to_string(in[1].dims));
     if (in[1].value)
-      KILN_RETURN_IF_ERROR(normalize_axis(in[1].value->get_i64(0), static_cast<int64_t>(in[0].dims.size()), who_).status());
+      KILN_RETURN_IF_ERROR(
+          normalize_axis(in[1].value->get_i64(0), static_cast<int64_t>(in[0].dims.size()), who_).status());
     out[0].dtype = in[0].dtype;
     out[0].dims = in[0].dims;
     return Status::Ok();
@@ -67,6 +70,7 @@ class CumSumOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_cum_sum(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t exclusive, ctx.node.attr_int("exclusive", 0));
   KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.node.attr_int("reverse", 0));
   return std::unique_ptr<Op>(new CumSumOp(ctx.node.describe(), exclusive != 0, reverse != 0));

@@ -76,9 +76,15 @@ void transpose_block_t(const T* src, int64_t s, T* dst, int64_t rows, int64_t co
 void transpose_block(const uint8_t* src, int64_t s, uint8_t* dst, int64_t rows, int64_t cols, size_t es) {
   switch (es) {
     case 1: transpose_block_t(src, s, dst, rows, cols); break;
-    case 2: transpose_block_t(reinterpret_cast<const uint16_t*>(src), s, reinterpret_cast<uint16_t*>(dst), rows, cols); break;
-    case 4: transpose_block_t(reinterpret_cast<const uint32_t*>(src), s, reinterpret_cast<uint32_t*>(dst), rows, cols); break;
-    default: transpose_block_t(reinterpret_cast<const uint64_t*>(src), s, reinterpret_cast<uint64_t*>(dst), rows, cols); break;
+    case 2:
+      transpose_block_t(reinterpret_cast<const uint16_t*>(src), s, reinterpret_cast<uint16_t*>(dst), rows, cols);
+      break;
+    case 4:
+      transpose_block_t(reinterpret_cast<const uint32_t*>(src), s, reinterpret_cast<uint32_t*>(dst), rows, cols);
+      break;
+    default:
+      transpose_block_t(reinterpret_cast<const uint64_t*>(src), s, reinterpret_cast<uint64_t*>(dst), rows, cols);
+      break;
   }
 }
 }  // namespace
@@ -163,6 +169,14 @@ std::vector<TensorInfo> infos_of(std::span<const Tensor> in) {
   return r;
 }
 
+Status check_output_count(const OpContext& ctx, size_t min, size_t max) {
+  const size_t n = ctx.node.outputs.size();
+  if (n < min || n > max)
+    return invalid_model(ctx.node.describe() + ": expects " + std::to_string(min) +
+                         (min == max ? "" : ".." + std::to_string(max)) + " outputs, got " + std::to_string(n));
+  return Status::Ok();
+}
+
 Status check_outputs(std::span<const Tensor> out, std::span<const TensorInfo> expect, const std::string& who) {
   if (out.size() < expect.size())
     return internal_error(who + ": run received " + std::to_string(out.size()) + " outputs, expected " +
@@ -193,14 +207,21 @@ Result<int64_t> read_scalar_i64(const Tensor& t, const std::string& what) {
 }
 
 Result<int64_t> checked_num_elements(const Dims& d, const std::string& what) {
-  int64_t n = 1;
+  // The bound applies to the product of the non-zero dims too, so an empty tensor cannot
+  // carry absurd dims that overflow stride arithmetic later.
+  int64_t nonzero = 1;
+  bool empty = false;
   for (int64_t x : d) {
     if (x < 0) return invalid_argument(what + ": shape " + dims_to_string(d) + " has a negative size");
-    if (x != 0 && n > static_cast<int64_t>(kMaxTensorBytes) / x)
+    if (x == 0) {
+      empty = true;
+      continue;
+    }
+    if (nonzero > static_cast<int64_t>(kMaxTensorBytes) / x)
       return out_of_range(what + ": shape " + dims_to_string(d) + " is too large");
-    n *= x;
+    nonzero *= x;
   }
-  return n;
+  return empty ? 0 : nonzero;
 }
 
 Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const std::string& what) {

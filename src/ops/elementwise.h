@@ -52,15 +52,18 @@ std::string dtype_list_names(TypeList<Ts...>) {
 
 // Unsigned twin used for wrap-around integer arithmetic (signed overflow is UB).
 template <class T> T wrap_add(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) + static_cast<std::make_unsigned_t<T>>(b));
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) + static_cast<std::make_unsigned_t<T>>(b));
   else return a + b;
 }
 template <class T> T wrap_sub(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) - static_cast<std::make_unsigned_t<T>>(b));
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) - static_cast<std::make_unsigned_t<T>>(b));
   else return a - b;
 }
 template <class T> T wrap_mul(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) * static_cast<std::make_unsigned_t<T>>(b));
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) * static_cast<std::make_unsigned_t<T>>(b));
   else return a * b;
 }
 
@@ -144,6 +147,9 @@ inline bool has_in(std::span<const Tensor> in, size_t i) { return i < in.size() 
 // TensorInfos (with values) of run-time tensors, so run can reuse infer's planning.
 std::vector<TensorInfo> infos_of(std::span<const Tensor> in);
 
+// Checks the node's output count is within [min, max]; message names the node.
+Status check_output_count(const OpContext& ctx, size_t min, size_t max);
+
 // Checks that run received outputs of the dims infer computed (guards buffer overruns).
 Status check_outputs(std::span<const Tensor> out, std::span<const TensorInfo> expect, const std::string& who);
 
@@ -166,10 +172,6 @@ void strided_copy(const uint8_t* src, int64_t stride, uint8_t* dst, int64_t n, s
 // their outer neighbour merged, so the inner copy is long (a memcpy when stride is 1).
 void copy_strided(const uint8_t* src, const Dims& size, const std::vector<int64_t>& stride, uint8_t* dst,
                   size_t elem_size);
-
-}  // namespace kiln
-
-namespace kiln {
 
 // ---- unary ops (unary.cc holds the op class; activation.cc and unary.cc the functors) ----
 

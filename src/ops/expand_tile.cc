@@ -51,11 +51,12 @@ class TileOp final : public Op {
     if (!rep.ok()) return rep.status();
     const Dims& d = in[0].dims;
     if (rep.value().size() != d.size())
-      return invalid_argument(who_ + ": repeats has " + std::to_string(rep.value().size()) + " entries for an input of rank " +
-                              std::to_string(d.size()));
+      return invalid_argument(who_ + ": repeats has " + std::to_string(rep.value().size()) +
+                              " entries for an input of rank " + std::to_string(d.size()));
     Dims o(d.size());
     for (size_t i = 0; i < d.size(); ++i) {
-      if (rep.value()[i] < 0) return invalid_argument(who_ + ": repeats " + dims_to_string(rep.value()) + " has a negative entry");
+      if (rep.value()[i] < 0)
+        return invalid_argument(who_ + ": repeats " + dims_to_string(rep.value()) + " has a negative entry");
       const int64_t r = rep.value()[i];
       if (r > 0 && d[i] > static_cast<int64_t>(kMaxTensorBytes) / r)
         return out_of_range(who_ + ": repeats " + dims_to_string(rep.value()) + " make the output too large");
@@ -97,11 +98,13 @@ class TileOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_expand(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new ExpandOp(ctx.node.describe()));
 }
 
 Result<std::unique_ptr<Op>> create_tile(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new TileOp(ctx.node.describe()));
 }
 

@@ -96,7 +96,8 @@ class GatherElementsOp final : public Op {
     KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
     KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
     const Dims &d = in[0].dims(), &id = in[1].dims();
-    const size_t r = d.size(), es = dtype_size(in[0].dtype()), a = static_cast<size_t>(axis_ < 0 ? axis_ + in[0].rank() : axis_);
+    const size_t r = d.size(), es = dtype_size(in[0].dtype()),
+                 a = static_cast<size_t>(axis_ < 0 ? axis_ + in[0].rank() : axis_);
     std::vector<int64_t> stride(r, 1);
     for (size_t i = r; i-- > 1;) stride[i - 1] = stride[i] * d[i];
     std::vector<int64_t> idx(r, 0);
@@ -135,7 +136,8 @@ class GatherNDOp final : public Op {
     const Dims &d = in[0].dims, &id = in[1].dims;
     const int64_t r = static_cast<int64_t>(d.size()), q = static_cast<int64_t>(id.size());
     if (b_ < 0 || b_ >= std::min(r, q))
-      return invalid_argument(who_ + ": batch_dims " + std::to_string(b_) + " must be below the ranks of data and indices");
+      return invalid_argument(who_ + ": batch_dims " + std::to_string(b_) +
+                              " must be below the ranks of data and indices");
     const int64_t k = id.back();
     if (k < 1 || k > r - b_)
       return invalid_argument(who_ + ": indices " + dims_to_string(id) + " address " + std::to_string(k) +
@@ -237,24 +239,28 @@ class NonZeroOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_gather(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", 0));
   return std::unique_ptr<Op>(new GatherOp(ctx.node.describe(), axis));
 }
 
 Result<std::unique_ptr<Op>> create_gather_elements(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", 0));
   return std::unique_ptr<Op>(new GatherElementsOp(ctx.node.describe(), axis));
 }
 
 Result<std::unique_ptr<Op>> create_gather_nd(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t b, ctx.node.attr_int("batch_dims", 0));
   return std::unique_ptr<Op>(new GatherNDOp(ctx.node.describe(), b));
 }
 
 Result<std::unique_ptr<Op>> create_non_zero(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new NonZeroOp(ctx.node.describe()));
 }
 

@@ -72,6 +72,7 @@ class OneHotOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_one_hot(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 3, 3));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", -1));
   return std::unique_ptr<Op>(new OneHotOp(ctx.node.describe(), axis));
 }

@@ -1,5 +1,6 @@
 // Pad: constant / reflect / edge / wrap modes, negative pads crop. Pads and value are
 // attributes before opset 11, inputs from 11; the axes input arrives in opset 18.
+#include <algorithm>
 #include <cstring>
 
 #include "core/half.h"
@@ -64,35 +65,34 @@ class PadOp final : public Op {
       std::memcpy(y, x, es);
       return Status::Ok();
     }
-    // Per axis: output coordinate -> source coordinate (-1: constant).
-    std::vector<std::vector<int64_t>> map(r);
-    for (size_t a = 0; a < r; ++a)
-      for (int64_t o = 0; o < p.out[a]; ++o) map[a].push_back(source_index(o, p.begin[a], d[a], mode_));
+    // Along the last axis, output [lo, hi) copies a contiguous run of the source row; the
+    // padding on either side maps element by element (reflect / edge / wrap / constant).
+    const int64_t n = p.out[r - 1], dl = d[r - 1], b = p.begin[r - 1];
+    const int64_t lo = std::clamp<int64_t>(b, 0, n), hi = std::clamp<int64_t>(b + dl, lo, n);
     std::vector<int64_t> stride(r, 1);
     for (size_t a = r; a-- > 1;) stride[a - 1] = stride[a] * d[a];
-    const int64_t n = p.out[r - 1];
-    const std::vector<int64_t>& last = map[r - 1];
     std::vector<int64_t> idx(r, 0);
     for (int64_t row = 0, rows = out[0].size() / n; row < rows; ++row) {
       uint8_t* yr = y + static_cast<size_t>(row * n) * es;
       int64_t base = 0;
       bool pad_row = false;
       for (size_t a = 0; a + 1 < r; ++a) {
-        const int64_t s = map[a][static_cast<size_t>(idx[a])];
+        const int64_t s = source_index(idx[a], p.begin[a], d[a], mode_);
         if (s < 0) pad_row = true;
         base += s * stride[a];
       }
-      for (int64_t o = 0; o < n;) {
-        const int64_t s = last[static_cast<size_t>(o)];
-        if (pad_row || s < 0) {
-          std::memcpy(yr + static_cast<size_t>(o) * es, value, es);
-          ++o;
-          continue;
-        }
-        int64_t len = 1;  // copy runs of consecutive source elements at once
-        while (o + len < n && last[static_cast<size_t>(o + len)] == s + len) ++len;
-        std::memcpy(yr + static_cast<size_t>(o) * es, x + static_cast<size_t>(base + s) * es, static_cast<size_t>(len) * es);
-        o += len;
+      auto put = [&](int64_t o) {
+        const int64_t s = pad_row ? -1 : source_index(o, b, dl, mode_);
+        std::memcpy(yr + static_cast<size_t>(o) * es, s < 0 ? value : x + static_cast<size_t>(base + s) * es, es);
+      };
+      if (pad_row) {
+        for (int64_t o = 0; o < n; ++o) put(o);
+      } else {
+        for (int64_t o = 0; o < lo; ++o) put(o);
+        if (hi > lo)
+          std::memcpy(yr + static_cast<size_t>(lo) * es, x + static_cast<size_t>(base + lo - b) * es,
+                      static_cast<size_t>(hi - lo) * es);
+        for (int64_t o = hi; o < n; ++o) put(o);
       }
       for (size_t a = r - 1; a-- > 0;) {
         if (++idx[a] < p.out[a]) break;
@@ -199,9 +199,11 @@ Result<std::unique_ptr<Op>> create_pad(const OpContext& ctx) {
   else return invalid_model(ctx.node.describe() + ": unknown mode '" + m + "'");
   if (ctx.opset >= 11) {
     KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, ctx.opset >= 18 ? 4 : 3));
+    KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
     return std::unique_ptr<Op>(new PadOp(ctx.node.describe(), mode, true, {}, 0.f));
   }
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node.attr_ints("pads"));
   KILN_ASSIGN_OR_RETURN(float value, ctx.node.attr_float("value", 0.f));
   return std::unique_ptr<Op>(new PadOp(ctx.node.describe(), mode, false, std::move(pads), value));

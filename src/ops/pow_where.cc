@@ -160,11 +160,13 @@ class WhereOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_pow(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new PowOp(ctx.node.describe()));
 }
 
 Result<std::unique_ptr<Op>> create_where(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 3, 3));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new WhereOp(ctx.node.describe()));
 }
 

@@ -35,7 +35,10 @@ struct ProdR : SumR {
   template <class A> static A combine(A a, A b) { return wrap_mul(a, b); }
 };
 struct L1R : SumR {
-  template <class A, class T> static A map(T x) { return x < 0 ? wrap_sub(A{0}, static_cast<A>(x)) : static_cast<A>(x); }
+  template <class A, class T>
+  static A map(T x) {
+    return x < 0 ? wrap_sub(A{0}, static_cast<A>(x)) : static_cast<A>(x);
+  }
 };
 struct SumSquareR : SumR {
   template <class A, class T> static A map(T x) { return wrap_mul(static_cast<A>(x), static_cast<A>(x)); }
@@ -189,7 +192,8 @@ class ReduceOp final : public Op {
       return p;
     }
     std::vector<bool> reduced(d.size(), axes.empty());
-    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ax, normalize_axes(axes, static_cast<int64_t>(d.size()), who_ + ": axes"));
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ax,
+                          normalize_axes(axes, static_cast<int64_t>(d.size()), who_ + ": axes"));
     for (int64_t a : ax) reduced[static_cast<size_t>(a)] = true;
     for (size_t i = 0; i < d.size(); ++i) {
       if (reduced[i]) {
@@ -216,6 +220,7 @@ class ReduceOp final : public Op {
 Result<std::unique_ptr<Op>> make_reduce(const OpContext& ctx, ReduceKernel (*pick)(DType), int64_t axes_input_opset) {
   const bool from_input = ctx.opset >= axes_input_opset;
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, from_input ? 2 : 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node.attr_int("keepdims", 1));
   int64_t noop = 0;
   if (from_input) {
@@ -225,18 +230,25 @@ Result<std::unique_ptr<Op>> make_reduce(const OpContext& ctx, ReduceKernel (*pic
   if (!from_input && ctx.node.has_attr("axes")) {
     KILN_ASSIGN_OR_RETURN(axes, ctx.node.attr_ints("axes"));
   }
-  return std::unique_ptr<Op>(new ReduceOp(ctx.node.describe(), pick, keepdims != 0, noop != 0, from_input, std::move(axes)));
+  return std::unique_ptr<Op>(
+      new ReduceOp(ctx.node.describe(), pick, keepdims != 0, noop != 0, from_input, std::move(axes)));
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Op>> create_reduce_sum(const OpContext& ctx) { return make_reduce(ctx, &pick_reduce<SumR>, 13); }
-Result<std::unique_ptr<Op>> create_reduce_mean(const OpContext& ctx) { return make_reduce(ctx, &pick_reduce<MeanR>, 18); }
+Result<std::unique_ptr<Op>> create_reduce_mean(const OpContext& ctx) {
+  return make_reduce(ctx, &pick_reduce<MeanR>, 18);
+}
 Result<std::unique_ptr<Op>> create_reduce_max(const OpContext& ctx) { return make_reduce(ctx, &pick_reduce<MaxR>, 18); }
 Result<std::unique_ptr<Op>> create_reduce_min(const OpContext& ctx) { return make_reduce(ctx, &pick_reduce<MinR>, 18); }
-Result<std::unique_ptr<Op>> create_reduce_prod(const OpContext& ctx) { return make_reduce(ctx, &pick_reduce<ProdR>, 18); }
+Result<std::unique_ptr<Op>> create_reduce_prod(const OpContext& ctx) {
+  return make_reduce(ctx, &pick_reduce<ProdR>, 18);
+}
 Result<std::unique_ptr<Op>> create_reduce_l1(const OpContext& ctx) { return make_reduce(ctx, &pick_reduce<L1R>, 18); }
-Result<std::unique_ptr<Op>> create_reduce_l2(const OpContext& ctx) { return make_reduce(ctx, &pick_reduce<L2R, FloatTypes>, 18); }
+Result<std::unique_ptr<Op>> create_reduce_l2(const OpContext& ctx) {
+  return make_reduce(ctx, &pick_reduce<L2R, FloatTypes>, 18);
+}
 Result<std::unique_ptr<Op>> create_reduce_sum_square(const OpContext& ctx) {
   return make_reduce(ctx, &pick_reduce<SumSquareR>, 18);
 }

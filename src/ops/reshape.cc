@@ -54,7 +54,6 @@ class ReshapeOp final : public ViewOp {
     const Dims& src = in[0].dims;
     Dims d = std::move(shape).value();
     int infer_at = -1;
-    int64_t known = 1;
     for (size_t i = 0; i < d.size(); ++i) {
       if (d[i] == -1) {
         if (infer_at >= 0) return invalid_argument(who_ + ": shape " + dims_to_string(d) + " has more than one -1");
@@ -69,13 +68,10 @@ class ReshapeOp final : public ViewOp {
                                   std::to_string(src.size()));
         d[i] = src[i];
       }
-      known *= d[i];
     }
-    {  // the known part must not overflow
-      Dims known_dims = d;
-      if (infer_at >= 0) known_dims[static_cast<size_t>(infer_at)] = 1;
-      KILN_RETURN_IF_ERROR(checked_num_elements(known_dims, who_).status());
-    }
+    Dims known_dims = d;
+    if (infer_at >= 0) known_dims[static_cast<size_t>(infer_at)] = 1;
+    KILN_ASSIGN_OR_RETURN(const int64_t known, checked_num_elements(known_dims, who_));
     const int64_t total = num_elements(src);
     if (infer_at >= 0) {
       if (known == 0 || total % known != 0)
@@ -99,7 +95,8 @@ class FlattenOp final : public ViewOp {
   Result<Dims> out_dims(std::span<const TensorInfo> in) override {
     const int64_t r = static_cast<int64_t>(in[0].dims.size());
     if (axis_ < -r || axis_ > r)
-      return invalid_argument(who_ + ": axis " + std::to_string(axis_) + " is out of range for rank " + std::to_string(r));
+      return invalid_argument(who_ + ": axis " + std::to_string(axis_) + " is out of range for rank " +
+                              std::to_string(r));
     const int64_t a = axis_ < 0 ? axis_ + r : axis_;
     int64_t outer = 1, inner = 1;
     for (int64_t i = 0; i < r; ++i) (i < a ? outer : inner) *= in[0].dims[static_cast<size_t>(i)];
@@ -173,6 +170,8 @@ class DropoutOp final : public Op {
     const bool training = has_in(in, 2) && in[2].value && in[2].value->size() == 1 && in[2].value->get_f64(0) != 0;
     const double ratio = has_in(in, 1) && in[1].value && in[1].value->size() == 1 ? in[1].value->get_f64(0) : 0.5;
     if (training && ratio != 0) return unsupported(who_ + ": training_mode=true is not supported");
+    if (out.size() > 1 && !bool_mask_ && !visit_dtype(in[0].dtype, NumericTypes{}, [](auto) {}))
+      return unsupported(who_ + ": mask of dtype " + dtype_name(in[0].dtype) + " is not supported");
     for (size_t i = 0; i < out.size(); ++i) {
       out[i].dtype = i == 0 || !bool_mask_ ? in[0].dtype : DType::kBool;
       out[i].dims = in[0].dims;
@@ -207,6 +206,7 @@ class DropoutOp final : public Op {
 Result<std::unique_ptr<Op>> make_axes_view(const OpContext& ctx, bool unsqueeze) {
   const bool from_input = ctx.opset >= 13;
   KILN_RETURN_IF_ERROR(check_input_count(ctx, from_input && unsqueeze ? 2 : 1, from_input ? 2 : 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   std::optional<std::vector<int64_t>> axes;
   if (!from_input && ctx.node.has_attr("axes")) {
     KILN_ASSIGN_OR_RETURN(axes, ctx.node.attr_ints("axes"));
@@ -219,17 +219,20 @@ Result<std::unique_ptr<Op>> make_axes_view(const OpContext& ctx, bool unsqueeze)
 
 Result<std::unique_ptr<Op>> create_identity(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   return std::unique_ptr<Op>(new IdentityOp(ctx.node.describe()));
 }
 
 Result<std::unique_ptr<Op>> create_reshape(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t allowzero, ctx.node.attr_int("allowzero", 0));
   return std::unique_ptr<Op>(new ReshapeOp(ctx.node.describe(), allowzero != 0));
 }
 
 Result<std::unique_ptr<Op>> create_flatten(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", 1));
   return std::unique_ptr<Op>(new FlattenOp(ctx.node.describe(), axis));
 }

@@ -70,10 +70,12 @@ class ScatterOp final : public Op {
     for (size_t i = 0; i < 3; ++i)
       if (!has_in(in, i)) return invalid_model(who_ + ": inputs data, indices and updates are required");
     if (!pick_update(in[0].dtype, r_))
-      return invalid_argument(who_ + ": unsupported data dtype " + std::string(dtype_name(in[0].dtype)) + " for this reduction");
+      return invalid_argument(who_ + ": unsupported data dtype " + std::string(dtype_name(in[0].dtype)) +
+                              " for this reduction");
     KILN_RETURN_IF_ERROR(expect_dtype(in[1], {DType::kI64, DType::kI32}, who_ + ": indices"));
     if (in[2].dtype != in[0].dtype)
-      return invalid_argument(who_ + ": updates are " + dtype_name(in[2].dtype) + " but data is " + dtype_name(in[0].dtype));
+      return invalid_argument(who_ + ": updates are " + dtype_name(in[2].dtype) + " but data is " +
+                              dtype_name(in[0].dtype));
     const Dims &d = in[0].dims, &id = in[1].dims, &ud = in[2].dims;
     if (nd_) {
       if (id.empty() || id.back() > static_cast<int64_t>(d.size()) || id.back() < 1)
@@ -81,7 +83,8 @@ class ScatterOp final : public Op {
       Dims want(id.begin(), id.end() - 1);
       want.insert(want.end(), d.begin() + id.back(), d.end());
       if (ud != want)
-        return invalid_argument(who_ + ": updates have shape " + dims_to_string(ud) + ", expected " + dims_to_string(want));
+        return invalid_argument(who_ + ": updates have shape " + dims_to_string(ud) + ", expected " +
+                                dims_to_string(want));
     } else {
       KILN_ASSIGN_OR_RETURN(int64_t a, normalize_axis(axis_, static_cast<int64_t>(d.size()), who_));
       bool ok = id.size() == d.size() && ud == id;
@@ -151,6 +154,7 @@ class ScatterOp final : public Op {
 
 Result<std::unique_ptr<Op>> make_scatter(const OpContext& ctx, bool nd) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 3, 3));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(std::string red, ctx.node.attr_string("reduction", std::string("none")));
   Reduction r;
   if (red == "none") r = Reduction::kNone;

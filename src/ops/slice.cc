@@ -106,7 +106,11 @@ class SliceOp final : public Op {
         s = std::clamp<int64_t>(s, 0, dim - 1);
         e = std::clamp<int64_t>(e, -1, dim - 1);
         // -step computed unsigned: step may be INT64_MIN.
-        count = s > e ? static_cast<int64_t>(static_cast<uint64_t>(s - e - 1) / (uint64_t{0} - static_cast<uint64_t>(step))) + 1 : 0;
+        count =
+            s > e
+                ? static_cast<int64_t>(static_cast<uint64_t>(s - e - 1) / (uint64_t{0} - static_cast<uint64_t>(step))) +
+                      1
+                : 0;
       }
       p.out[a] = count;
       p.start[a] = count ? s : 0;
@@ -126,16 +130,19 @@ class SliceOp final : public Op {
 Result<std::unique_ptr<Op>> create_slice(const OpContext& ctx) {
   if (ctx.opset >= 10) {
     KILN_RETURN_IF_ERROR(check_input_count(ctx, 3, 5));
+    KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
     return std::unique_ptr<Op>(new SliceOp(ctx.node.describe(), true, {}, {}, std::nullopt));
   }
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> starts, ctx.node.attr_ints("starts"));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ends, ctx.node.attr_ints("ends"));
   std::optional<std::vector<int64_t>> axes;
   if (ctx.node.has_attr("axes")) {
     KILN_ASSIGN_OR_RETURN(axes, ctx.node.attr_ints("axes"));
   }
-  return std::unique_ptr<Op>(new SliceOp(ctx.node.describe(), false, std::move(starts), std::move(ends), std::move(axes)));
+  return std::unique_ptr<Op>(
+      new SliceOp(ctx.node.describe(), false, std::move(starts), std::move(ends), std::move(axes)));
 }
 
 }  // namespace kiln

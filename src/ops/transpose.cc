@@ -26,7 +26,8 @@ Status check_copyable(const TensorInfo& t, const std::string& who) {
 
 class TransposeOp final : public Op {
  public:
-  TransposeOp(std::string who, std::optional<std::vector<int64_t>> perm) : who_(std::move(who)), perm_(std::move(perm)) {}
+  TransposeOp(std::string who, std::optional<std::vector<int64_t>> perm)
+      : who_(std::move(who)), perm_(std::move(perm)) {}
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     if (!has_in(in, 0)) return invalid_model(who_ + ": input is missing");
@@ -82,8 +83,8 @@ class SpaceDepthOp final : public Op {
     const int64_t n = d[0], c = d[1], h = d[2], w = d[3], bb = b_ * b_;
     if (mode_ == kSpaceToDepth) {
       if (h % b_ || w % b_)
-        return invalid_argument(who_ + ": height and width of " + dims_to_string(d) + " must be divisible by blocksize " +
-                                std::to_string(b_));
+        return invalid_argument(who_ + ": height and width of " + dims_to_string(d) +
+                                " must be divisible by blocksize " + std::to_string(b_));
       out[0].dims = {n, c * bb, h / b_, w / b_};
     } else {
       if (c % bb)
@@ -121,7 +122,8 @@ class SpaceDepthOp final : public Op {
 
 Result<int64_t> blocksize(const OpContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t b, ctx.node.attr_int("blocksize"));
-  if (b < 1 || b > (1 << 15)) return invalid_model(ctx.node.describe() + ": blocksize must be >= 1, got " + std::to_string(b));
+  if (b < 1 || b > (1 << 15))
+    return invalid_model(ctx.node.describe() + ": blocksize must be >= 1, got " + std::to_string(b));
   return b;
 }
 
@@ -129,6 +131,7 @@ Result<int64_t> blocksize(const OpContext& ctx) {
 
 Result<std::unique_ptr<Op>> create_transpose(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   std::optional<std::vector<int64_t>> perm;
   if (ctx.node.has_attr("perm")) {
     KILN_ASSIGN_OR_RETURN(perm, ctx.node.attr_ints("perm"));
@@ -138,6 +141,7 @@ Result<std::unique_ptr<Op>> create_transpose(const OpContext& ctx) {
 
 Result<std::unique_ptr<Op>> create_depth_to_space(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t b, blocksize(ctx));
   KILN_ASSIGN_OR_RETURN(std::string mode, ctx.node.attr_string("mode", std::string("DCR")));
   if (mode != "DCR" && mode != "CRD")
@@ -148,6 +152,7 @@ Result<std::unique_ptr<Op>> create_depth_to_space(const OpContext& ctx) {
 
 Result<std::unique_ptr<Op>> create_space_to_depth(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t b, blocksize(ctx));
   return std::unique_ptr<Op>(new SpaceDepthOp(ctx.node.describe(), SpaceDepthOp::kSpaceToDepth, b));
 }

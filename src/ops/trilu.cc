@@ -61,7 +61,8 @@ class EyeLikeOp final : public Op {
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     if (!has_in(in, 0)) return invalid_model(who_ + ": input is missing");
-    if (in[0].dims.size() != 2) return invalid_argument(who_ + ": input must be 2-D, got " + dims_to_string(in[0].dims));
+    if (in[0].dims.size() != 2)
+      return invalid_argument(who_ + ": input must be 2-D, got " + dims_to_string(in[0].dims));
     const DType t = dtype_ == DType::kUndefined ? in[0].dtype : dtype_;
     if (t != DType::kBool && !visit_dtype(t, NumericTypes{}, [](auto) {}))
       return invalid_argument(who_ + ": unsupported dtype " + dtype_name(t));
@@ -99,12 +100,14 @@ class EyeLikeOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_trilu(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 2));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   KILN_ASSIGN_OR_RETURN(int64_t upper, ctx.node.attr_int("upper", 1));
   return std::unique_ptr<Op>(new TriluOp(ctx.node.describe(), upper != 0));
 }
 
 Result<std::unique_ptr<Op>> create_eye_like(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
   DType t = DType::kUndefined;
   if (ctx.node.has_attr("dtype")) {
     KILN_ASSIGN_OR_RETURN(int64_t d, ctx.node.attr_int("dtype"));
@@ -113,7 +116,8 @@ Result<std::unique_ptr<Op>> create_eye_like(const OpContext& ctx) {
       return unsupported(ctx.node.describe() + ": dtype " + std::to_string(d) + " is not supported");
   }
   KILN_ASSIGN_OR_RETURN(int64_t k, ctx.node.attr_int("k", 0));
-  if (k < -(int64_t{1} << 40) || k > (int64_t{1} << 40)) return invalid_model(ctx.node.describe() + ": k is out of range");
+  if (k < -(int64_t{1} << 40) || k > (int64_t{1} << 40))
+    return invalid_model(ctx.node.describe() + ": k is out of range");
   return std::unique_ptr<Op>(new EyeLikeOp(ctx.node.describe(), t, k));
 }
 

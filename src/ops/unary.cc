@@ -1,6 +1,6 @@
 // Unary math ops over one tensor: Abs Neg Sign Exp Log Sqrt Reciprocal Floor Ceil Round
-// Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Tanh Sigmoid Erf, and the bool-valued Not IsNaN IsInf. The shared
-// UnaryOp class (also used by activation.cc) lives here.
+// Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Tanh Sigmoid Erf, and the
+// bool-valued Not IsNaN IsInf. The shared UnaryOp class (also used by activation.cc) lives here.
 #include <cmath>
 
 #include "ops/elementwise.h"

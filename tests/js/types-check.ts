@@ -1,6 +1,6 @@
 // Compiled by `npm run typecheck` (tsc --noEmit), never run: exercises the public types
 // of the `kiln` package so a drift between web/index.d.ts and the agreed API fails.
-import { Interpreter, KilnError, Session, Tensor } from 'kiln';
+import { Interpreter, KilnError, Session, Tensor, readModelInfo } from 'kiln';
 import type { KilnErrorCode, TensorDetails, TensorInfo, TensorType } from 'kiln';
 
 export async function sessionExample(bytes: Uint8Array, url: URL): Promise<number> {
@@ -58,3 +58,10 @@ new Tensor('float32', new Int32Array(2));
 new Tensor('complex64', new Float32Array(2));
 // @ts-expect-error: sessions come from Session.create
 new Session();
+
+export function infoExample(bytes: Uint8Array): string {
+  const info: import('kiln').ModelInfo = readModelInfo(bytes);
+  const seg: import('kiln').SegmentInfo | undefined = info.segments[0];
+  const meta: Array<[string, string]> = info.metadata;
+  return `${info.producer} ${info.inputs[0]?.name} ${seg?.sha256} ${meta.length} ${info.tableBytes}`;
+}

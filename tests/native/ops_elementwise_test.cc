@@ -177,6 +177,11 @@ TEST(OpsElementwise, BinaryErrors) {
   EXPECT_NE(r.status().message().find("dtypes must match"), std::string::npos);
   EXPECT_FALSE(OpTester("Add").input(boolean({1}, {1})).input(boolean({1}, {1})).run().ok());
   EXPECT_FALSE(OpTester("Add").input(f32({1}, {1})).create().ok());  // one input
+  // Output counts are checked at creation, so infer never indexes a missing output.
+  EXPECT_FALSE(OpTester("Add").outputs(2).input(f32({1}, {1})).input(f32({1}, {1})).create().ok());
+  EXPECT_FALSE(OpTester("Relu").outputs(0).input(f32({1}, {1})).create().ok());
+  EXPECT_FALSE(OpTester("Transpose").outputs(0).input(f32({1}, {1})).create().ok());
+  EXPECT_FALSE(OpTester("Clip", 13).outputs(2).input(f32({1}, {1})).create().ok());
 }
 
 // --- unary ---
@@ -340,7 +345,8 @@ TEST(OpsElementwise, RunRejectsWronglyAllocatedOutput) {
 
 
 TEST(OpsElementwise, BitShiftShrinkDropout) {
-  Tensor y = OpTester("BitShift").attr("direction", "LEFT").input(u8({1, 3, 255}, {3})).input(u8({2, 7, 9}, {3})).run1();
+  Tensor y =
+      OpTester("BitShift").attr("direction", "LEFT").input(u8({1, 3, 255}, {3})).input(u8({2, 7, 9}, {3})).run1();
   EXPECT_EQ(values<uint8_t>(y), (std::vector<uint8_t>{4, 128, 0}));
   y = OpTester("BitShift").attr("direction", "RIGHT").input(u8({16, 255}, {2})).input(u8({4, 1}, {2})).run1();
   EXPECT_EQ(values<uint8_t>(y), (std::vector<uint8_t>{1, 127}));

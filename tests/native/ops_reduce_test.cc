@@ -98,7 +98,8 @@ TEST(OpsReduce, ReduceMeanOpset9LayerNormPattern) {
   auto x = random_floats(2 * 3 * 120, 11);
   Tensor y = OpTester("ReduceMean", 9).attr("axes", std::vector<int64_t>{-1}).input(f32(x, {2, 3, 120})).run1();
   EXPECT_EQ(y.dims(), (Dims{2, 3, 1}));
-  expect_near_all(y, ref_reduce(x, {2, 3, 120}, {-1}, 0, std::plus<double>(), [](double a, int64_t n) { return a / n; }));
+  expect_near_all(y,
+                  ref_reduce(x, {2, 3, 120}, {-1}, 0, std::plus<double>(), [](double a, int64_t n) { return a / n; }));
 }
 
 TEST(OpsReduce, ReduceMeanOpset18AxesInput) {

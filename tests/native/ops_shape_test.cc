@@ -63,7 +63,8 @@ TEST(OpsShape, StaticInferenceAsksForValues) {
   EXPECT_EQ(r.value()[0].dims, (Dims{3, 2}));
   EXPECT_TRUE(is_needs_value(OpTester("ConstantOfShape").input(i64({2}, {1})).infer_static().status()));
   EXPECT_TRUE(is_needs_value(OpTester("Range").input(i64s(0)).input(i64s(5)).input(i64s(1)).infer_static().status()));
-  EXPECT_TRUE(is_needs_value(OpTester("Slice", 13).input(x).input(i64({0}, {1})).input(i64({1}, {1})).infer_static().status()));
+  EXPECT_TRUE(
+      is_needs_value(OpTester("Slice", 13).input(x).input(i64({0}, {1})).input(i64({1}, {1})).infer_static().status()));
   EXPECT_TRUE(is_needs_value(OpTester("Unsqueeze", 13).input(x).input(i64({0}, {1})).infer_static().status()));
   EXPECT_TRUE(is_needs_value(OpTester("ReduceMean", 18).input(x).input(i64({0}, {1})).infer_static().status()));
   EXPECT_TRUE(is_needs_value(OpTester("Expand").input(x).input(i64({2, 3}, {2})).infer_static().status()));
@@ -147,7 +148,8 @@ TEST(OpsShape, TransposeMatchesReference) {
   for (const C& c : cases) {
     auto x = iota_f(static_cast<size_t>(num_elements(c.d)));
     SCOPED_TRACE(dims_to_string(c.d) + " perm " + dims_to_string(c.perm));
-    expect_near_all(OpTester("Transpose").attr("perm", c.perm).input(f32(x, c.d)).run1(), ref_transpose(x, c.d, c.perm));
+    expect_near_all(OpTester("Transpose").attr("perm", c.perm).input(f32(x, c.d)).run1(),
+                    ref_transpose(x, c.d, c.perm));
   }
   // Default perm reverses; int64 data.
   Tensor y = OpTester("Transpose").input(i64({1, 2, 3, 4, 5, 6}, {2, 3})).run1();
@@ -450,12 +452,18 @@ TEST(OpsShape, OneHotCumSumTriluEyeLike) {
   EXPECT_EQ(values<int64_t>(y), (std::vector<int64_t>{-1, 7, 7, -1}));
   y = OpTester("CumSum", 14).input(f32({1, 2, 3, 4, 5, 6}, {2, 3})).constant(i64s(1)).run1();
   expect_near_all(y, {1, 3, 6, 4, 9, 15});
-  y = OpTester("CumSum", 14).attr("exclusive", 1).attr("reverse", 1).input(i64({1, 2, 3}, {3})).constant(i32({0}, {})).run1();
+  y = OpTester("CumSum", 14)
+          .attr("exclusive", 1)
+          .attr("reverse", 1)
+          .input(i64({1, 2, 3}, {3}))
+          .constant(i32({0}, {}))
+          .run1();
   EXPECT_EQ(values<int64_t>(y), (std::vector<int64_t>{5, 3, 0}));
   EXPECT_FALSE(OpTester("CumSum", 14).input(f32({1}, {1})).constant(i64s(1)).run().ok());
   Tensor m = f32(iota_f(9), {3, 3});
   expect_near_all(OpTester("Trilu", 14).input(m).run1(), {0, 1, 2, 0, 4, 5, 0, 0, 8});
-  expect_near_all(OpTester("Trilu", 14).attr("upper", 0).input(m).constant(i64s(-1)).run1(), {0, 0, 0, 3, 0, 0, 6, 7, 0});
+  expect_near_all(OpTester("Trilu", 14).attr("upper", 0).input(m).constant(i64s(-1)).run1(),
+                  {0, 0, 0, 3, 0, 0, 6, 7, 0});
   EXPECT_FALSE(OpTester("Trilu", 14).input(f32({1}, {1})).run().ok());
   y = OpTester("EyeLike").attr("k", 1).input(f32(iota_f(6), {2, 3})).run1();
   expect_near_all(y, {0, 1, 0, 0, 0, 1});

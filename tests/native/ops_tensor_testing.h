@@ -19,7 +19,8 @@ template <class T>
 Tensor make_tensor(DType dt, const std::vector<T>& v, Dims dims) {
   Tensor t = Tensor::make(dt, std::move(dims)).value();
   EXPECT_EQ(static_cast<size_t>(t.size()), v.size()) << "test data size does not match its shape";
-  if (static_cast<size_t>(t.size()) == v.size() && !v.empty()) std::memcpy(t.mutable_raw(), v.data(), v.size() * sizeof(T));
+  if (static_cast<size_t>(t.size()) == v.size() && !v.empty())
+    std::memcpy(t.mutable_raw(), v.data(), v.size() * sizeof(T));
   return t;
 }
 inline Tensor f32(const std::vector<float>& v, Dims d) { return make_tensor(DType::kF32, v, std::move(d)); }
@@ -70,9 +71,13 @@ class OpTester {
     num_outputs_ = n;
     return *this;
   }
-  OpTester& attr(const std::string& n, int64_t v) { return set(n, Attribute::Kind::kInt, [&](Attribute& a) { a.i = v; }); }
+  OpTester& attr(const std::string& n, int64_t v) {
+    return set(n, Attribute::Kind::kInt, [&](Attribute& a) { a.i = v; });
+  }
   OpTester& attr(const std::string& n, int v) { return attr(n, static_cast<int64_t>(v)); }
-  OpTester& attr(const std::string& n, float v) { return set(n, Attribute::Kind::kFloat, [&](Attribute& a) { a.f = v; }); }
+  OpTester& attr(const std::string& n, float v) {
+    return set(n, Attribute::Kind::kFloat, [&](Attribute& a) { a.f = v; });
+  }
   OpTester& attr(const std::string& n, const char* v) {
     return set(n, Attribute::Kind::kString, [&](Attribute& a) { a.s = v; });
   }
@@ -82,7 +87,9 @@ class OpTester {
   OpTester& attr(const std::string& n, std::vector<float> v) {
     return set(n, Attribute::Kind::kFloats, [&](Attribute& a) { a.floats = v; });
   }
-  OpTester& attr(const std::string& n, Tensor v) { return set(n, Attribute::Kind::kTensor, [&](Attribute& a) { a.t = v; }); }
+  OpTester& attr(const std::string& n, Tensor v) {
+    return set(n, Attribute::Kind::kTensor, [&](Attribute& a) { a.t = v; });
+  }
 
   // Creates the op (status of the factory).
   Status create() {
