@@ -67,13 +67,13 @@ Tensor Tensor::scalar_f32(float v) { return from_f32({v}, {}); }
 
 Tensor Tensor::from_i64(const std::vector<int64_t>& v, Dims dims) {
   Tensor t = make(DType::kI64, std::move(dims)).value();
-  std::memcpy(t.mutable_raw(), v.data(), v.size() * sizeof(int64_t));
+  if (!v.empty()) std::memcpy(t.mutable_raw(), v.data(), v.size() * sizeof(int64_t));
   return t;
 }
 
 Tensor Tensor::from_f32(const std::vector<float>& v, Dims dims) {
   Tensor t = make(DType::kF32, std::move(dims)).value();
-  std::memcpy(t.mutable_raw(), v.data(), v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(t.mutable_raw(), v.data(), v.size() * sizeof(float));
   return t;
 }
 

@@ -1,4 +1,6 @@
 // Whole-file helpers for native tools and tests (the WASM build receives bytes from JS).
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "format/model_io.h"
@@ -9,6 +11,10 @@ namespace kiln {
 // 16 bytes with glibc, 8 bytes with Emscripten 3.1.6 (max_align_t is 8 on wasm32);
 // read_model needs 8 (the largest element type).
 Result<std::shared_ptr<const std::vector<uint8_t>>> read_file_bytes(const std::string& path) {
+  // A directory "opens" as a stream with a bogus size: check for a regular file first.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return io_error("cannot open '" + path + "': no such file");
+  if (!S_ISREG(st.st_mode)) return io_error("'" + path + "' is not a regular file");
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) return io_error("cannot open '" + path + "' for reading");
   std::streamoff size = f.tellg();

@@ -177,3 +177,16 @@ TEST(FormatRoundTrip, WriterRejectsBadModels) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+TEST(FormatFileIo, DirectoriesAndMissingFilesAreErrors) {
+  auto dir = read_file_bytes(KILN_SOURCE_DIR);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.status().message().find("not a regular file"), std::string::npos) << dir.status().message();
+  auto missing = read_file_bytes(std::string(KILN_SOURCE_DIR) + "/no/such/model.kiln");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kIO);
+}
+}  // namespace
+}  // namespace kiln

@@ -66,7 +66,7 @@ class Fuzzer {
     if (coin(10)) {
       std::vector<int64_t> v(static_cast<size_t>(num_elements(d)));
       for (int64_t& x : v) x = value() % 9;
-      return Tensor::from_i64(v, d);
+      return i64(v, d);
     }
     return random_tensor(d, static_cast<uint32_t>(rng_()));
   }

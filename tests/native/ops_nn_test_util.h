@@ -52,8 +52,14 @@ inline Attribute attr_floats(std::vector<float> v) {
 using Attrs = std::map<std::string, Attribute>;
 using Inputs = std::vector<std::optional<Tensor>>;  // nullopt = omitted optional input
 
-inline Tensor f32(std::vector<float> v, Dims d) { return Tensor::from_f32(v, std::move(d)); }
-inline Tensor i64(std::vector<int64_t> v, Dims d) { return Tensor::from_i64(v, std::move(d)); }
+// (Empty tensors go through Tensor::make: from_f32/from_i64 memcpy from an empty
+// vector's null data(), which UBSan flags.)
+inline Tensor f32(const std::vector<float>& v, const Dims& d) {
+  return v.empty() ? Tensor::make(DType::kF32, d).value() : Tensor::from_f32(v, d);
+}
+inline Tensor i64(const std::vector<int64_t>& v, const Dims& d) {
+  return v.empty() ? Tensor::make(DType::kI64, d).value() : Tensor::from_i64(v, d);
+}
 
 // Deterministic pseudo-random values in [-1, 1).
 inline std::vector<float> random_values(size_t n, uint32_t seed) {
@@ -66,8 +72,7 @@ inline std::vector<float> random_values(size_t n, uint32_t seed) {
   return v;
 }
 inline Tensor random_tensor(Dims d, uint32_t seed) {
-  std::vector<float> v = random_values(static_cast<size_t>(num_elements(d)), seed);
-  return Tensor::from_f32(v, d);
+  return f32(random_values(static_cast<size_t>(num_elements(d)), seed), d);
 }
 
 struct OpCall {
