@@ -1,5 +1,5 @@
-// GlobalMaxPool (opsets 1..22): one value per (batch, channel) over all spatial dims;
-// output [N, C, 1, ...].
+// GlobalAveragePool and GlobalMaxPool (opsets 1..22): one value per (batch, channel) over
+// all spatial dims; output [N, C, 1, ...]. The two differ only in the reference kernel.
 #include "kernels/reference/reference.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
@@ -9,9 +9,11 @@ namespace kiln {
 using namespace nn;  // NOLINT: this file's helpers (ops/nn_util.h)
 namespace {
 
-class GlobalMaxPoolOp final : public Op {
+using GlobalPoolKernel = void (*)(size_t planes, size_t plane_size, const float* x, float* y);
+
+class GlobalPoolOp final : public Op {
  public:
-  explicit GlobalMaxPoolOp(std::string who) : who_(std::move(who)) {}
+  GlobalPoolOp(std::string who, GlobalPoolKernel kernel) : who_(std::move(who)), kernel_(kernel) {}
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 1, out.size(), 1, who_));
@@ -29,8 +31,8 @@ class GlobalMaxPoolOp final : public Op {
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(x), who_));
     const int64_t planes = x[0] * x[1];
     const int64_t plane_size = planes ? in[0].size() / planes : 0;
-    f32_global_maxpool_reference(static_cast<size_t>(planes), static_cast<size_t>(plane_size), in[0].data<float>(),
-                                out[0].mutable_data<float>());
+    kernel_(static_cast<size_t>(planes), static_cast<size_t>(plane_size), in[0].data<float>(),
+            out[0].mutable_data<float>());
     return Status::Ok();
   }
 
@@ -47,13 +49,19 @@ class GlobalMaxPoolOp final : public Op {
     return d;
   }
   std::string who_;
+  GlobalPoolKernel kernel_;
 };
 
 }  // namespace
 
+Result<std::unique_ptr<Op>> create_global_average_pool(const OpContext& ctx) {
+  KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
+  return std::unique_ptr<Op>(new GlobalPoolOp(prefix(ctx.node), &f32_global_avgpool_reference));
+}
+
 Result<std::unique_ptr<Op>> create_global_max_pool(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 1, 1));
-  return std::unique_ptr<Op>(new GlobalMaxPoolOp(prefix(ctx.node)));
+  return std::unique_ptr<Op>(new GlobalPoolOp(prefix(ctx.node), &f32_global_maxpool_reference));
 }
 
 }  // namespace kiln
