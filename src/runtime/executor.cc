@@ -1,15 +1,18 @@
 #include "runtime/executor.h"
 
+#include <cstring>
 #include <map>
 #include <set>
 
 #include "ops/registry.h"
+#include "runtime/plan.h"
 
 namespace kiln {
 
 struct Executor::Env {
   const Model& model;
   std::vector<Tensor> values;  // produced at run time; constants are read from the model
+  RunPlan* plan = nullptr;     // dims and arena offsets for this input shape, if any
   const Tensor* get(int v) const {
     if (v == kNoValue) return nullptr;
     const Tensor& t = values[static_cast<size_t>(v)];
@@ -30,25 +33,6 @@ void collect_unsupported(const Graph& g, std::map<std::string, std::string>& fir
     for (const auto& [name, a] : n.attrs)
       if (a.kind == Attribute::Kind::kGraph && a.g) collect_unsupported(*a.g, first);
   }
-}
-
-// Values a node reads, including captures of its subgraphs (for liveness).
-void node_reads(const Node& n, std::set<int>& out);
-void graph_captures(const Graph& g, std::set<int>& out) {
-  std::set<int> produced(g.inputs.begin(), g.inputs.end()), reads;
-  for (const Node& n : g.nodes) {
-    node_reads(n, reads);
-    produced.insert(n.outputs.begin(), n.outputs.end());
-  }
-  reads.insert(g.outputs.begin(), g.outputs.end());
-  for (int r : reads)
-    if (!produced.count(r)) out.insert(r);
-}
-void node_reads(const Node& n, std::set<int>& out) {
-  for (int i : n.inputs)
-    if (i != kNoValue) out.insert(i);
-  for (const auto& [name, a] : n.attrs)
-    if (a.kind == Attribute::Kind::kGraph && a.g) graph_captures(*a.g, out);
 }
 
 std::string with_node(const Node& n, const Status& s) {
@@ -105,8 +89,14 @@ Status Executor::prepare_graph(const Model& model, const Graph& g) {
   return Status::Ok();
 }
 
-Result<std::vector<Tensor>> Executor::run(const Model& model, const std::vector<std::pair<int, Tensor>>& inputs) {
-  Env env{model, std::vector<Tensor>(model.values.size())};
+Op* Executor::op_for(const Node& n) const {
+  auto it = ops_.find(&n);
+  return it == ops_.end() ? nullptr : it->second.get();
+}
+
+Result<std::vector<Tensor>> Executor::run(const Model& model, const std::vector<std::pair<int, Tensor>>& inputs,
+                                          RunPlan* plan) {
+  Env env{model, std::vector<Tensor>(model.values.size()), plan};
   for (const auto& [v, t] : inputs) env.values[static_cast<size_t>(v)] = t;
   KILN_RETURN_IF_ERROR(run_graph(model, model.graph, env));
   std::vector<Tensor> outs;
@@ -147,8 +137,13 @@ Status Executor::run_node(const Model& model, const Node& n, Env& env) {
   Status s = op->infer(infos, out_infos);
   if (!s.ok()) return Status(s.code(), with_node(n, s));
   std::vector<Tensor> outs(n.outputs.size());
+  std::vector<const void*> in_arena(n.outputs.size(), nullptr);
   if (!op->is_view()) {
     for (size_t i = 0; i < outs.size(); ++i) {
+      if (n.outputs[i] != kNoValue && env.plan) {
+        in_arena[i] = arena_slot(*env.plan, n.outputs[i], out_infos[i], outs[i]);
+        if (in_arena[i]) continue;
+      }
       auto t = Tensor::make(out_infos[i].dtype, out_infos[i].dims);
       if (!t.ok()) return Status(t.status().code(), with_node(n, t.status()));
       outs[i] = std::move(t).value();
@@ -156,9 +151,29 @@ Status Executor::run_node(const Model& model, const Node& n, Env& env) {
   }
   s = op->run(ins, outs);
   if (!s.ok()) return Status(s.code(), with_node(n, s));
+  // An op that swapped an arena output for another tensor may alias a value the plan
+  // thought dead: stop reusing the arena (from here on and for this shape).
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (in_arena[i] && outs[i].raw() != in_arena[i]) env.plan->arena_disabled = true;
   for (size_t i = 0; i < outs.size(); ++i)
     if (n.outputs[i] != kNoValue) env.values[static_cast<size_t>(n.outputs[i])] = std::move(outs[i]);
   return Status::Ok();
+}
+
+const void* Executor::arena_slot(RunPlan& plan, int value, const TensorInfo& info, Tensor& out) {
+  if (plan.arena_disabled) return nullptr;
+  const PlannedValue& pv = plan.values[static_cast<size_t>(value)];
+  if (pv.offset < 0 || pv.dtype != info.dtype || pv.dims != info.dims) return nullptr;
+  if (!plan.arena) {
+    plan.arena = aligned_alloc_shared(plan.arena_bytes);
+    if (!plan.arena) return nullptr;  // fall back to one allocation per tensor
+  }
+  uint8_t* p = static_cast<uint8_t*>(plan.arena.get()) + pv.offset;
+  // Ops may rely on zero-filled outputs, as Tensor::make gives them.
+  const size_t bytes = static_cast<size_t>(num_elements(info.dims)) * dtype_size(info.dtype);
+  std::memset(p, 0, bytes);
+  out = Tensor::view(info.dtype, info.dims, plan.arena, p);
+  return p;
 }
 
 Status Executor::run_if(const Model& model, const Node& n, Env& env) {

@@ -12,13 +12,19 @@
 
 namespace kiln {
 
+struct RunPlan;
+
 class Executor {
  public:
   // Creates ops for every node of the model, including subgraphs. Reports every
   // unsupported op at once.
   Status prepare(const Model& model);
   // Runs the main graph with (value index, tensor) inputs; returns graph outputs in order.
-  Result<std::vector<Tensor>> run(const Model& model, const std::vector<std::pair<int, Tensor>>& inputs);
+  // With a plan (built for these input dims) planned intermediates live in its arena.
+  Result<std::vector<Tensor>> run(const Model& model, const std::vector<std::pair<int, Tensor>>& inputs,
+                                  RunPlan* plan = nullptr);
+  // The prepared op of a node (nullptr for control flow).
+  Op* op_for(const Node& n) const;
 
  private:
   struct Env;
@@ -29,6 +35,7 @@ class Executor {
   Status run_graph(const Model& model, const Graph& g, Env& env);
   Status run_node(const Model& model, const Node& n, Env& env);
   Status run_if(const Model& model, const Node& n, Env& env);
+  static const void* arena_slot(RunPlan& plan, int value, const TensorInfo& info, Tensor& out);
 
   std::unordered_map<const Node*, std::unique_ptr<Op>> ops_;
   std::unordered_map<const Graph*, GraphPlan> plans_;

@@ -1,16 +1,40 @@
 #include "runtime/session.h"
 
+#include <list>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
 #include "format/model_io.h"
 #include "ops/registry.h"
 #include "runtime/executor.h"
+#include "runtime/plan.h"
 
 namespace kiln {
 
 struct Session::Impl {
   Executor executor;
+  size_t cache_size = 8;
+  std::mutex mu;
+  // Most recently used first; a handful of entries, so a list scan is enough.
+  std::list<std::pair<std::vector<Dims>, std::shared_ptr<RunPlan>>> plans;
+  PlanCacheStats stats;
+
+  Result<RunPlan*> plan_for(const Model& model, const std::vector<Dims>& dims) {
+    for (auto it = plans.begin(); it != plans.end(); ++it)
+      if (it->first == dims) {
+        plans.splice(plans.begin(), plans, it);
+        stats.hits++;
+        return plans.front().second.get();
+      }
+    stats.misses++;
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<RunPlan> plan,
+                          build_run_plan(model, dims, [this](const Node& n) { return executor.op_for(n); }));
+    plans.emplace_front(dims, std::move(plan));
+    while (plans.size() > cache_size) plans.pop_back();
+    stats.cached = plans.size();
+    return plans.front().second.get();
+  }
 };
 
 Session::~Session() = default;
@@ -39,6 +63,7 @@ Result<std::unique_ptr<Session>> Session::create(Model model, const SessionOptio
   s->model_ = std::move(model);
   KILN_RETURN_IF_ERROR(validate_and_sort(s->model_));
   s->impl_ = std::make_unique<Impl>();
+  s->impl_->cache_size = options.plan_cache_size;
   KILN_RETURN_IF_ERROR(s->impl_->executor.prepare(s->model_));
   for (int v : s->model_.graph.inputs) s->inputs_.push_back(describe_value(s->model_.values[v]));
   for (int v : s->model_.graph.outputs) s->outputs_.push_back(describe_value(s->model_.values[v]));
@@ -93,10 +118,42 @@ Result<TensorMap> Session::run(const TensorMap& inputs) {
   }
   for (const auto& d : inputs_)
     if (!inputs.count(d.name)) return invalid_argument("missing input '" + d.name + "'");
-  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, impl_->executor.run(model_, bound));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  RunPlan* plan = nullptr;
+  if (impl_->cache_size > 0) {
+    std::vector<Dims> dims(model_.graph.inputs.size());
+    for (const auto& [v, t] : bound)
+      for (size_t i = 0; i < dims.size(); ++i)
+        if (model_.graph.inputs[i] == v) dims[i] = t.dims();
+    KILN_ASSIGN_OR_RETURN(plan, impl_->plan_for(model_, dims));
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, impl_->executor.run(model_, bound, plan));
   TensorMap result;
   for (size_t i = 0; i < outputs_.size(); ++i) result[outputs_[i].name] = std::move(outs[i]);
   return result;
+}
+
+Result<PlanInfo> Session::plan_info(const std::vector<Dims>& input_dims) {
+  if (input_dims.size() != inputs_.size())
+    return invalid_argument("plan_info: " + std::to_string(input_dims.size()) + " shapes given for " +
+                            std::to_string(inputs_.size()) + " inputs");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::shared_ptr<RunPlan> keep;  // when the cache is off the plan is built just to report
+  RunPlan* plan = nullptr;
+  if (impl_->cache_size > 0) {
+    KILN_ASSIGN_OR_RETURN(plan, impl_->plan_for(model_, input_dims));
+  } else {
+    KILN_ASSIGN_OR_RETURN(keep, build_run_plan(model_, input_dims,
+                                               [this](const Node& n) { return impl_->executor.op_for(n); }));
+    plan = keep.get();
+  }
+  return PlanInfo{plan->planned_nodes, plan->dynamic_nodes, plan->arena_values, plan->arena_bytes,
+                  plan->unshared_bytes};
+}
+
+PlanCacheStats Session::plan_cache_stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->stats;
 }
 
 }  // namespace kiln

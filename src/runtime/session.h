@@ -20,6 +20,22 @@ struct TensorDesc {
 
 struct SessionOptions {
   bool verify_hashes = true;
+  // Plans (dims + arena layout) kept for this many distinct input shapes (least recently
+  // used dropped first); 0 runs without plans: every tensor allocated on its own.
+  size_t plan_cache_size = 8;
+};
+
+// What the plan for one input shape does (see runtime/plan.h).
+struct PlanInfo {
+  int planned_nodes = 0;     // dims known before running
+  int dynamic_nodes = 0;     // dims known only while running (data-dependent, control flow)
+  int arena_values = 0;      // intermediates placed in the arena
+  size_t arena_bytes = 0;    // the arena's size
+  size_t unshared_bytes = 0; // those intermediates' total size without reuse
+};
+
+struct PlanCacheStats {
+  size_t cached = 0, hits = 0, misses = 0;
 };
 
 using TensorMap = std::map<std::string, Tensor>;
@@ -36,8 +52,14 @@ class Session {
   const std::vector<TensorDesc>& outputs() const { return outputs_; }
   const Model& model() const { return model_; }
 
-  // Checks names, dtypes and shapes of the inputs against the model, then runs.
+  // Checks names, dtypes and shapes of the inputs against the model, then runs. Symbolic
+  // dims take their sizes from the inputs; the plan is built once per concrete shape.
+  // Calls on one Session are serialized (the plan's arena is reused).
   Result<TensorMap> run(const TensorMap& inputs);
+
+  // The plan for these input dims (one per model input, in order), built if needed.
+  Result<PlanInfo> plan_info(const std::vector<Dims>& input_dims);
+  PlanCacheStats plan_cache_stats() const;
 
  private:
   Session() = default;

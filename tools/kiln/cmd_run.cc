@@ -1,4 +1,6 @@
 // kiln run: execute a .kiln model on NumPy .npy inputs.
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -8,6 +10,7 @@
 #include "commands.h"
 #include "format/model_io.h"
 #include "npy.h"
+#include "platform/platform.h"
 #include "runtime/session.h"
 
 namespace kiln::cli {
@@ -18,7 +21,30 @@ struct RunOptions {
   std::vector<std::string> inputs;  // name=file.npy
   std::string output_dir;
   int64_t show = 8;
+  bool plan = false;
+  int repeat = 1;
 };
+
+std::string mib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+// What the run plan for these inputs does: how much is known before running, and the arena.
+Status print_plan(Session& s, const TensorMap& feeds) {
+  std::vector<Dims> dims;
+  std::string shapes;
+  for (const TensorDesc& d : s.inputs()) {
+    dims.push_back(feeds.at(d.name).dims());
+    shapes += (shapes.empty() ? "" : ", ") + d.name + dims_to_string(dims.back());
+  }
+  KILN_ASSIGN_OR_RETURN(PlanInfo p, s.plan_info(dims));
+  std::cout << "plan for " << shapes << ": " << p.planned_nodes << " nodes with shapes known ahead, "
+            << p.dynamic_nodes << " resolved while running; arena " << mib(p.arena_bytes) << " holds "
+            << p.arena_values << " intermediates (" << mib(p.unshared_bytes) << " without reuse)\n";
+  return Status::Ok();
+}
 
 int run_model(const RunOptions& o) {
   auto bytes = read_model_file(o.model);
@@ -58,8 +84,25 @@ int run_model(const RunOptions& o) {
       return fail("missing input '" + d.name + "' (" + dtype_name(d.dtype) + " " + shape_to_string(d.shape) +
                   "); pass --input " + d.name + "=file.npy");
 
+  if (o.plan) {
+    Status s = print_plan(**session, feeds);
+    if (!s.ok()) return fail(s);
+  }
   auto outputs = (*session)->run(feeds);
   if (!outputs.ok()) return fail(outputs.status());
+  if (o.repeat > 1) {
+    // The first run above built the plan and warmed caches; time the rest.
+    std::vector<double> ms;
+    for (int i = 1; i < o.repeat; ++i) {
+      const double t0 = now_ms();
+      auto again = (*session)->run(feeds);
+      if (!again.ok()) return fail(again.status());
+      ms.push_back(now_ms() - t0);
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("latency over %zu runs after a warm-up: median %.3f ms, min %.3f ms\n", ms.size(),
+                ms[ms.size() / 2], ms.front());
+  }
 
   if (!o.output_dir.empty()) {
     std::error_code ec;
@@ -96,6 +139,9 @@ Command add_run(CLI::App& root) {
   app->add_option("-i,--input", o->inputs, "An input as name=file.npy (repeat for each input)");
   app->add_option("-d,--output-dir", o->output_dir, "Write each output to <dir>/<output name>.npy");
   app->add_option("--show", o->show, "How many values of each output to print (default 8)");
+  app->add_flag("--plan", o->plan, "Print the run plan for these input shapes (shapes known ahead, arena size)");
+  app->add_option("--repeat", o->repeat, "Run N times and print the median latency of runs 2..N")
+      ->check(CLI::Range(1, 1000000));
   app->footer(
       ".npy files: little-endian, C order; float32/float64/float16, int64/int32/int8, uint8, bool.\n"
       "Without --output-dir, prints each output's name, dtype, shape and first values.");
