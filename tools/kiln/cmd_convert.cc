@@ -5,6 +5,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "format/model_io.h"
+#include "graph/input_shapes.h"
 #include "graph/passes/fold_constants.h"
 #include "graph/shape_inference.h"
 #include "import/onnx_import.h"
@@ -19,6 +20,7 @@ struct ConvertOptions {
   bool no_fold = false;
   bool no_check = false;
   double segment_mb = 4;
+  std::vector<std::string> input_shapes;  // name=1,3,48,320
 };
 
 std::string default_output(const std::string& in) {
@@ -34,6 +36,13 @@ int run_convert(const ConvertOptions& o) {
   auto model = import_onnx(o.input);
   if (!model.ok()) return fail(model.status());
   Model& m = *model;
+  std::vector<InputShapeSpec> pins;
+  for (const std::string& text : o.input_shapes) {
+    auto spec = parse_input_shape(text);
+    if (!spec.ok()) return fail(spec.status());
+    pins.push_back(std::move(spec).value());
+  }
+  if (Status pinned = pin_input_shapes(m, pins); !pinned.ok()) return fail(pinned.with_context(o.input));
   const int nodes_before = count_nodes(m);
   FoldStats fold;
   Status s = o.no_fold ? infer_shapes(m) : fold_constants(m, {}, &fold);
@@ -67,6 +76,8 @@ Command add_convert(CLI::App& root) {
   app->add_option("-o,--output", o->output, "Output .kiln file (default: the input name with .kiln)");
   app->add_flag("--no-fold", o->no_fold, "Skip constant folding and dead-node elimination");
   app->add_flag("--no-check", o->no_check, "Skip loading the converted model to check it");
+  app->add_option("--input-shape", o->input_shapes,
+                  "Pin an input's shape, e.g. x=1,3,48,320 (repeatable; `?` keeps a dim open)");
   app->add_option("--segment-mb", o->segment_mb, "Target size of weight segments in MiB (default 4)");
   app->footer(
       "Runs shape inference and constant folding, checks that the result loads, then writes\n"
