@@ -1,6 +1,8 @@
 // MaxUnpool: scatters X [N, C, d1..dk] into a zero tensor at the flat positions given by
 // I (MaxPool's second output, indices into the whole output tensor). The output spatial
-// size is (in - 1) * stride - pad_begin - pad_end + kernel, or the output_shape input.
+// size is (in - 1) * stride - pad_begin - pad_end + kernel, or the output_shape input; with
+// the latter, indices still count positions in the default-size output (the pooled
+// input's shape), and each lands at the same spatial coordinates in the larger output.
 #include <cstring>
 
 #include "ops/elementwise.h"
@@ -47,12 +49,31 @@ class MaxUnpoolOp final : public Op {
     std::memset(y, 0, out[0].bytes());
     const uint8_t* x = static_cast<const uint8_t*>(in[0].raw());
     const int64_t* idx = in[1].data<int64_t>();
-    const int64_t total = out[0].size();
+    const Dims& xd = in[0].dims();
+    const Dims& od = out[0].dims();
+    const size_t k = kernel_.size();
+    std::vector<int64_t> def(k);  // default spatial output size
+    int64_t def_plane = 1, out_plane = 1;
+    for (size_t i = 0; i < k; ++i) {
+      def[i] = (xd[i + 2] - 1) * strides_[i] - pads_[i] - pads_[i + k] + kernel_[i];
+      def_plane *= def[i];
+      out_plane *= od[i + 2];
+    }
+    const int64_t planes = od[0] * od[1];
     for (int64_t i = 0, n = in[0].size(); i < n; ++i) {
-      if (idx[i] < 0 || idx[i] >= total)
-        return out_of_range(who_ + ": index " + std::to_string(idx[i]) + " is outside the output of " +
-                            std::to_string(total) + " elements");
-      std::memcpy(y + static_cast<size_t>(idx[i]) * es, x + static_cast<size_t>(i) * es, es);
+      const int64_t p = def_plane > 0 ? idx[i] / def_plane : 0;
+      int64_t rem = def_plane > 0 ? idx[i] % def_plane : 0, pos = 0, scale = 1;
+      bool ok = idx[i] >= 0 && p < planes;
+      for (size_t d = k; d-- > 0 && ok;) {
+        const int64_t c = rem % def[d];
+        rem /= def[d];
+        ok = c < od[d + 2];
+        pos += c * scale;
+        scale *= od[d + 2];
+      }
+      if (!ok)
+        return out_of_range(who_ + ": index " + std::to_string(idx[i]) + " is outside the output " + dims_to_string(od));
+      std::memcpy(y + static_cast<size_t>(p * out_plane + pos) * es, x + static_cast<size_t>(i) * es, es);
     }
     return Status::Ok();
   }
