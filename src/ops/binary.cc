@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/half.h"
 #include "ops/elementwise.h"
 
 namespace kiln {
@@ -97,6 +98,22 @@ struct XorF { static uint8_t apply(uint8_t a, uint8_t b) { return (a != 0) ^ (b 
 // data, int32/int64 for shapes). Every extra type costs ~3 KB of WASM per op.
 using BinaryTypes = TypeList<float, double, int32_t, int64_t, int8_t, uint8_t>;
 using IntegerTypes = TypeList<int32_t, int64_t, int8_t, uint8_t>;
+// Max, Min and Mod also take the remaining integer types and float16 (computed in float32):
+// rarer in models, but cheap for three ops, and ONNX defines them.
+using WideIntegerTypes = TypeList<int16_t, uint16_t, uint32_t, uint64_t>;
+
+template <class F>
+void f16_kernel(const BroadcastPlan& p, const void* a, const void* b, void* z) {
+  binary_loop(p, static_cast<const uint16_t*>(a), static_cast<const uint16_t*>(b), static_cast<uint16_t*>(z),
+              [](uint16_t x, uint16_t y) { return float_to_half(F::apply(half_to_float(x), half_to_float(y))); });
+}
+template <class F, bool with_f16, class L>
+BinaryKernel pick_wide(DType d, L list) {
+  if constexpr (with_f16)
+    if (d == DType::kF16) return &f16_kernel<F>;
+  if (BinaryKernel k = pick<F>(d, list)) return k;
+  return pick<F>(d, WideIntegerTypes{});
+}
 
 // What a fold op accepts and computes.
 struct BinarySpec {
@@ -213,16 +230,21 @@ Result<std::unique_ptr<Op>> create_div(const OpContext& ctx) {
 Result<std::unique_ptr<Op>> create_mod(const OpContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t fmod, ctx.node.attr_int("fmod", 0));
   if (fmod != 0 && fmod != 1) return invalid_model(ctx.node.describe() + ": fmod must be 0 or 1");
-  if (fmod) return make_fold(ctx, arith([](DType d) { return pick<FmodF>(d, BinaryTypes{}); }));
+  const std::string wide = "/" + dtype_list_names(WideIntegerTypes{});
+  if (fmod)
+    return make_fold(ctx, {[](DType d) { return pick_wide<FmodF, true>(d, BinaryTypes{}); },
+                           dtype_list_names(BinaryTypes{}) + wide + "/float16"});
   // fmod=0 is defined for integers only (ONNX requires fmod=1 for floats).
-  return make_fold(ctx, {[](DType d) { return pick<ModF>(d, IntegerTypes{}); },
-                         dtype_list_names(IntegerTypes{}) + " (use fmod=1 for floats)"});
+  return make_fold(ctx, {[](DType d) { return pick_wide<ModF, false>(d, IntegerTypes{}); },
+                         dtype_list_names(IntegerTypes{}) + wide + " (use fmod=1 for floats)"});
 }
 Result<std::unique_ptr<Op>> create_max(const OpContext& ctx) {
-  return make_fold(ctx, variadic(arith([](DType d) { return pick<MaxF>(d, BinaryTypes{}); })));
+  return make_fold(ctx, variadic({[](DType d) { return pick_wide<MaxF, true>(d, BinaryTypes{}); },
+                                  dtype_list_names(BinaryTypes{}) + "/" + dtype_list_names(WideIntegerTypes{}) + "/float16"}));
 }
 Result<std::unique_ptr<Op>> create_min(const OpContext& ctx) {
-  return make_fold(ctx, variadic(arith([](DType d) { return pick<MinF>(d, BinaryTypes{}); })));
+  return make_fold(ctx, variadic({[](DType d) { return pick_wide<MinF, true>(d, BinaryTypes{}); },
+                                  dtype_list_names(BinaryTypes{}) + "/" + dtype_list_names(WideIntegerTypes{}) + "/float16"}));
 }
 Result<std::unique_ptr<Op>> create_sum(const OpContext& ctx) {
   return make_fold(ctx, variadic(arith([](DType d) { return pick<AddF>(d, BinaryTypes{}); })));

@@ -151,8 +151,13 @@ float source_coord(CoordMode m, int64_t o, int64_t in, int64_t out, float scale)
       return static_cast<float>(offset + (x + 0.5) / scale - 0.5);
     }
     case CoordMode::kAsymmetric: return x / scale;
-    case CoordMode::kAlignCorners:
-      return out == 1 ? 0.f : x * static_cast<float>(in - 1) / static_cast<float>(out - 1);
+    case CoordMode::kAlignCorners: {
+      // ONNX's reference uses the unrounded output length scale * in (equal to `out`
+      // when sizes were given), which matters when downsampling by scales.
+      const float len = scale * static_cast<float>(in);
+      (void)out;
+      return len == 1.f ? 0.f : x * static_cast<float>(in - 1) / (len - 1.f);
+    }
     case CoordMode::kPytorchHalfPixel: return out > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
     case CoordMode::kTfHalfPixelForNearest: return (x + 0.5f) / scale;
   }

@@ -220,12 +220,38 @@ TEST(OpsNnPool, Errors) {
   expect_error(OpCall{"MaxPool", {{"kernel_shape", attr_ints({6, 2})}}, {x}}, "does not fit");
   expect_error(OpCall{"MaxPool", {{"kernel_shape", attr_ints({0, 2})}}, {x}}, "positive");
   expect_error(OpCall{"GlobalAveragePool", {}, {random_tensor({4}, 1)}}, "rank >= 2");
-  OpCall with_indices{"MaxPool", {{"kernel_shape", attr_ints({2, 2})}}, {x}};
-  with_indices.outputs = 2;
-  expect_error(with_indices, "Indices");
-  // An omitted Indices output is fine.
-  with_indices.omit_outputs = {false, true};
-  EXPECT_TRUE(run_op(with_indices).ok());
+}
+
+TEST(OpsNnPool, MaxPoolIndicesPointAtTheMaxima) {
+  Tensor x = random_tensor({2, 3, 5, 6}, 9);
+  for (int64_t order : {0, 1}) {
+    SCOPED_TRACE(order);
+    OpCall call{"MaxPool", {{"kernel_shape", attr_ints({2, 3})}, {"strides", attr_ints({2, 2})},
+                            {"pads", attr_ints({1, 0, 0, 1})}, {"storage_order", attr_i(order)}}, {x}};
+    call.outputs = 2;
+    auto r = run_op(call);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    const Tensor& y = r.value()[0];
+    const Tensor& idx = r.value()[1];
+    ASSERT_EQ(idx.dtype(), DType::kI64);
+    ASSERT_EQ(idx.dims(), y.dims());
+    const float* xd = x.data<float>();
+    for (int64_t i = 0; i < y.size(); ++i) {
+      int64_t at = idx.data<int64_t>()[i];
+      if (order == 1) {  // column-major over (h, w) within the plane
+        const int64_t plane = at / 30, rem = at % 30;
+        at = plane * 30 + (rem % 5) * 6 + rem / 5;
+      }
+      ASSERT_GE(at, 0);
+      ASSERT_LT(at, x.size());
+      EXPECT_EQ(xd[at], y.data<float>()[i]) << i;
+    }
+    // Without Indices the result is the same (the reference kernel's path).
+    call.omit_outputs = {false, true};
+    auto plain = run_op(call);
+    ASSERT_TRUE(plain.ok());
+    expect_near_all(plain.value()[0], y.dims(), std::vector<float>(y.data<float>(), y.data<float>() + y.size()));
+  }
 }
 
 }  // namespace
