@@ -94,8 +94,30 @@ export class Session {
   readonly outputNames: string[];
   /** Runs the model; every input must be given. Outputs are JS-owned copies. */
   run(feeds: Feeds): Promise<Results>;
+  /**
+   * A runner that feeds chosen outputs back as inputs of the next run (recurrent state).
+   * Throws KilnError ('invalid_argument') when a name is not an output / input.
+   */
+  stream(options: StreamOptions): SessionStream;
   /** Frees the model's WASM memory; later calls throw KilnError. */
   release(): void;
+}
+
+export interface StreamOptions {
+  /** Output name -> the input it feeds on the next run, e.g. { stateN: 'state' }. */
+  carry: Record<string, string>;
+  /** Values of carried inputs for the first run (and after reset()); default zeros, symbolic dims as 1. */
+  initial?: Record<string, Tensor | TensorLike>;
+}
+
+/** Made by Session.stream(). */
+export interface SessionStream {
+  /** Runs with the carried inputs added to feeds (a carried input in feeds overrides it), then carries the outputs. */
+  run(feeds?: Feeds): Promise<Results>;
+  /** Forgets the carried values: the next run starts from options.initial (or zeros). */
+  reset(): void;
+  /** The carried values the next run will feed, by input name. */
+  readonly state: Record<string, Tensor | TensorLike>;
 }
 
 /** TFLite-style tensor details. shape has -1 where the model's dim is symbolic. */

@@ -1,6 +1,7 @@
 // Session: the onnxruntime-web-shaped API. create(source) -> inputs/outputs -> run(feeds).
 import { kilnError } from './errors.js';
 import { ModelHandle } from './handle.js';
+import { SessionStream } from './stream.js';
 
 const token = Symbol('kiln.Session');
 
@@ -53,6 +54,13 @@ export class Session {
         // module aborted: the error above says why
       }
     }
+  }
+
+  // A runner that feeds outputs back as inputs on each run (see web/stream.js):
+  // options { carry: { outputName: inputName }, initial?: { inputName: Tensor } }.
+  stream(options) {
+    this.#handle.checkAlive();
+    return new SessionStream(this, options);
   }
 
   // Frees the model's WASM memory; the session cannot be used afterwards.

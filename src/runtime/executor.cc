@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <climits>
 #include <cstring>
 #include <map>
 #include <set>
@@ -112,7 +113,10 @@ Status Executor::run_graph(const Model& model, const Graph& g, Env& env) {
   const GraphPlan& plan = plans_.at(&g);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    KILN_RETURN_IF_ERROR(is_control_flow(n.op_type) ? run_if(model, n, env) : run_node(model, n, env));
+    Status s = !is_control_flow(n.op_type) ? run_node(model, n, env)
+               : n.op_type == "Loop"        ? run_loop(model, n, env)
+                                            : run_if(model, n, env);
+    KILN_RETURN_IF_ERROR(s);
     for (int v : plan.free_after[i]) env.values[static_cast<size_t>(v)] = Tensor();
   }
   return Status::Ok();
@@ -177,7 +181,6 @@ const void* Executor::arena_slot(RunPlan& plan, int value, const TensorInfo& inf
 }
 
 Status Executor::run_if(const Model& model, const Node& n, Env& env) {
-  if (n.op_type != "If") return unsupported(n.describe() + ": control-flow operator is not supported");
   const Tensor* cond = n.inputs.empty() ? nullptr : env.get(n.inputs[0]);
   if (!cond || cond->size() != 1)
     return invalid_argument(n.describe() + ": condition must be a tensor with one element");
@@ -195,11 +198,119 @@ Status Executor::run_if(const Model& model, const Node& n, Env& env) {
     if (!t) return internal_error(n.describe() + ": branch output " + std::to_string(i) + " was not computed");
     if (n.outputs[i] != kNoValue) env.values[static_cast<size_t>(n.outputs[i])] = *t;
   }
-  // Branch-local values are no longer needed.
-  for (const Node& bn : branch.nodes)
-    for (int o : bn.outputs)
-      if (o != kNoValue) env.values[static_cast<size_t>(o)] = Tensor();
+  clear_locals(branch, env);
   return Status::Ok();
+}
+
+void Executor::clear_locals(const Graph& g, Env& env) {
+  for (int v : g.inputs)
+    if (v != kNoValue) env.values[static_cast<size_t>(v)] = Tensor();
+  for (const Node& n : g.nodes)
+    for (int o : n.outputs)
+      if (o != kNoValue) env.values[static_cast<size_t>(o)] = Tensor();
+}
+
+// Loop (opsets 11..21, tensors only): inputs M, cond (each optional), then N loop-carried
+// initial values; the body maps (iteration, cond, N carried) to (cond, N carried, K scan
+// outputs). Node outputs: the N final carried values, then the K scan outputs stacked
+// along a new first axis.
+Status Executor::run_loop(const Model& model, const Node& n, Env& env) {
+  const Attribute* a = n.attr("body");
+  if (!a || a->kind != Attribute::Kind::kGraph || !a->g) return invalid_model(n.describe() + ": missing body graph");
+  const Graph& body = *a->g;
+  if (n.inputs.size() < 2)
+    return invalid_model(n.describe() + ": expects inputs M, cond and loop-carried values, got " +
+                         std::to_string(n.inputs.size()) + " inputs");
+  const size_t carried_count = n.inputs.size() - 2;
+  if (body.inputs.size() != carried_count + 2 || body.outputs.size() < carried_count + 1 ||
+      n.outputs.size() != body.outputs.size() - 1)
+    return invalid_model(n.describe() + ": body has " + std::to_string(body.inputs.size()) + " inputs and " +
+                         std::to_string(body.outputs.size()) + " outputs, node has " + std::to_string(n.inputs.size()) +
+                         " inputs and " + std::to_string(n.outputs.size()) + " outputs");
+  const size_t scan_count = body.outputs.size() - 1 - carried_count;
+  auto scalar_input = [&](size_t i, const char* what) -> Result<const Tensor*> {
+    if (n.inputs[i] == kNoValue) return nullptr;
+    const Tensor* t = env.get(n.inputs[i]);
+    if (!t || t->size() != 1)
+      return invalid_argument(n.describe() + ": " + what + " must be a tensor with one element");
+    return t;
+  };
+  KILN_ASSIGN_OR_RETURN(const Tensor* trip, scalar_input(0, "trip count M"));
+  KILN_ASSIGN_OR_RETURN(const Tensor* cond_in, scalar_input(1, "cond"));
+  if (!trip && !cond_in)
+    return unsupported(n.describe() + ": a Loop with neither trip count nor condition never ends");
+  const int64_t max_trips = trip ? trip->get_i64(0) : INT64_MAX;
+  bool cond = cond_in ? cond_in->get_f64(0) != 0 : true;
+  std::vector<Tensor> carried(carried_count);
+  for (size_t k = 0; k < carried_count; ++k) {
+    const Tensor* t = env.get(n.inputs[2 + k]);
+    if (!t) return invalid_argument(n.describe() + ": loop-carried input " + std::to_string(k) + " has no value");
+    carried[k] = *t;
+  }
+  std::vector<std::vector<Tensor>> scans(scan_count);
+  int64_t i = 0;
+  for (; i < max_trips && cond; ++i) {
+    auto cond_t = Tensor::make(DType::kBool, {});
+    if (!cond_t.ok()) return cond_t.status();
+    cond_t->mutable_data<uint8_t>()[0] = 1;
+    const Tensor iter = Tensor::from_i64({i}, {});
+    auto bind = [&](int v, const Tensor& t) {
+      if (v != kNoValue) env.values[static_cast<size_t>(v)] = t;
+    };
+    bind(body.inputs[0], iter);
+    bind(body.inputs[1], *cond_t);
+    for (size_t k = 0; k < carried_count; ++k) bind(body.inputs[2 + k], carried[k]);
+    KILN_RETURN_IF_ERROR(run_graph(model, body, env));
+    std::vector<Tensor> outs(body.outputs.size());
+    for (size_t j = 0; j < outs.size(); ++j) {
+      const Tensor* t = env.get(body.outputs[j]);
+      if (!t) return internal_error(n.describe() + ": body output " + std::to_string(j) + " was not computed");
+      outs[j] = *t;
+    }
+    clear_locals(body, env);
+    if (cond_in) {  // without a cond input the body's condition is ignored (a for loop)
+      if (outs[0].size() != 1)
+        return invalid_argument(n.describe() + ": body condition output must have one element, got shape " +
+                                dims_to_string(outs[0].dims()));
+      cond = outs[0].get_f64(0) != 0;
+    }
+    for (size_t k = 0; k < carried_count; ++k) carried[k] = std::move(outs[1 + k]);
+    for (size_t j = 0; j < scan_count; ++j) scans[j].push_back(std::move(outs[1 + carried_count + j]));
+  }
+  for (size_t k = 0; k < carried_count; ++k)
+    if (n.outputs[k] != kNoValue) env.values[static_cast<size_t>(n.outputs[k])] = carried[k];
+  for (size_t j = 0; j < scan_count; ++j) {
+    const int out = n.outputs[carried_count + j];
+    if (out == kNoValue) continue;
+    KILN_ASSIGN_OR_RETURN(Tensor stacked, stack_scan(model, n, body.outputs[1 + carried_count + j], scans[j]));
+    env.values[static_cast<size_t>(out)] = std::move(stacked);
+  }
+  return Status::Ok();
+}
+
+// Stacks the per-iteration values of one scan output along a new first axis. With no
+// iteration the result is empty, shaped from what the body declares.
+Result<Tensor> Executor::stack_scan(const Model& model, const Node& n, int body_output, const std::vector<Tensor>& parts) {
+  if (parts.empty()) {
+    const Value& v = model.values[static_cast<size_t>(body_output)];
+    Dims dims = {0};
+    if (v.shape && shape_is_fixed(*v.shape))
+      for (int64_t d : shape_dims(*v.shape)) dims.push_back(d);
+    return Tensor::make(v.dtype == DType::kUndefined ? DType::kF32 : v.dtype, dims);
+  }
+  Dims dims = parts[0].dims();
+  dims.insert(dims.begin(), static_cast<int64_t>(parts.size()));
+  KILN_ASSIGN_OR_RETURN(Tensor out, Tensor::make(parts[0].dtype(), dims));
+  uint8_t* dst = static_cast<uint8_t*>(out.mutable_raw());
+  for (const Tensor& p : parts) {
+    if (p.dtype() != parts[0].dtype() || p.dims() != parts[0].dims())
+      return invalid_argument(n.describe() + ": scan output changes from " + dtype_name(parts[0].dtype()) +
+                              dims_to_string(parts[0].dims()) + " to " + dtype_name(p.dtype()) +
+                              dims_to_string(p.dims()) + " between iterations");
+    std::memcpy(dst, p.raw(), p.bytes());
+    dst += p.bytes();
+  }
+  return out;
 }
 
 }  // namespace kiln

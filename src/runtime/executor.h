@@ -1,6 +1,6 @@
 // Executor: creates one Op per node once (attribute checks, weight packing), then runs
-// graphs node by node, freeing each intermediate after its last use. Control flow (If)
-// is handled here, running a branch subgraph in the same value environment.
+// graphs node by node, freeing each intermediate after its last use. Control flow (If, Loop)
+// is handled here, running branch / body subgraphs in the same value environment.
 #pragma once
 #include <memory>
 #include <unordered_map>
@@ -36,6 +36,10 @@ class Executor {
   Status run_node(const Model& model, const Node& n, Env& env);
   Status run_if(const Model& model, const Node& n, Env& env);
   static const void* arena_slot(RunPlan& plan, int value, const TensorInfo& info, Tensor& out);
+  Status run_loop(const Model& model, const Node& n, Env& env);
+  Result<Tensor> stack_scan(const Model& model, const Node& n, int body_output, const std::vector<Tensor>& parts);
+  // Drops the values a subgraph produced (its inputs and node outputs) from env.
+  static void clear_locals(const Graph& g, Env& env);
 
   std::unordered_map<const Node*, std::unique_ptr<Op>> ops_;
   std::unordered_map<const Graph*, GraphPlan> plans_;

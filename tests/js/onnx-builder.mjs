@@ -84,9 +84,16 @@ function attribute(w, name, value) {
       a.tag(2, 5);
       a.parts.push(f);
       a.int(20, 1); // f, type FLOAT
+    } else if (typeof value === 'string') a.string(4, value).int(20, 3); // s, type STRING
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      for (const v of value) a.string(9, v); // strings
+      a.int(20, 8);
     } else if (Array.isArray(value)) {
       for (const v of value) a.int(8, v); // ints (unpacked)
       a.int(20, 7);
+    } else if (value?.floats) {
+      for (const v of value.floats) a.tag(7, 5).parts.push(new Uint8Array(new Float32Array([v]).buffer)); // floats
+      a.int(20, 6);
     } else throw new Error(`attribute ${name}: unsupported value`);
   });
 }

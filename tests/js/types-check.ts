@@ -1,7 +1,7 @@
 // Compiled by `npm run typecheck` (tsc --noEmit), never run: exercises the public types
 // of the `kiln` package so a drift between web/index.d.ts and the agreed API fails.
 import { Interpreter, KilnError, Session, Tensor, readModelInfo } from 'kiln';
-import type { KilnErrorCode, TensorDetails, TensorInfo, TensorType } from 'kiln';
+import type { KilnErrorCode, SessionStream, StreamOptions, TensorDetails, TensorInfo, TensorType } from 'kiln';
 
 export async function sessionExample(bytes: Uint8Array, url: URL): Promise<number> {
   const session = await Session.create(bytes, { verifyHashes: true });
@@ -27,6 +27,16 @@ export async function sessionExample(bytes: Uint8Array, url: URL): Promise<numbe
   const n: number = y.size + y.dims.length + f.length + Number(i64[0]) + dims.length + names.length;
   session.release();
   return typeof dim === 'number' ? n + dim : n + t.length;
+}
+
+export async function streamExample(session: Session, chunk: Float32Array): Promise<number> {
+  const vad: SessionStream = session.stream({ carry: { stateN: 'state' } });
+  const options: StreamOptions = { carry: { stateN: 'state' }, initial: { state: new Tensor('float32', new Float32Array(256), [2, 1, 128]) } };
+  session.stream(options).reset();
+  const out = await vad.run({ input: new Tensor('float32', chunk, [1, chunk.length]) });
+  await vad.run();
+  vad.reset();
+  return Number(out['output'].data[0]) + vad.state['state'].dims.length;
 }
 
 export async function interpreterExample(): Promise<Tensor> {

@@ -7,6 +7,7 @@
 #include "format/model_io.h"
 #include "graph/input_shapes.h"
 #include "graph/passes/fold_constants.h"
+#include "graph/passes/inline_constant_if.h"
 #include "graph/shape_inference.h"
 #include "import/onnx_import.h"
 #include "runtime/session.h"
@@ -31,6 +32,17 @@ std::string default_output(const std::string& in) {
   return base + ".kiln";
 }
 
+// Folding makes If conditions constant; inlining those Ifs can unlock more folding.
+Status fold_and_inline(Model& m, FoldStats* fold) {
+  KILN_RETURN_IF_ERROR(fold_constants(m, {}, fold));
+  for (int round = 0; round < 8; ++round) {
+    KILN_ASSIGN_OR_RETURN(int inlined, inline_constant_if(m));
+    if (inlined == 0) break;
+    KILN_RETURN_IF_ERROR(fold_constants(m, {}, fold));
+  }
+  return Status::Ok();
+}
+
 int run_convert(const ConvertOptions& o) {
   if (!(o.segment_mb > 0 && o.segment_mb <= 4096)) return fail("--segment-mb must be in (0, 4096]");
   auto model = import_onnx(o.input);
@@ -45,7 +57,7 @@ int run_convert(const ConvertOptions& o) {
   if (Status pinned = pin_input_shapes(m, pins); !pinned.ok()) return fail(pinned.with_context(o.input));
   const int nodes_before = count_nodes(m);
   FoldStats fold;
-  Status s = o.no_fold ? infer_shapes(m) : fold_constants(m, {}, &fold);
+  Status s = o.no_fold ? infer_shapes(m) : fold_and_inline(m, &fold);
   if (!s.ok()) return fail(s.with_context(o.input));
   WriteOptions wo;
   wo.segment_bytes = static_cast<size_t>(o.segment_mb * (1 << 20));
@@ -80,9 +92,9 @@ Command add_convert(CLI::App& root) {
                   "Pin an input's shape, e.g. x=1,3,48,320 (repeatable; `?` keeps a dim open)");
   app->add_option("--segment-mb", o->segment_mb, "Target size of weight segments in MiB (default 4)");
   app->footer(
-      "Runs shape inference and constant folding, checks that the result loads, then writes\n"
-      "it with the weights in 64-byte aligned, SHA-256 verified segments. Fails listing every\n"
-      "unsupported operator.");
+      "Runs shape inference, constant folding and inlining of If nodes whose condition is\n"
+      "constant, checks that the result loads, then writes it with the weights in 64-byte\n"
+      "aligned, SHA-256 verified segments. Fails listing every unsupported operator.");
   return {app, [o] { return run_convert(*o); }};
 }
 

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/reference/recurrent_activation.h"
+
 namespace kiln {
 
 // Most spatial dimensions a convolution / pooling / resize kernel handles.
@@ -100,5 +102,42 @@ struct ResizeAxis {
 // rank <= kMaxSpatialDims + 2 axes, all of them described (batch and channels included).
 void f32_resize_reference(size_t rank, const ResizeAxis* axes, const float* x, float* y);
 constexpr size_t kMaxResizeRank = kMaxSpatialDims + 2;
+
+
+// --- Recurrent (LSTM / GRU / RNN) --------------------------------------------------------
+// One direction of a recurrent layer over `seq` steps for `batch` sequences. Element
+// strides describe X (input features contiguous), Y (hidden contiguous; y may be null)
+// and the initial / final states (hidden contiguous; each pointer may be null: zero
+// initial state / final state not wanted). Batch b runs seq_lens[b] steps (all `seq`
+// when seq_lens is null): from step 0 forward, or from seq_lens[b] - 1 backward when
+// `reverse`; Y rows past a sequence's end are zero and its final state is the one after
+// its last step. Weights are row-major per gate: w [gates*hidden, input],
+// r [gates*hidden, hidden], bias [2*gates*hidden] (Wb then Rb; may be null). clip > 0
+// clamps gate pre-activations to [-clip, clip].
+struct RecurrentGeometry {
+  size_t seq = 0, batch = 0, input = 0, hidden = 0;
+  ptrdiff_t x_stride_t = 0, x_stride_b = 0;
+  ptrdiff_t y_stride_t = 0, y_stride_b = 0;
+  ptrdiff_t state_stride_b = 0;
+  const int64_t* seq_lens = nullptr;
+  bool reverse = false;
+  float clip = 0.f;
+};
+// Workspace floats each kernel needs.
+size_t recurrent_workspace_size(const RecurrentGeometry& g, size_t gates);
+
+// LSTM, gates i,o,f,c; act = {f, g, h}; peephole [3*hidden] (i, o, f) may be null;
+// input_forget couples the forget gate to 1 - input gate.
+void f32_lstm_reference(const RecurrentGeometry& g, const RecurrentActivation act[3], bool input_forget,
+                        const float* x, const float* w, const float* r, const float* bias, const float* peephole,
+                        const float* h0, const float* c0, float* y, float* h_out, float* c_out, float* workspace);
+// GRU, gates z,r,h; act = {f, g}; linear_before_reset applies the reset gate after the
+// recurrent product of the hidden gate.
+void f32_gru_reference(const RecurrentGeometry& g, const RecurrentActivation act[2], bool linear_before_reset,
+                       const float* x, const float* w, const float* r, const float* bias, const float* h0, float* y,
+                       float* h_out, float* workspace);
+// Simple RNN, one gate; act = {f}.
+void f32_rnn_reference(const RecurrentGeometry& g, const RecurrentActivation& act, const float* x, const float* w,
+                       const float* r, const float* bias, const float* h0, float* y, float* h_out, float* workspace);
 
 }  // namespace kiln
