@@ -1,4 +1,4 @@
-// kiln convert: ONNX -> .kiln (import, shape inference, constant folding, write).
+// kiln convert: ONNX or TFLite -> .kiln (import, shape inference, constant folding, write).
 #include <iostream>
 #include <memory>
 
@@ -8,6 +8,7 @@
 #include "graph/passes/fold_constants.h"
 #include "graph/shape_inference.h"
 #include "import/onnx_import.h"
+#include "import/tflite_import.h"
 #include "runtime/session.h"
 
 namespace kiln::cli {
@@ -29,9 +30,22 @@ std::string default_output(const std::string& in) {
   return base + ".kiln";
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// TFLite by content (the "TFL3" FlatBuffers identifier) or by extension, else ONNX.
+Result<Model> import_any(const std::string& path) {
+  auto bytes = read_file_bytes(path);
+  if (!bytes.ok()) return bytes.status();
+  const auto& b = **bytes;
+  if (is_tflite(b.data(), b.size()) || ends_with(path, ".tflite")) return import_tflite_bytes(b.data(), b.size(), path);
+  return import_onnx_bytes(b.data(), b.size(), {}, path);
+}
+
 int run_convert(const ConvertOptions& o) {
   if (!(o.segment_mb > 0 && o.segment_mb <= 4096)) return fail("--segment-mb must be in (0, 4096]");
-  auto model = import_onnx(o.input);
+  auto model = import_any(o.input);
   if (!model.ok()) return fail(model.status());
   Model& m = *model;
   const int nodes_before = count_nodes(m);
@@ -62,8 +76,8 @@ int run_convert(const ConvertOptions& o) {
 
 Command add_convert(CLI::App& root) {
   auto o = std::make_shared<ConvertOptions>();
-  CLI::App* app = root.add_subcommand("convert", "Convert an ONNX model to a .kiln file");
-  app->add_option("model", o->input, "Input .onnx file")->required();
+  CLI::App* app = root.add_subcommand("convert", "Convert an ONNX or TFLite model to a .kiln file");
+  app->add_option("model", o->input, "Input .onnx or .tflite file")->required();
   app->add_option("-o,--output", o->output, "Output .kiln file (default: the input name with .kiln)");
   app->add_flag("--no-fold", o->no_fold, "Skip constant folding and dead-node elimination");
   app->add_flag("--no-check", o->no_check, "Skip loading the converted model to check it");
@@ -71,7 +85,8 @@ Command add_convert(CLI::App& root) {
   app->footer(
       "Runs shape inference and constant folding, checks that the result loads, then writes\n"
       "it with the weights in 64-byte aligned, SHA-256 verified segments. Fails listing every\n"
-      "unsupported operator.");
+      "unsupported operator. TFLite files (recognized by their \"TFL3\" identifier or the\n"
+      ".tflite extension) keep their NHWC inputs/outputs; fp16/int8 weights become float32.");
   return {app, [o] { return run_convert(*o); }};
 }
 
