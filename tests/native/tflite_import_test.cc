@@ -409,8 +409,8 @@ TEST(TfliteRealModels, ShortRangeMatchesTheOnnxBlazeFace) {
     v.insert(v.end(), ref->at(b).data<float>(), ref->at(b).data<float>() + ref->at(b).size());
     return v;
   };
-  expect_near(got->at("regressors"), {1, 896, 16}, cat("Identity_2:0", "Identity_3:0"), 2e-3f);
-  expect_near(got->at("classificators"), {1, 896, 1}, cat("Identity:0", "Identity_1:0"), 2e-3f);
+  expect_near(got->at("regressors"), {1, 896, 16}, cat("Identity_2:0", "Identity_3:0"), 1e-4f);
+  expect_near(got->at("classificators"), {1, 896, 1}, cat("Identity:0", "Identity_1:0"), 1e-4f);
 }
 
 TEST(TfliteRealModels, FullRangeAndSparseConvertAndRun) {
