@@ -1,4 +1,4 @@
-// kiln convert: ONNX -> .kiln (import, shape inference, constant folding, write).
+// kiln convert: ONNX or TFLite -> .kiln (import, shape inference, constant folding, write).
 #include <iostream>
 #include <memory>
 
@@ -10,6 +10,7 @@
 #include "graph/passes/inline_constant_if.h"
 #include "graph/shape_inference.h"
 #include "import/onnx_import.h"
+#include "import/tflite_import.h"
 #include "runtime/session.h"
 
 namespace kiln::cli {
@@ -43,9 +44,22 @@ Status fold_and_inline(Model& m, FoldStats* fold) {
   return Status::Ok();
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// TFLite by content (the "TFL3" FlatBuffers identifier) or by extension, else ONNX.
+Result<Model> import_any(const std::string& path) {
+  auto bytes = read_file_bytes(path);
+  if (!bytes.ok()) return bytes.status();
+  const auto& b = **bytes;
+  if (is_tflite(b.data(), b.size()) || ends_with(path, ".tflite")) return import_tflite_bytes(b.data(), b.size(), path);
+  return import_onnx_bytes(b.data(), b.size(), {}, path);
+}
+
 int run_convert(const ConvertOptions& o) {
   if (!(o.segment_mb > 0 && o.segment_mb <= 4096)) return fail("--segment-mb must be in (0, 4096]");
-  auto model = import_onnx(o.input);
+  auto model = import_any(o.input);
   if (!model.ok()) return fail(model.status());
   Model& m = *model;
   std::vector<InputShapeSpec> pins;
@@ -83,8 +97,8 @@ int run_convert(const ConvertOptions& o) {
 
 Command add_convert(CLI::App& root) {
   auto o = std::make_shared<ConvertOptions>();
-  CLI::App* app = root.add_subcommand("convert", "Convert an ONNX model to a .kiln file");
-  app->add_option("model", o->input, "Input .onnx file")->required();
+  CLI::App* app = root.add_subcommand("convert", "Convert an ONNX or TFLite model to a .kiln file");
+  app->add_option("model", o->input, "Input .onnx or .tflite file")->required();
   app->add_option("-o,--output", o->output, "Output .kiln file (default: the input name with .kiln)");
   app->add_flag("--no-fold", o->no_fold, "Skip constant folding and dead-node elimination");
   app->add_flag("--no-check", o->no_check, "Skip loading the converted model to check it");
@@ -94,7 +108,9 @@ Command add_convert(CLI::App& root) {
   app->footer(
       "Runs shape inference, constant folding and inlining of If nodes whose condition is\n"
       "constant, checks that the result loads, then writes it with the weights in 64-byte\n"
-      "aligned, SHA-256 verified segments. Fails listing every unsupported operator.");
+      "aligned, SHA-256 verified segments. Fails listing every unsupported operator. TFLite\n"
+      "files (recognized by their \"TFL3\" identifier or the .tflite extension) keep their\n"
+      "NHWC inputs/outputs; fp16/int8 weights become float32.");
   return {app, [o] { return run_convert(*o); }};
 }
 

@@ -1,0 +1,91 @@
+// QuantizeLinear (opsets 10..21): y = saturate(round_half_even(x / scale) + zero_point),
+// per tensor, per axis (13+) or blocked (21+). The output dtype is the zero point's, else
+// the output_dtype attribute (21+), else uint8: int8, uint8, int16 or uint16.
+#include <cmath>
+#include <limits>
+
+#include "ops/elementwise.h"
+#include "ops/quant_util.h"
+
+namespace kiln {
+namespace {
+
+template <class T>
+void quantize(const float* x, const float* scale, const Tensor* zp, const QuantPlan& p, int64_t n, T* y) {
+  constexpr double lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t s = p.scale_index(i);
+    // nearbyint rounds half to even under the default rounding mode; NaN saturates to 0.
+    double q = std::nearbyint(static_cast<double>(x[i]) / scale[s]);
+    if (std::isnan(q)) q = 0;
+    q += zp ? static_cast<double>(zp->get_i64(s)) : 0.0;
+    y[i] = static_cast<T>(std::min(std::max(q, lo), hi));
+  }
+}
+
+class QuantizeLinearOp final : public Op {
+ public:
+  QuantizeLinearOp(std::string who, int64_t axis, int64_t block_size, DType out_dtype)
+      : who_(std::move(who)), axis_(axis), block_size_(block_size), out_dtype_(out_dtype) {}
+
+  Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
+    if (!has_in(in, 0) || !has_in(in, 1)) return invalid_model(who_ + ": x and y_scale are required");
+    KILN_RETURN_IF_ERROR(expect_dtype(in[0], {DType::kF32}, who_ + " input x"));
+    KILN_RETURN_IF_ERROR(expect_dtype(in[1], {DType::kF32}, who_ + " input y_scale"));
+    const bool zp = has_in(in, 2);
+    DType dt = out_dtype_ == DType::kUndefined ? DType::kU8 : out_dtype_;
+    if (zp) {
+      if (out_dtype_ != DType::kUndefined && in[2].dtype != out_dtype_)
+        return invalid_model(who_ + ": output_dtype " + dtype_name(out_dtype_) + " differs from the zero point's " +
+                             dtype_name(in[2].dtype));
+      dt = in[2].dtype;
+    }
+    if (dt != DType::kI8 && dt != DType::kU8 && dt != DType::kI16 && dt != DType::kU16)
+      return unsupported(who_ + ": quantizing to " + dtype_name(dt) + " is not supported (int8, uint8, int16, uint16 are)");
+    KILN_RETURN_IF_ERROR(make_quant_plan(in[0].dims, in[1].dims, zp ? &in[2].dims : nullptr, axis_, block_size_, who_).status());
+    out[0].dtype = dt;
+    out[0].dims = in[0].dims;
+    return Status::Ok();
+  }
+
+  Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    const bool zp = has_in(in, 2);
+    KILN_ASSIGN_OR_RETURN(QuantPlan p, make_quant_plan(in[0].dims(), in[1].dims(), zp ? &in[2].dims() : nullptr,
+                                                       axis_, block_size_, who_));
+    const float* x = in[0].data<float>();
+    const float* s = in[1].data<float>();
+    const Tensor* z = zp ? &in[2] : nullptr;
+    const int64_t n = in[0].size();
+    switch (out[0].dtype()) {
+      case DType::kI8: quantize(x, s, z, p, n, out[0].mutable_data<int8_t>()); break;
+      case DType::kU8: quantize(x, s, z, p, n, out[0].mutable_data<uint8_t>()); break;
+      case DType::kI16: quantize(x, s, z, p, n, out[0].mutable_data<int16_t>()); break;
+      case DType::kU16: quantize(x, s, z, p, n, out[0].mutable_data<uint16_t>()); break;
+      default: return internal_error(who_ + ": unexpected output dtype");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string who_;
+  int64_t axis_, block_size_;
+  DType out_dtype_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Op>> create_quantize_linear(const OpContext& ctx) {
+  KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 3));
+  KILN_RETURN_IF_ERROR(check_output_count(ctx, 1, 1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t block_size, ctx.node.attr_int("block_size", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t saturate, ctx.node.attr_int("saturate", 1));
+  (void)saturate;  // only meaningful for float8 outputs, which kiln does not produce
+  KILN_ASSIGN_OR_RETURN(int64_t out_dtype, ctx.node.attr_int("output_dtype", 0));
+  if (block_size < 0) return invalid_model(ctx.node.describe() + ": block_size must be >= 0");
+  if (out_dtype < 0 || out_dtype > 13)
+    return unsupported(ctx.node.describe() + ": output_dtype " + std::to_string(out_dtype) + " is not supported");
+  return std::unique_ptr<Op>(new QuantizeLinearOp(ctx.node.describe(), axis, block_size, static_cast<DType>(out_dtype)));
+}
+
+}  // namespace kiln
