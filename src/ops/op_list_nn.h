@@ -14,3 +14,5 @@ KILN_OP("", "MaxPool", create_max_pool)
 KILN_OP("", "Resize", create_resize)
 KILN_OP("", "Softmax", create_softmax)
 KILN_OP("", "Upsample", create_upsample)
+// kiln's own ops (graph/kiln_extensions.h), written by the graph optimizer.
+KILN_OP("kiln", "Affine", create_affine)

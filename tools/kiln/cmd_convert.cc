@@ -1,11 +1,11 @@
-// kiln convert: ONNX -> .kiln (import, shape inference, constant folding, write).
+// kiln convert: ONNX -> .kiln (import, shape inference, graph optimizer, write).
 #include <iostream>
 #include <memory>
 
 #include "cli_util.h"
 #include "commands.h"
 #include "format/model_io.h"
-#include "graph/passes/fold_constants.h"
+#include "graph/passes/pipeline.h"
 #include "graph/shape_inference.h"
 #include "import/onnx_import.h"
 #include "runtime/session.h"
@@ -16,7 +16,7 @@ namespace {
 struct ConvertOptions {
   std::string input;
   std::string output;
-  bool no_fold = false;
+  bool no_optimize = false;
   bool no_check = false;
   double segment_mb = 4;
 };
@@ -35,8 +35,7 @@ int run_convert(const ConvertOptions& o) {
   if (!model.ok()) return fail(model.status());
   Model& m = *model;
   const int nodes_before = count_nodes(m);
-  FoldStats fold;
-  Status s = o.no_fold ? infer_shapes(m) : fold_constants(m, {}, &fold);
+  Status s = o.no_optimize ? infer_shapes(m) : optimize(m);
   if (!s.ok()) return fail(s.with_context(o.input));
   WriteOptions wo;
   wo.segment_bytes = static_cast<size_t>(o.segment_mb * (1 << 20));
@@ -53,7 +52,7 @@ int run_convert(const ConvertOptions& o) {
   s = write_file_bytes(out, *bytes);
   if (!s.ok()) return fail(s);
   std::cout << out << ": " << count_nodes(m) << " nodes";
-  if (!o.no_fold) std::cout << " (" << nodes_before << " before folding)";
+  if (!o.no_optimize) std::cout << " (" << nodes_before << " before optimization)";
   std::cout << ", " << human_count(count_parameters(m)) << " parameters, " << human_bytes(bytes->size()) << "\n";
   return 0;
 }
@@ -65,13 +64,15 @@ Command add_convert(CLI::App& root) {
   CLI::App* app = root.add_subcommand("convert", "Convert an ONNX model to a .kiln file");
   app->add_option("model", o->input, "Input .onnx file")->required();
   app->add_option("-o,--output", o->output, "Output .kiln file (default: the input name with .kiln)");
-  app->add_flag("--no-fold", o->no_fold, "Skip constant folding and dead-node elimination");
+  app->add_flag("--no-optimize,--no-fold", o->no_optimize,
+                "Keep the graph as imported: no constant folding, fusion or other optimizer pass");
   app->add_flag("--no-check", o->no_check, "Skip loading the converted model to check it");
   app->add_option("--segment-mb", o->segment_mb, "Target size of weight segments in MiB (default 4)");
   app->footer(
-      "Runs shape inference and constant folding, checks that the result loads, then writes\n"
-      "it with the weights in 64-byte aligned, SHA-256 verified segments. Fails listing every\n"
-      "unsupported operator.");
+      "Runs shape inference and the graph optimizer (constant folding, identity elimination,\n"
+      "BatchNorm folding, operator fusion; `kiln inspect --passes model.onnx` shows each pass),\n"
+      "checks that the result loads, then writes it with the weights in 64-byte aligned,\n"
+      "SHA-256 verified segments. Fails listing every unsupported operator.");
   return {app, [o] { return run_convert(*o); }};
 }
 
