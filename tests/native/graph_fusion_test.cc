@@ -184,6 +184,45 @@ TEST(Pipeline, ConvBatchNormHardSwishBecomesOneConvAndReports) {
       << text;
 }
 
+TEST(Pipeline, RewritesInsideIfBranches) {
+  // y = If(cond, then: Relu(Conv(x)) with a dead Neg, else: x); the branch nodes are moved
+  // into the subgraph after building them in the main graph.
+  Builder b(13);
+  int cond = b.input("cond", Shape{}, DType::kBool);
+  int x = b.input("x", Dims{1, 2, 3, 3});
+  int conv = b.node("Conv", {x, b.random("w", {2, 2, 1, 1}, 1)}, "conv");
+  int relu = b.node("Relu", {conv}, "relu");
+  b.node("Neg", {conv}, "dead1");
+  b.node("Neg", {x}, "dead2");
+  auto then_g = std::make_shared<Graph>();
+  then_g->nodes = std::move(b.m.graph.nodes);
+  then_g->outputs = {relu};
+  b.m.graph.nodes.clear();
+  auto else_g = std::make_shared<Graph>();
+  else_g->outputs = {x};
+  Attribute ta, ea;
+  ta.kind = ea.kind = Attribute::Kind::kGraph;
+  ta.g = then_g;
+  ea.g = else_g;
+  int y = b.node("If", {cond}, "y", {{"then_branch", ta}, {"else_branch", ea}});
+  Model before = b.done({y});
+  Model after = before;
+  // Deep copy of the branches, so `before` keeps its own.
+  for (Node& n : after.graph.nodes)
+    for (auto& [name, a] : n.attrs)
+      if (a.g) a.g = std::make_shared<Graph>(*a.g);
+  ASSERT_TRUE(optimize(after).ok());
+  const Graph& tg = *after.graph.nodes[0].attrs.at("then_branch").g;
+  ASSERT_EQ(tg.nodes.size(), 1u);
+  EXPECT_EQ(tg.nodes[0].attr(ext::kActivation)->s, "Relu");
+  for (bool c : {true, false}) {
+    Tensor ct = Tensor::make(DType::kBool, {}).value();
+    *static_cast<uint8_t*>(ct.mutable_raw()) = c;
+    TensorMap in = {{"cond", ct}, {"x", random_tensor({1, 2, 3, 3}, 4)}};
+    expect_same(run_model(after, in), run_model(before, in));
+  }
+}
+
 // The real models (fetched by scripts/fetch-models.mjs): what the default pipeline
 // fuses, and the same results before and after on a fixed input.
 std::string real_model(const std::string& rel) { return std::string(KILN_SOURCE_DIR) + "/.cache/models/" + rel; }
