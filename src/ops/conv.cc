@@ -2,6 +2,7 @@
 // explicit or automatic padding, optional bias; kernel_shape may be omitted (taken from W).
 #include "kernels/reference/reference.h"
 #include "ops/conv_util.h"
+#include "ops/fused_activation.h"
 #include "ops/op.h"
 
 namespace kiln {
@@ -11,7 +12,8 @@ namespace {
 
 class ConvOp final : public Op {
  public:
-  ConvOp(std::string who, WindowAttrs attrs, int64_t group) : who_(std::move(who)), attrs_(std::move(attrs)), group_(group) {}
+  ConvOp(std::string who, WindowAttrs attrs, int64_t group, FusedActivation act)
+      : who_(std::move(who)), attrs_(std::move(attrs)), group_(group), act_(act) {}
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
@@ -32,6 +34,7 @@ class ConvOp final : public Op {
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
     f32_conv_reference(g, in[0].data<float>(), in[1].data<float>(), has_bias ? in[2].data<float>() : nullptr,
                        out[0].mutable_data<float>());
+    apply_fused_activation(act_, out[0].mutable_data<float>(), out[0].size());
     return Status::Ok();
   }
 
@@ -85,6 +88,7 @@ class ConvOp final : public Op {
   std::string who_;
   WindowAttrs attrs_;
   int64_t group_;
+  FusedActivation act_;
 };
 
 }  // namespace
@@ -95,7 +99,8 @@ Result<std::unique_ptr<Op>> create_conv(const OpContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node.attr_int("group", 1));
   if (group <= 0 || group >= (int64_t{1} << 31))
     return invalid_model(prefix(ctx.node) + "group must be positive (and sane), got " + std::to_string(group));
-  return std::unique_ptr<Op>(new ConvOp(prefix(ctx.node), std::move(attrs), group));
+  KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
+  return std::unique_ptr<Op>(new ConvOp(prefix(ctx.node), std::move(attrs), group, act));
 }
 
 }  // namespace kiln

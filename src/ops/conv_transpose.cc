@@ -3,6 +3,7 @@
 // (SAME_UPPER puts the odd padding at the end, as in Conv; ONNX spec and ORT >= 1.14).
 #include "kernels/reference/reference.h"
 #include "ops/conv_util.h"
+#include "ops/fused_activation.h"
 #include "ops/op.h"
 
 namespace kiln {
@@ -13,9 +14,9 @@ namespace {
 class ConvTransposeOp final : public Op {
  public:
   ConvTransposeOp(std::string who, WindowAttrs attrs, int64_t group, std::vector<int64_t> output_padding,
-                  std::vector<int64_t> output_shape)
+                  std::vector<int64_t> output_shape, FusedActivation act)
       : who_(std::move(who)), attrs_(std::move(attrs)), group_(group), output_padding_(std::move(output_padding)),
-        output_shape_(std::move(output_shape)) {}
+        output_shape_(std::move(output_shape)), act_(act) {}
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
@@ -36,6 +37,7 @@ class ConvTransposeOp final : public Op {
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
     f32_conv_transpose_reference(g, in[0].data<float>(), in[1].data<float>(),
                                  has_bias ? in[2].data<float>() : nullptr, out[0].mutable_data<float>());
+    apply_fused_activation(act_, out[0].mutable_data<float>(), out[0].size());
     return Status::Ok();
   }
 
@@ -120,6 +122,7 @@ class ConvTransposeOp final : public Op {
   WindowAttrs attrs_;
   int64_t group_;
   std::vector<int64_t> output_padding_, output_shape_;
+  FusedActivation act_;
 };
 
 }  // namespace
@@ -137,8 +140,9 @@ Result<std::unique_ptr<Op>> create_conv_transpose(const OpContext& ctx) {
     if (v < 0) return invalid_model(who + "output_padding must be non-negative, got " + dims_to_string(output_padding));
   for (int64_t v : output_shape)
     if (v < 0) return invalid_model(who + "output_shape must be non-negative, got " + dims_to_string(output_shape));
+  KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
   return std::unique_ptr<Op>(new ConvTransposeOp(who, std::move(attrs), group, std::move(output_padding),
-                                                 std::move(output_shape)));
+                                                 std::move(output_shape), act));
 }
 
 }  // namespace kiln

@@ -2,6 +2,7 @@
 // A and B are 2-D, C broadcasts to [M, N] and is optional (required before opset 11,
 // accepted absent everywhere).
 #include "kernels/reference/reference.h"
+#include "ops/fused_activation.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
 
@@ -12,8 +13,8 @@ namespace {
 
 class GemmOp final : public Op {
  public:
-  GemmOp(std::string who, bool trans_a, bool trans_b, float alpha, float beta)
-      : who_(std::move(who)), trans_a_(trans_a), trans_b_(trans_b), alpha_(alpha), beta_(beta) {}
+  GemmOp(std::string who, bool trans_a, bool trans_b, float alpha, float beta, FusedActivation act)
+      : who_(std::move(who)), trans_a_(trans_a), trans_b_(trans_b), alpha_(alpha), beta_(beta), act_(act) {}
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
@@ -47,6 +48,7 @@ class GemmOp final : public Op {
     f32_gemm_reference(static_cast<size_t>(m), static_cast<size_t>(n), static_cast<size_t>(k), in[0].data<float>(),
                        trans_a_ ? 1 : a_cols, trans_a_ ? a_cols : 1, in[1].data<float>(), trans_b_ ? 1 : b_cols,
                        trans_b_ ? b_cols : 1, y, n, alpha_, use_c ? beta_ : 0.f);
+    apply_fused_activation(act_, y, m * n);
     return Status::Ok();
   }
 
@@ -74,6 +76,7 @@ class GemmOp final : public Op {
   std::string who_;
   bool trans_a_, trans_b_;
   float alpha_, beta_;
+  FusedActivation act_;
 };
 
 }  // namespace
@@ -84,7 +87,8 @@ Result<std::unique_ptr<Op>> create_gemm(const OpContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t trans_b, ctx.node.attr_int("transB", 0));
   KILN_ASSIGN_OR_RETURN(float alpha, ctx.node.attr_float("alpha", 1.f));
   KILN_ASSIGN_OR_RETURN(float beta, ctx.node.attr_float("beta", 1.f));
-  return std::unique_ptr<Op>(new GemmOp(prefix(ctx.node), trans_a != 0, trans_b != 0, alpha, beta));
+  KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
+  return std::unique_ptr<Op>(new GemmOp(prefix(ctx.node), trans_a != 0, trans_b != 0, alpha, beta, act));
 }
 
 }  // namespace kiln

@@ -1,7 +1,10 @@
 // MatMul (opsets 1..22): numpy matmul. 1-D operands are promoted ([K] -> [1,K] for A,
 // [K] -> [K,1] for B) and the added dim is dropped from the result; leading (batch) dims
-// broadcast.
+// broadcast. kiln extensions (graph/kiln_extensions.h): a fused bias (kiln.bias = 1,
+// input 2 of shape [N] added to every row) and a fused activation, from the optimizer.
 #include "kernels/reference/reference.h"
+#include "graph/kiln_extensions.h"
+#include "ops/fused_activation.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
 
@@ -19,13 +22,20 @@ struct MatMulPlan {
 
 class MatMulOp final : public Op {
  public:
-  explicit MatMulOp(std::string who) : who_(std::move(who)) {}
+  MatMulOp(std::string who, bool has_bias, FusedActivation act) : who_(std::move(who)), has_bias_(has_bias), act_(act) {}
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
     KILN_RETURN_IF_ERROR(expect_f32(in, 0, who_, "A"));
     KILN_RETURN_IF_ERROR(expect_f32(in, 1, who_, "B"));
     KILN_ASSIGN_OR_RETURN(MatMulPlan p, plan(in[0].dims, in[1].dims));
+    if (has_bias_) {
+      KILN_RETURN_IF_ERROR(check_arity(in.size(), 3, out.size(), 1, who_));
+      KILN_RETURN_IF_ERROR(expect_f32(in, 2, who_, "bias"));
+      if (in[2].dims != Dims{p.n})
+        return invalid_argument(who_ + "fused bias must have shape [" + std::to_string(p.n) + "], got " +
+                                dims_to_string(in[2].dims));
+    }
     out[0].dtype = DType::kF32;
     out[0].dims = p.out;
     return Status::Ok();
@@ -40,6 +50,8 @@ class MatMulOp final : public Op {
     float* y = out[0].mutable_data<float>();
     const int64_t batches = num_elements(p.batch);
     if (batches == 0 || p.m == 0 || p.n == 0) return Status::Ok();
+    if (has_bias_ && (in.size() < 3 || in[2].dims() != Dims{p.n}))
+      return internal_error(who_ + "fused bias does not match N = " + std::to_string(p.n));
     Dims idx(p.batch.size(), 0);
     for (int64_t t = 0; t < batches; ++t) {
       int64_t a_off = 0, b_off = 0;
@@ -54,6 +66,13 @@ class MatMulOp final : public Op {
         idx[d] = 0;
       }
     }
+    const int64_t total = out[0].size();
+    if (has_bias_) {  // every row of every batch gets the same [N] bias
+      const float* bias = in[2].data<float>();
+      for (int64_t r = 0; r < total; r += p.n)
+        for (int64_t j = 0; j < p.n; ++j) y[r + j] += bias[j];
+    }
+    apply_fused_activation(act_, y, total);
     return Status::Ok();
   }
 
@@ -90,13 +109,17 @@ class MatMulOp final : public Op {
   }
 
   std::string who_;
+  bool has_bias_;
+  FusedActivation act_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Op>> create_mat_mul(const OpContext& ctx) {
-  KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 2));
-  return std::unique_ptr<Op>(new MatMulOp(prefix(ctx.node)));
+  KILN_ASSIGN_OR_RETURN(int64_t bias, ctx.node.attr_int(ext::kMatMulBias, 0));
+  KILN_RETURN_IF_ERROR(check_input_count(ctx, bias ? 3 : 2, bias ? 3 : 2));
+  KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
+  return std::unique_ptr<Op>(new MatMulOp(prefix(ctx.node), bias != 0, act));
 }
 
 }  // namespace kiln

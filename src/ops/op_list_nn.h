@@ -36,3 +36,5 @@ KILN_OP("", "Softmax", create_softmax)
 KILN_OP("", "SoftmaxCrossEntropyLoss", create_softmax_cross_entropy_loss)
 KILN_OP("", "STFT", create_stft)
 KILN_OP("", "Upsample", create_upsample)
+// kiln's own ops (graph/kiln_extensions.h), written by the graph optimizer.
+KILN_OP("kiln", "Affine", create_affine)

@@ -74,7 +74,7 @@ TEST(KilnCli, ConvertInspectRun) {
   std::string kiln_path = temp_path("cli_tiny.kiln");
   CliResult r = kiln_cli({"convert", onnx_path, "-o", kiln_path});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find(kiln_path + ": 2 nodes (3 before folding), 3 parameters"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(kiln_path + ": 2 nodes (3 before optimization), 3 parameters"), std::string::npos) << r.out;
   EXPECT_TRUE(r.err.empty()) << r.err;
 
   r = kiln_cli({"inspect", "--json", kiln_path});

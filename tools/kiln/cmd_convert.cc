@@ -1,4 +1,4 @@
-// kiln convert: ONNX or TFLite -> .kiln (import, shape inference, constant folding, write).
+// kiln convert: ONNX or TFLite -> .kiln (import, shape inference, graph optimizer, write).
 #include <iostream>
 #include <memory>
 
@@ -6,8 +6,7 @@
 #include "commands.h"
 #include "format/model_io.h"
 #include "graph/input_shapes.h"
-#include "graph/passes/fold_constants.h"
-#include "graph/passes/inline_constant_if.h"
+#include "graph/passes/pipeline.h"
 #include "graph/shape_inference.h"
 #include "import/onnx_import.h"
 #include "import/tflite_import.h"
@@ -19,7 +18,7 @@ namespace {
 struct ConvertOptions {
   std::string input;
   std::string output;
-  bool no_fold = false;
+  bool no_optimize = false;
   bool no_check = false;
   double segment_mb = 4;
   std::vector<std::string> input_shapes;  // name=1,3,48,320
@@ -31,17 +30,6 @@ std::string default_output(const std::string& in) {
   size_t dot = base.find_last_of('.');
   if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) base.resize(dot);
   return base + ".kiln";
-}
-
-// Folding makes If conditions constant; inlining those Ifs can unlock more folding.
-Status fold_and_inline(Model& m, FoldStats* fold) {
-  KILN_RETURN_IF_ERROR(fold_constants(m, {}, fold));
-  for (int round = 0; round < 8; ++round) {
-    KILN_ASSIGN_OR_RETURN(int inlined, inline_constant_if(m));
-    if (inlined == 0) break;
-    KILN_RETURN_IF_ERROR(fold_constants(m, {}, fold));
-  }
-  return Status::Ok();
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -70,8 +58,7 @@ int run_convert(const ConvertOptions& o) {
   }
   if (Status pinned = pin_input_shapes(m, pins); !pinned.ok()) return fail(pinned.with_context(o.input));
   const int nodes_before = count_nodes(m);
-  FoldStats fold;
-  Status s = o.no_fold ? infer_shapes(m) : fold_and_inline(m, &fold);
+  Status s = o.no_optimize ? infer_shapes(m) : optimize(m);
   if (!s.ok()) return fail(s.with_context(o.input));
   WriteOptions wo;
   wo.segment_bytes = static_cast<size_t>(o.segment_mb * (1 << 20));
@@ -88,7 +75,7 @@ int run_convert(const ConvertOptions& o) {
   s = write_file_bytes(out, *bytes);
   if (!s.ok()) return fail(s);
   std::cout << out << ": " << count_nodes(m) << " nodes";
-  if (!o.no_fold) std::cout << " (" << nodes_before << " before folding)";
+  if (!o.no_optimize) std::cout << " (" << nodes_before << " before optimization)";
   std::cout << ", " << human_count(count_parameters(m)) << " parameters, " << human_bytes(bytes->size()) << "\n";
   return 0;
 }
@@ -100,7 +87,8 @@ Command add_convert(CLI::App& root) {
   CLI::App* app = root.add_subcommand("convert", "Convert an ONNX or TFLite model to a .kiln file");
   app->add_option("model", o->input, "Input .onnx or .tflite file")->required();
   app->add_option("-o,--output", o->output, "Output .kiln file (default: the input name with .kiln)");
-  app->add_flag("--no-fold", o->no_fold, "Skip constant folding and dead-node elimination");
+  app->add_flag("--no-optimize,--no-fold", o->no_optimize,
+                "Keep the graph as imported: no constant folding, fusion or other optimizer pass");
   app->add_flag("--no-check", o->no_check, "Skip loading the converted model to check it");
   app->add_option("--input-shape", o->input_shapes,
                   "Pin an input's shape, e.g. x=1,3,48,320 (repeatable; `?` keeps a dim open)");

@@ -1,4 +1,5 @@
-// kiln inspect: what a .kiln file holds (interface, ops, weights, segments, metadata).
+// kiln inspect: what a .kiln file holds (interface, ops, weights, segments, metadata), or
+// with --passes what each graph-optimizer pass changes on a model (.onnx or .kiln).
 #include <iostream>
 #include <memory>
 
@@ -8,6 +9,9 @@
 #include "commands.h"
 #include "format/model_generated.h"
 #include "format/model_io.h"
+#include "graph/passes/pipeline.h"
+#include "graph/shape_inference.h"
+#include "import/onnx_import.h"
 
 namespace kiln::cli {
 namespace {
@@ -15,6 +19,7 @@ namespace {
 struct InspectOptions {
   std::string path;
   bool json = false;
+  bool passes = false;
 };
 
 nlohmann::ordered_json shape_json(const Value& v) {
@@ -30,7 +35,50 @@ nlohmann::ordered_json shape_json(const Value& v) {
 
 std::string shape_text(const Value& v) { return v.shape ? shape_to_string(*v.shape) : "(rank unknown)"; }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Runs the optimizer on the model as stored (an ONNX file as imported, a .kiln file as
+// converted) and prints one line per pass.
+int run_passes(const InspectOptions& o) {
+  Result<Model> model = invalid_argument("unreachable");
+  if (ends_with(o.path, ".onnx")) {
+    model = import_onnx(o.path);
+  } else {
+    auto bytes = read_model_file(o.path);
+    if (!bytes.ok()) return fail(bytes.status());
+    model = read_model(*bytes);
+  }
+  if (!model.ok()) return fail(model.status().with_context(o.path));
+  Model& m = *model;
+  std::vector<PassReport> reports;
+  const int before = total_nodes(m);
+  Status s = optimize(m, {}, &reports);
+  if (!s.ok()) return fail(s.with_context(o.path));
+  if (o.json) {
+    auto list = nlohmann::ordered_json::array();
+    for (const PassReport& r : reports)
+      list.push_back({{"pass", r.pass}, {"round", r.round}, {"rewrites", r.rewrites}, {"patterns", r.patterns},
+                      {"nodes_before", r.nodes_before}, {"nodes_after", r.nodes_after}, {"op_delta", r.op_delta}});
+    nlohmann::ordered_json j;
+    j["file"] = o.path;
+    j["nodes_before"] = before;
+    j["nodes_after"] = total_nodes(m);
+    j["passes"] = list;
+    j["ops_after"] = op_histogram(m);
+    std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  std::cout << o.path << ": " << before << " nodes as stored\n";
+  for (const PassReport& r : reports) std::cout << "  " << describe(r) << "\n";
+  std::cout << "optimized: " << total_nodes(m) << " nodes\n";
+  for (const auto& [op, n] : op_histogram(m)) std::cout << "  " << op << " " << n << "\n";
+  return 0;
+}
+
 int run_inspect(const InspectOptions& o) {
+  if (o.passes) return run_passes(o);
   auto bytes = read_model_file(o.path);
   if (!bytes.ok()) return fail(bytes.status());
   auto model = read_model(*bytes);
@@ -102,8 +150,11 @@ int run_inspect(const InspectOptions& o) {
 Command add_inspect(CLI::App& root) {
   auto o = std::make_shared<InspectOptions>();
   CLI::App* app = root.add_subcommand("inspect", "Show what a .kiln file holds");
-  app->add_option("model", o->path, "The .kiln file")->required();
+  app->add_option("model", o->path, "The .kiln file (or, with --passes, an .onnx file)")->required();
   app->add_flag("--json", o->json, "Machine-readable JSON output");
+  app->add_flag("--passes", o->passes,
+                "Run the graph optimizer on the model and show what each pass changed: rewrites by\n"
+                "pattern, nodes before -> after and op count changes (.onnx as imported, or .kiln)");
   return {app, [o] { return run_inspect(*o); }};
 }
 

@@ -28,7 +28,7 @@ void collect_reads(const Node& n, std::set<int>& out) {
 int sweep(Graph& g) {
   std::set<int> live(g.outputs.begin(), g.outputs.end());
   std::vector<bool> keep(g.nodes.size(), false);
-  int removed = 0;
+  int removed = 0, removed_inside = 0;  // here / in subgraphs (kept apart: `kept` sizes by the first)
   for (size_t i = g.nodes.size(); i-- > 0;) {
     Node& n = g.nodes[i];
     for (int o : n.outputs) keep[i] = keep[i] || (o != kNoValue && live.count(o));
@@ -38,7 +38,7 @@ int sweep(Graph& g) {
     }
     // Prune the subgraphs first so their dead reads do not keep outer nodes alive.
     for (auto& [name, a] : n.attrs)
-      if (a.kind == Attribute::Kind::kGraph && a.g) removed += sweep(*a.g);
+      if (a.kind == Attribute::Kind::kGraph && a.g) removed_inside += sweep(*a.g);
     collect_reads(n, live);
   }
   std::vector<Node> kept;
@@ -46,7 +46,7 @@ int sweep(Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i)
     if (keep[i]) kept.push_back(std::move(g.nodes[i]));
   g.nodes = std::move(kept);
-  return removed;
+  return removed + removed_inside;
 }
 
 void mark_used(const Graph& g, std::vector<bool>& used) {

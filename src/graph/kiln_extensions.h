@@ -1,0 +1,27 @@
+// kiln's own additions to the ONNX graph, written by the graph optimizer
+// (src/graph/passes) and understood by the ops. They are ordinary node attributes and
+// nodes, so the .kiln format stores them like any other:
+//
+//  * Fused activation, on Conv, ConvTranspose, Gemm, MatMul and kiln.Affine:
+//      kiln.activation        string  Relu | Clip | HardSigmoid | HardSwish | Sigmoid |
+//                                     LeakyRelu | Tanh
+//      kiln.activation_alpha  float   Clip: min; HardSigmoid: alpha; LeakyRelu: alpha
+//      kiln.activation_beta   float   Clip: max; HardSigmoid: beta
+//    The op applies the activation in place to its output after its kernel, with the
+//    same formulas as the standalone ops (src/ops/fused_activation.h).
+//  * Fused bias on MatMul: kiln.bias = 1 makes input 2 a bias of shape [N] added to every
+//    row of the product (MatMul followed by Add of a constant, for any input rank).
+//  * kiln.Affine (domain "kiln"): Y = X * scale + bias with numpy broadcasting (a Mul by a
+//    constant then an Add of a constant, in one pass over the data).
+#pragma once
+
+namespace kiln::ext {
+
+inline constexpr const char* kDomain = "kiln";
+inline constexpr const char* kAffine = "Affine";
+inline constexpr const char* kActivation = "kiln.activation";
+inline constexpr const char* kActivationAlpha = "kiln.activation_alpha";
+inline constexpr const char* kActivationBeta = "kiln.activation_beta";
+inline constexpr const char* kMatMulBias = "kiln.bias";
+
+}  // namespace kiln::ext

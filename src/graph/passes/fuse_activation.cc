@@ -1,0 +1,88 @@
+// fuse_activation: an activation after Conv / ConvTranspose / Gemm / MatMul / kiln.Affine
+// becomes attributes of that producer (graph/kiln_extensions.h), applied in place after
+// its kernel (passes.h).
+#include <limits>
+
+#include "graph/kiln_extensions.h"
+#include "graph/passes/passes.h"
+#include "ops/fused_activation.h"
+
+namespace kiln {
+namespace {
+
+bool fusable_producer(const Node& p) {
+  if (p.domain == ext::kDomain) return p.op_type == ext::kAffine;
+  return p.domain.empty() &&
+         (p.op_type == "Conv" || p.op_type == "ConvTranspose" || p.op_type == "Gemm" || p.op_type == "MatMul");
+}
+
+Attribute float_attr(float f) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = f;
+  return a;
+}
+
+// Reads the activation's parameters into act; false when they are not constant.
+bool read_params(const Model& m, const Node& n, FusedActivation& act) {
+  using K = FusedActivation::Kind;
+  auto attr = [&](const char* name, float def, float& out) {
+    auto v = n.attr_float(name, def);
+    if (!v.ok()) return false;
+    out = *v;
+    return true;
+  };
+  switch (act.kind) {
+    case K::kLeakyRelu:
+      return n.num_inputs() == 1 && attr("alpha", 0.01f, act.alpha);
+    case K::kHardSigmoid:
+      return n.num_inputs() == 1 && attr("alpha", 0.2f, act.alpha) && attr("beta", 0.5f, act.beta);
+    case K::kClip: {
+      act.alpha = std::numeric_limits<float>::lowest();
+      act.beta = std::numeric_limits<float>::max();
+      if (m.opset < 11) return n.num_inputs() == 1 && attr("min", act.alpha, act.alpha) && attr("max", act.beta, act.beta);
+      for (size_t i = 1; i < 3; ++i) {
+        if (input_of(n, i) == kNoValue) continue;
+        auto v = scalar_of(m, n.inputs[i]);
+        if (!v) return false;
+        (i == 1 ? act.alpha : act.beta) = *v;
+      }
+      return true;
+    }
+    default:
+      return n.num_inputs() == 1;
+  }
+}
+
+}  // namespace
+
+Result<PassResult> fuse_activation(Model& m) {
+  PassResult r;
+  GraphView view(m);
+  for (Graph* g : std::vector<Graph*>(view.graphs()))
+    for (Node& n : g->nodes) {
+      if (!n.domain.empty() || n.outputs.size() != 1 || n.inputs.empty()) continue;
+      FusedActivation act;
+      act.kind = fused_activation_kind(n.op_type);
+      if (!act.active() || !may_be_f32(m, n.outputs[0]) || !read_params(m, n, act)) continue;
+      const int x = n.inputs[0];
+      Node* p = view.producer(x);
+      if (!p || !owns(*g, p) || !fusable_producer(*p) || p->outputs.size() != 1 || p->has_attr(ext::kActivation) ||
+          view.uses(x) != 1 || view.is_graph_output(x))
+        continue;
+      Attribute name;
+      name.kind = Attribute::Kind::kString;
+      name.s = n.op_type;
+      p->attrs[ext::kActivation] = name;
+      if (act.alpha != 0) p->attrs[ext::kActivationAlpha] = float_attr(act.alpha);
+      if (act.beta != 0) p->attrs[ext::kActivationBeta] = float_attr(act.beta);
+      p->outputs[0] = n.outputs[0];
+      const std::string label = p->op_type + "+" + n.op_type;
+      kill(n);
+      view.refresh();
+      r.add(label);
+    }
+  return r;
+}
+
+}  // namespace kiln

@@ -1,0 +1,40 @@
+// The graph optimizer's rewrite passes, one per file in this folder. Each takes a model
+// that passed validate_and_sort (with shapes inferred where they can be), rewrites it in
+// place following pass_util.h's protocol and reports what it changed; the pipeline
+// (pipeline.h) cleans up, re-sorts and re-infers shapes after each one. Every rewrite
+// keeps the graph's results (up to float rounding) and its input/output names.
+#pragma once
+#include "core/status.h"
+#include "graph/graph.h"
+#include "graph/passes/pass_util.h"
+
+namespace kiln {
+
+// Identity, inference-mode Dropout, Cast to the same dtype, Transpose with the identity
+// perm, Reshape/Expand to the same (known) shape, Mul/Div by 1 and Add/Sub of 0.
+Result<PassResult> eliminate_identity(Model& m);
+// x * Clip(x + 3, 0, 6) / 6 (PaddlePaddle's exported hard-swish) -> HardSwish.
+Result<PassResult> fuse_hard_swish(Model& m);
+// BatchNormalization after Conv / ConvTranspose / Gemm (or MatMul with 2-D output and
+// constant weights) -> new weights and bias of the producer.
+Result<PassResult> fold_batchnorm(Model& m);
+// ReduceMean/Sub/Pow(2)/ReduceMean/Add(eps)/Sqrt/Div [* gamma] [+ beta] over the last
+// axis -> LayerNormalization.
+Result<PassResult> fuse_layer_norm(Model& m);
+// x * 0.5 * (1 + Erf(x / sqrt(2))) in its exported orderings -> Gelu.
+Result<PassResult> fuse_gelu(Model& m);
+// MatMul(x, W const 2-D) + bias const [N] -> Gemm (x known 2-D) or MatMul with the
+// fused kiln.bias input.
+Result<PassResult> fuse_matmul_add(Model& m);
+// Mul/Div by a constant then Add/Sub of a constant: folded into the producing Conv /
+// Gemm / fused MatMul when per output channel, else one kiln.Affine node.
+Result<PassResult> fuse_mul_add(Model& m);
+// Relu, Clip (constant bounds), HardSigmoid, HardSwish, Sigmoid, LeakyRelu, Tanh after
+// Conv / ConvTranspose / Gemm / MatMul / kiln.Affine -> kiln.activation on the producer.
+Result<PassResult> fuse_activation(Model& m);
+// Cancels inverse Transpose pairs, merges consecutive Transposes, folds a Transpose of
+// a constant, and moves Transposes below unary and elementwise ops (transposing their
+// constant operands) so that pairs meet and cancel.
+Result<PassResult> sink_transposes(Model& m);
+
+}  // namespace kiln

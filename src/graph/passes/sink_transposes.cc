@@ -1,0 +1,213 @@
+// sink_transposes (passes.h): exporters from channels-last frameworks (tf2onnx) wrap
+// NCHW ops in Transposes; after other rewrites, inverse pairs often end up separated only
+// by elementwise ops. This pass
+//  * merges Transpose(Transpose(x, p), q) into one Transpose (or nothing, if identity);
+//  * cancels a Transpose against a later inverse Transpose across a chain of unary ops
+//    and binary ops whose other operand is a constant (transposed to match) or a
+//    Transpose with the same perm (also removed): every op in the chain then works on the
+//    untransposed data and both ends disappear.
+#include <cstring>
+
+#include "graph/passes/passes.h"
+
+namespace kiln {
+namespace {
+
+using Perm = std::vector<int64_t>;
+
+std::optional<Perm> perm_of(const Model& m, const Node& t) {
+  if (t.op_type != "Transpose" || !t.domain.empty() || t.num_inputs() != 1 || t.outputs.size() != 1) return std::nullopt;
+  auto p = t.attr_ints("perm", Perm{});
+  if (!p.ok()) return std::nullopt;
+  if (p->empty()) {  // default: reverse, needs the rank
+    const int r = known_rank(m, t.inputs[0]);
+    if (r < 0) return std::nullopt;
+    for (int i = r - 1; i >= 0; --i) p->push_back(i);
+  }
+  std::vector<bool> seen(p->size(), false);
+  for (int64_t v : *p) {
+    if (v < 0 || v >= static_cast<int64_t>(p->size()) || seen[static_cast<size_t>(v)]) return std::nullopt;
+    seen[static_cast<size_t>(v)] = true;
+  }
+  return *p;
+}
+
+// Transpose(Transpose(x, p), q) == Transpose(x, p∘q) with (p∘q)[j] = p[q[j]].
+Perm compose(const Perm& p, const Perm& q) {
+  Perm r(q.size());
+  for (size_t j = 0; j < q.size(); ++j) r[j] = p[static_cast<size_t>(q[j])];
+  return r;
+}
+
+bool is_identity(const Perm& p) {
+  for (size_t i = 0; i < p.size(); ++i)
+    if (p[i] != static_cast<int64_t>(i)) return false;
+  return true;
+}
+
+Perm inverse(const Perm& p) {
+  Perm r(p.size());
+  for (size_t i = 0; i < p.size(); ++i) r[static_cast<size_t>(p[i])] = static_cast<int64_t>(i);
+  return r;
+}
+
+// c (rank <= perm size, numpy-aligned to the transposed operand) as seen by the
+// untransposed operand: Transpose(c padded with leading 1s, inverse(p)).
+Tensor transpose_constant(const Tensor& c, const Perm& p) {
+  const size_t r = p.size();
+  Dims cd(r - static_cast<size_t>(c.rank()), 1);
+  for (int64_t d : c.dims()) cd.push_back(d);
+  const Perm inv = inverse(p);
+  Dims od(r);
+  for (size_t i = 0; i < r; ++i) od[i] = cd[static_cast<size_t>(inv[i])];
+  Tensor out = Tensor::make(c.dtype(), od).value();
+  std::vector<int64_t> cstride(r, 1);
+  for (size_t i = r - 1; i-- > 0;) cstride[i] = cstride[i + 1] * cd[i + 1];
+  const size_t es = dtype_size(c.dtype());
+  const uint8_t* src = static_cast<const uint8_t*>(c.raw());
+  uint8_t* dst = static_cast<uint8_t*>(out.mutable_raw());
+  Dims idx(r, 0);
+  for (int64_t o = 0; o < out.size(); ++o) {
+    int64_t off = 0;
+    for (size_t i = 0; i < r; ++i) off += idx[i] * cstride[static_cast<size_t>(inv[i])];
+    std::memcpy(dst + static_cast<size_t>(o) * es, src + static_cast<size_t>(off) * es, es);
+    for (size_t i = r; i-- > 0;) {
+      if (++idx[i] < od[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return out;
+}
+
+bool is_unary(const std::string& op) {
+  static const char* kOps[] = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Abs", "Neg",
+                               "Exp", "Log", "Sqrt", "Erf", "Elu", "Selu", "Softplus", "Gelu", "Reciprocal",
+                               "Floor", "Ceil", "Round", "Sign", "Not", "Cast", "Identity"};
+  for (const char* o : kOps)
+    if (op == o) return true;
+  return false;
+}
+
+bool is_binary(const std::string& op) {
+  static const char* kOps[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "Equal", "Less", "Greater", "And", "Or"};
+  for (const char* o : kOps)
+    if (op == o) return true;
+  return false;
+}
+
+// One node of a chain from the first Transpose to its inverse.
+struct Step {
+  Node* node;
+  int operand = -1;       // binary: the input index that is not the chain
+  bool constant = false;  // that operand is a constant (else a Transpose with perm p)
+};
+
+}  // namespace
+
+Result<PassResult> sink_transposes(Model& m) {
+  PassResult r;
+  GraphView view(m);
+  for (Graph* g : std::vector<Graph*>(view.graphs()))
+    for (Node& t : g->nodes) {
+      auto p = perm_of(m, t);
+      if (!p) continue;
+      // Transpose of a Transpose: compose into one.
+      if (Node* inner = view.producer(t.inputs[0]); inner && owns(*g, inner)) {
+        if (auto q = perm_of(m, *inner)) {
+          const Perm c = compose(*q, *p);
+          t.inputs[0] = inner->inputs[0];
+          Attribute a;
+          a.kind = Attribute::Kind::kInts;
+          a.ints = c;
+          t.attrs["perm"] = a;
+          view.refresh();
+          if (is_identity(c)) bypass(view, *g, t, t.inputs[0], t.outputs[0]);
+          r.add(is_identity(c) ? "Transpose pair cancelled" : "Transpose pair merged");
+          continue;
+        }
+      }
+      // Walk single-reader elementwise ops to an inverse Transpose.
+      std::vector<Step> chain;
+      int v = t.outputs[0];
+      Node* end = nullptr;
+      while (true) {
+        if (view.uses(v) != 1 || view.is_graph_output(v)) break;
+        std::vector<Node*> next = view.consumers(v);
+        if (next.size() != 1 || !owns(*g, next[0]) || !next[0]->domain.empty() || next[0]->outputs.size() != 1) break;
+        Node* n = next[0];
+        if (auto q = perm_of(m, *n)) {
+          if (is_identity(compose(*p, *q))) end = n;
+          break;
+        }
+        Step s{n};
+        if (is_unary(n->op_type) && n->num_inputs() == 1) {
+          chain.push_back(s);
+        } else if (is_binary(n->op_type) && n->num_inputs() == 2) {
+          s.operand = n->inputs[0] == v ? 1 : 0;
+          const int o = n->inputs[static_cast<size_t>(s.operand)];
+          if (o == v) break;
+          if (const Tensor* c = constant_of(m, o)) {
+            if (c->rank() > static_cast<int64_t>(p->size())) break;
+            s.constant = true;
+          } else {
+            Node* ot = view.sole_producer(o, "Transpose");
+            auto op = ot && owns(*g, ot) ? perm_of(m, *ot) : std::nullopt;
+            if (!op || *op != *p) break;
+          }
+          chain.push_back(s);
+        } else {
+          break;
+        }
+        v = n->outputs[0];
+      }
+      if (!end) continue;
+      // Rewire: the chain reads untransposed data; both ends go.
+      const int x = t.inputs[0];
+      int prev = t.outputs[0];
+      for (Step& s : chain) {
+        for (int& in : s.node->inputs)
+          if (in == prev) in = prev == t.outputs[0] ? x : in;
+        if (s.operand >= 0) {
+          int& o = s.node->inputs[static_cast<size_t>(s.operand)];
+          if (s.constant) {
+            o = add_constant(m, m.values[static_cast<size_t>(o)].name + "_t",
+                             transpose_constant(*constant_of(m, o), *p));
+          } else {
+            Node* ot = view.producer(o);
+            o = ot->inputs[0];
+            kill(*ot);
+          }
+        }
+        prev = s.node->outputs[0];
+      }
+      if (chain.empty()) {
+        // Transpose then its inverse directly.
+        kill(t);
+        view.refresh();
+        if (!bypass(view, *g, *end, x, end->outputs[0])) {
+          // Keep the graph valid: an Identity-equivalent Transpose stays in place.
+          end->inputs = {x};
+          Attribute a;
+          a.kind = Attribute::Kind::kInts;
+          for (size_t i = 0; i < p->size(); ++i) a.ints.push_back(static_cast<int64_t>(i));
+          end->attrs["perm"] = a;
+        }
+      } else {
+        kill(t);
+        view.refresh();
+        const int last = chain.back().node->outputs[0];
+        if (!bypass(view, *g, *end, last, end->outputs[0])) {
+          end->inputs = {last};
+          Attribute a;
+          a.kind = Attribute::Kind::kInts;
+          for (size_t i = 0; i < p->size(); ++i) a.ints.push_back(static_cast<int64_t>(i));
+          end->attrs["perm"] = a;
+        }
+      }
+      view.refresh();
+      r.add("Transpose pair cancelled across " + std::to_string(chain.size()) + " ops");
+    }
+  return r;
+}
+
+}  // namespace kiln

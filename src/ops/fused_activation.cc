@@ -1,0 +1,82 @@
+#include "ops/fused_activation.h"
+
+#include "graph/kiln_extensions.h"
+#include "ops/fast_math.h"
+
+namespace kiln {
+namespace {
+
+using K = FusedActivation::Kind;
+struct Named {
+  K kind;
+  const char* name;
+};
+constexpr Named kNames[] = {{K::kRelu, "Relu"},       {K::kClip, "Clip"},           {K::kHardSigmoid, "HardSigmoid"},
+                            {K::kHardSwish, "HardSwish"}, {K::kSigmoid, "Sigmoid"}, {K::kLeakyRelu, "LeakyRelu"},
+                            {K::kTanh, "Tanh"}};
+
+// One loop per kind so each vectorizes; the bodies match src/ops/activation.cc and unary.cc.
+template <class F>
+void each(float* y, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(y[i]);
+}
+
+}  // namespace
+
+FusedActivation::Kind fused_activation_kind(const std::string& op_type) {
+  for (const Named& e : kNames)
+    if (op_type == e.name) return e.kind;
+  return K::kNone;
+}
+
+const char* fused_activation_name(FusedActivation::Kind k) {
+  for (const Named& e : kNames)
+    if (k == e.kind) return e.name;
+  return "none";
+}
+
+Result<FusedActivation> parse_fused_activation(const Node& node) {
+  FusedActivation a;
+  if (!node.has_attr(ext::kActivation)) return a;
+  KILN_ASSIGN_OR_RETURN(std::string name, node.attr_string(ext::kActivation));
+  a.kind = fused_activation_kind(name);
+  if (a.kind == K::kNone)
+    return invalid_model(node.describe() + ": unknown fused activation '" + name + "' in attribute " +
+                         ext::kActivation);
+  KILN_ASSIGN_OR_RETURN(a.alpha, node.attr_float(ext::kActivationAlpha, 0.f));
+  KILN_ASSIGN_OR_RETURN(a.beta, node.attr_float(ext::kActivationBeta, 0.f));
+  return a;
+}
+
+void apply_fused_activation(const FusedActivation& act, float* y, int64_t n) {
+  const float alpha = act.alpha, beta = act.beta;
+  switch (act.kind) {
+    case K::kNone:
+      return;
+    case K::kRelu:
+      return each(y, n, [](float x) { return x > 0 ? x : 0.f; });
+    case K::kClip:  // min = alpha, max = beta, NaN stays NaN as in Clip
+      return each(y, n, [=](float x) {
+        float v = x < alpha ? alpha : x;
+        return beta < v ? beta : v;
+      });
+    case K::kHardSigmoid:
+      return each(y, n, [=](float x) {
+        float v = alpha * x + beta;
+        return v < 0 ? 0.f : (v > 1 ? 1.f : v);
+      });
+    case K::kHardSwish:
+      return each(y, n, [](float x) {
+        float v = x / 6.f + 0.5f;
+        return x * (v < 0 ? 0.f : (v > 1 ? 1.f : v));
+      });
+    case K::kSigmoid:
+      return each(y, n, [](float x) { return 1.f / (1.f + fast::exp_t(-x)); });
+    case K::kLeakyRelu:
+      return each(y, n, [=](float x) { return x < 0 ? alpha * x : x; });
+    case K::kTanh:
+      return each(y, n, [](float x) { return fast::tanh_t(x); });
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,30 @@
+// The activation a graph-optimizer pass fused into its producer (kiln.activation and its
+// parameters, see graph/kiln_extensions.h). Ops that accept it parse it once at create
+// time and apply it in place to their float32 output after the kernel.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+#include "graph/graph.h"
+
+namespace kiln {
+
+struct FusedActivation {
+  enum class Kind : uint8_t { kNone, kRelu, kClip, kHardSigmoid, kHardSwish, kSigmoid, kLeakyRelu, kTanh };
+  Kind kind = Kind::kNone;
+  float alpha = 0, beta = 0;
+  bool active() const { return kind != Kind::kNone; }
+};
+
+// Reads the node's kiln.activation attributes (none: kNone); unknown names are model errors.
+Result<FusedActivation> parse_fused_activation(const Node& node);
+
+// Kind for an activation op type ("Relu", ...), or kNone when it cannot be fused.
+FusedActivation::Kind fused_activation_kind(const std::string& op_type);
+const char* fused_activation_name(FusedActivation::Kind k);
+
+// y[i] = act(y[i]) with the formulas of the standalone ops.
+void apply_fused_activation(const FusedActivation& act, float* y, int64_t n);
+
+}  // namespace kiln
