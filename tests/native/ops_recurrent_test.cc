@@ -48,6 +48,7 @@ struct Case {
   std::string type;
   int gates;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.type; }
 
 // Runs one recurrent node; inputs by ONNX position (undefined tensors are omitted).
 Result<std::vector<Tensor>> run_node(const Case& op, std::map<std::string, Attribute> attrs, std::vector<Tensor> ins) {
