@@ -116,6 +116,38 @@ const FULL = [
   ['faceFullTflite', 'full', 'input', ['reshaped_regressor_face_4', 'reshaped_classifier_face_4']],
   ['faceFullSparseTflite', 'sparse', 'input_1', ['Identity', 'Identity_1']],
 ];
+// BlazeFace front anchors: 16x16 cells x 2 anchors, then 8x8 cells x 6 anchors; the
+// regressors' first four values are the box centre offset and size in input pixels.
+function bestFace(scores, boxes) {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  const [grid, cell] = best < 512 ? [16, best >> 1] : [8, Math.floor((best - 512) / 6)];
+  const ax = (cell % grid + 0.5) / grid, ay = (Math.floor(cell / grid) + 0.5) / grid;
+  return {
+    score: 1 / (1 + Math.exp(-scores[best])),
+    cx: ax + boxes[best * 16] / 128, cy: ay + boxes[best * 16 + 1] / 128, w: boxes[best * 16 + 2] / 128,
+  };
+}
+
+describe('TFLite face_detection_short_range on a real face (WASM)', () => {
+  it('finds the face in tests/data/face128.png and nothing in a flat image', async (t) => {
+    const kilnFile = convert(models.faceShortTflite, 'short-face');
+    const img = await decodePNG(fs.readFileSync(path.join(ROOT, 'tests/data/face128.png')));
+    assert.equal(img.channels, 3);
+    const data = Float32Array.from(img.data, (v) => v / 127.5 - 1);  // MediaPipe's [-1, 1] input range
+    const face = await runWasm(kilnFile, { input: { type: 'float32', data, dims: [1, 128, 128, 3] } });
+    const f = bestFace(face.classificators.data, face.regressors.data);
+    t.diagnostic(`face: score ${f.score.toFixed(3)}, centre (${f.cx.toFixed(2)}, ${f.cy.toFixed(2)}), width ${f.w.toFixed(2)}`);
+    assert.ok(f.score > 0.9, `face score ${f.score}`);
+    // The face sits in the middle of the crop and spans about 40% of its width.
+    assert.ok(Math.abs(f.cx - 0.5) < 0.1 && Math.abs(f.cy - 0.47) < 0.1, `box centre (${f.cx}, ${f.cy})`);
+    assert.ok(f.w > 0.25 && f.w < 0.6, `box width ${f.w}`);
+    const flat = await runWasm(kilnFile, { input: { type: 'float32', data: new Float32Array(data.length), dims: [1, 128, 128, 3] } });
+    const g = bestFace(flat.classificators.data, flat.regressors.data);
+    assert.ok(g.score < 0.5, `a flat gray image scores ${g.score}`);
+  });
+});
+
 for (const [key, name, input, outs] of FULL) {
   describe(`TFLite ${path.basename(models[key])}: native and WASM agree`, () => {
     it('converts and runs identically natively and in WASM', async (t) => {
