@@ -12,6 +12,7 @@
 #include "import/onnx_import.h"
 #include "import/tflite_import.h"
 #include "runtime/session.h"
+#include "onnx_test_util.h"
 #include "tflite_test_util.h"
 
 namespace kiln {
@@ -325,6 +326,25 @@ TEST(TfliteImport, CustomAndUnknownOpsAreNamed) {
   EXPECT_NE(e.find("custom op 'MyFancyOp' (first at operator 1)"), std::string::npos) << e;
   EXPECT_NE(e.find("builtin CUMSUM (128) (first at operator 2)"), std::string::npos) << e;
   EXPECT_NE(e.find("unsupported"), std::string::npos) << e;
+}
+
+// The CLI recognizes TFLite by content (no extension here) and reports the custom op on
+// one "kiln: error:" line.
+TEST(TfliteImport, CliConvertDetectsTfliteByContent) {
+  TflModel t;
+  int x = t.act("x", {1, 4}), y = t.act("y", {1, 4});
+  t.op(BO::CUSTOM, {x}, {y}, BOpt::NONE, 0, "MyFancyOp");
+  const auto bytes = t.finish({x}, {y});
+  const std::string in = temp_path("custom_op_model.bin"), err = temp_path("custom_op_err.txt");
+  ASSERT_TRUE(write_bytes(in, std::string(bytes.begin(), bytes.end())));
+  const std::string cmd = std::string(KILN_CLI_PATH) + " convert " + in + " -o " + temp_path("custom.kiln") + " 2>" + err;
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  const std::string e = read_text(err);
+  EXPECT_EQ(e.rfind("kiln: error: unsupported: ", 0), 0u) << e;
+  EXPECT_NE(e.find("custom op 'MyFancyOp' (first at operator 0)"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), e.size() - 1) << e;
+  std::remove(in.c_str());
+  std::remove(err.c_str());
 }
 
 TEST(TfliteImport, FullyQuantizedModelsAreRejected) {
