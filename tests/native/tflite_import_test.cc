@@ -311,6 +311,33 @@ TEST(TfliteImport, SparseWeightsAreDensified) {
   expect_near(out->at("y"), {1, 4}, {1 * 2 - 2 * 5, 0, 3 * 1 + 0.5f * 3 - 6, 4 * 4});
 }
 
+// A 4x4 matrix in 2x2 blocks (block_map [0, 1]): block row 0 holds block column 1, block
+// row 1 holds block column 0, each block stored row-major.
+TEST(TfliteImport, BlockSparseWeightsAreDensified) {
+  TflModel t;
+  auto& fbb = t.fbb();
+  const std::vector<int32_t> segs = {0, 1, 2}, idx = {1, 0}, order = {0, 1, 2, 3}, block_map = {0, 1};
+  const std::vector<float> nz = {1, 2, 3, 4, 5, 6, 7, 8};
+  auto seg = tflite::CreateInt32VectorDirect(fbb, &segs).Union();
+  auto ind = tflite::CreateInt32VectorDirect(fbb, &idx).Union();
+  std::vector<flatbuffers::Offset<tflite::DimensionMetadata>> dims = {
+      tflite::CreateDimensionMetadata(fbb, tflite::DimensionType::DENSE, 2),
+      tflite::CreateDimensionMetadata(fbb, tflite::DimensionType::SPARSE_CSR, 0, tflite::SparseIndexVector::Int32Vector,
+                                      seg, tflite::SparseIndexVector::Int32Vector, ind),
+      tflite::CreateDimensionMetadata(fbb, tflite::DimensionType::DENSE, 2),
+      tflite::CreateDimensionMetadata(fbb, tflite::DimensionType::DENSE, 2)};
+  auto sp = tflite::CreateSparsityParametersDirect(fbb, &order, &block_map, &dims);
+  int wb = t.buffer(nz.data(), nz.size() * 4);
+  int ws = t.tensor("w_sparse", {4, 4}, tflite::TensorType::FLOAT32, wb, 0, sp);
+  int w = t.act("w", {4, 4}), x = t.act("x", {1, 4}), y = t.act("y", {1, 4});
+  t.op(BO::DENSIFY, {ws}, {w});
+  t.op(BO::FULLY_CONNECTED, {x, w}, {y}, BOpt::FullyConnectedOptions, tflite::CreateFullyConnectedOptions(fbb).Union());
+  auto out = run_tflite(t.finish({x}, {y}), {{"x", Tensor::from_f32({1, 10, 100, 1000}, {1, 4})}});
+  ASSERT_TRUE(out.ok()) << out.status().to_string();
+  // Dense rows: [0 0 1 2], [0 0 3 4], [5 6 0 0], [7 8 0 0].
+  expect_near(out->at("y"), {1, 4}, {100 + 2000, 300 + 4000, 5 + 60, 7 + 80});
+}
+
 std::string import_error(const std::vector<uint8_t>& bytes) {
   auto r = import_tflite_bytes(bytes.data(), bytes.size(), "bad.tflite");
   return r.ok() ? std::string() : r.status().to_string();
