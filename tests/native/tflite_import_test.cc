@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <memory>
 
@@ -458,6 +459,37 @@ TEST(TfliteRealModels, ShortRangeMatchesTheOnnxBlazeFace) {
   };
   expect_near(got->at("regressors"), {1, 896, 16}, cat("Identity_2:0", "Identity_3:0"), 1e-4f);
   expect_near(got->at("classificators"), {1, 896, 1}, cat("Identity:0", "Identity_1:0"), 1e-4f);
+}
+
+// Bit flips in the real file (tables, shapes, options and weights alike): each one imports
+// or fails with an error, and a model that imports still folds, writes and loads.
+TEST(TfliteRealModels, BitFlippedShortRangeNeverCrashes) {
+  if (!have(model_file(kShort))) GTEST_SKIP() << "run npm run fetch-models";
+  std::ifstream f(model_file(kShort), std::ios::binary);
+  const std::vector<uint8_t> good((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  uint32_t s = 777;
+  int imported = 0, rejected = 0;
+  for (int i = 0; i < 150; ++i) {
+    std::vector<uint8_t> bad = good;
+    for (int k = 0; k < 4; ++k) {
+      s = s * 1664525u + 1013904223u;
+      bad[(s >> 4) % bad.size()] ^= static_cast<uint8_t>(1u << (s & 7));
+    }
+    auto r = import_tflite_bytes(bad.data(), bad.size(), "flip.tflite");
+    if (!r.ok()) {
+      ++rejected;
+      continue;
+    }
+    ++imported;
+    Model m = std::move(r).value();
+    if (!fold_constants(m).ok()) continue;
+    auto w = write_model(m);
+    if (w.ok()) (void)Session::create(std::make_shared<const std::vector<uint8_t>>(std::move(w).value()));
+  }
+  // Most flips land in weights (still a model); flips in the tables must be caught.
+  EXPECT_GT(imported, 0);
+  EXPECT_GT(rejected, 0);
+  std::cout << "imported " << imported << ", rejected " << rejected << "\n";
 }
 
 TEST(TfliteRealModels, FullRangeAndSparseConvertAndRun) {
