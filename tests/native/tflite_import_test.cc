@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -231,6 +232,121 @@ TEST(TfliteImport, PadMeanTransposeReshapeFullyConnectedSoftmax) {
   for (int o = 0; o < 5; ++o) sum += smv[o] = std::exp(logits[o] - mx);
   for (float& v : smv) v /= sum;
   expect_near(out->at("sm"), {1, 5}, smv);
+}
+
+// The remaining unary and binary builtins on an NCHW-internal tensor, each an output.
+TEST(TfliteImport, MoreUnaryAndBinaryOps) {
+  TflModel t;
+  const int H = 2, W = 3, C = 4, N = H * W * C;
+  auto xv = ramp(N, 21), wv = ramp(C * C, 22), dv = ramp(C, 23);
+  for (float& v : xv) v *= 3;
+  for (float& v : dv) v = 0.5f + std::fabs(v);  // divisors away from 0
+  int x = t.act("x", {1, H, W, C}), w = t.f32("w", {C, 1, 1, C}, wv), y = t.act("y", {1, H, W, C});
+  t.op(BO::CONV_2D, {x, w}, {y}, BOpt::Conv2DOptions, conv_opts(t, tflite::Padding::VALID, 1, 1, Act::NONE));
+  struct U { BO code; const char* name; std::function<float(float)> f; };
+  const std::vector<U> unary = {
+      {BO::RELU, "relu", [](float v) { return std::max(v, 0.f); }},
+      {BO::RELU_N1_TO_1, "relu1", [](float v) { return std::min(std::max(v, -1.f), 1.f); }},
+      {BO::ELU, "elu", [](float v) { return v >= 0 ? v : std::expm1(v); }},
+      {BO::EXP, "exp", [](float v) { return std::exp(v); }},
+      {BO::ABS, "abs", [](float v) { return std::fabs(v); }},
+      {BO::NEG, "neg", [](float v) { return -v; }},
+      {BO::FLOOR, "floor", [](float v) { return std::floor(v); }},
+      {BO::CEIL, "ceil", [](float v) { return std::ceil(v); }},
+  };
+  std::vector<int32_t> outs;
+  for (const U& u : unary) {
+    outs.push_back(t.act(u.name, {1, H, W, C}));
+    t.op(u.code, {y}, {outs.back()});
+  }
+  int leaky = t.act("leaky", {1, H, W, C});
+  t.op(BO::LEAKY_RELU, {y}, {leaky}, BOpt::LeakyReluOptions, tflite::CreateLeakyReluOptions(t.fbb(), 0.1f).Union());
+  int ex = outs[3], ab = outs[4];
+  int sq = t.act("sqrt", {1, H, W, C}), lg = t.act("log", {1, H, W, C});
+  t.op(BO::SQRT, {ex}, {sq});
+  t.op(BO::LOG, {ex}, {lg});
+  int dc = t.f32("divisor", {C}, dv), half = t.f32("half", {}, {0.5f});
+  int dvo = t.act("div", {1, H, W, C}), mx = t.act("max", {1, H, W, C}), mn = t.act("min", {1, H, W, C});
+  t.op(BO::DIV, {y, dc}, {dvo}, BOpt::DivOptions, tflite::CreateDivOptions(t.fbb(), Act::RELU).Union());
+  t.op(BO::MAXIMUM, {y, ab}, {mx});
+  t.op(BO::MINIMUM, {y, half}, {mn});
+  outs.insert(outs.end(), {leaky, sq, lg, dvo, mx, mn});
+  auto out = run_tflite(t.finish({x}, outs), {{"x", Tensor::from_f32(xv, {1, H, W, C})}});
+  ASSERT_TRUE(out.ok()) << out.status().to_string();
+  int oh, ow;
+  auto yv = ref_conv(xv, 1, H, W, C, wv, C, 1, 1, C, {}, 1, 1, 1, 1, false, false, &oh, &ow);
+  auto map = [&](std::function<float(float, int)> f) {
+    std::vector<float> r(N);
+    for (int i = 0; i < N; ++i) r[i] = f(yv[i], i % C);
+    return r;
+  };
+  for (const U& u : unary) {
+    SCOPED_TRACE(u.name);
+    expect_near(out->at(u.name), {1, H, W, C}, map([&](float v, int) { return u.f(v); }));
+  }
+  expect_near(out->at("leaky"), {1, H, W, C}, map([](float v, int) { return v >= 0 ? v : 0.1f * v; }));
+  expect_near(out->at("sqrt"), {1, H, W, C}, map([](float v, int) { return std::sqrt(std::exp(v)); }));
+  expect_near(out->at("log"), {1, H, W, C}, map([](float v, int) { return v; }));
+  expect_near(out->at("div"), {1, H, W, C}, map([&](float v, int c) { return std::max(v / dv[c], 0.f); }));
+  expect_near(out->at("max"), {1, H, W, C}, map([](float v, int) { return std::fabs(v); }));
+  expect_near(out->at("min"), {1, H, W, C}, map([](float v, int) { return std::min(v, 0.5f); }));
+}
+
+// Reductions that keep or drop dims of an NCHW-internal tensor, SQUEEZE/EXPAND_DIMS,
+// DEPTH_TO_SPACE and its inverse, and FULLY_CONNECTED with keep_num_dims.
+TEST(TfliteImport, ReductionsSqueezeDepthToSpaceAndKeepNumDims) {
+  TflModel t;
+  const int H = 4, W = 4, C = 8, B = 2;
+  auto xv = ramp(H * W * C, 24), wv = ramp(C * C, 25), fw = ramp(3 * C, 26);
+  int x = t.act("x", {1, H, W, C}), w = t.f32("w", {C, 1, 1, C}, wv), y = t.act("y", {1, H, W, C});
+  t.op(BO::CONV_2D, {x, w}, {y}, BOpt::Conv2DOptions, conv_opts(t, tflite::Padding::VALID, 1, 1, Act::NONE));
+  auto red = [&](bool keep) { return tflite::CreateReducerOptions(t.fbb(), keep).Union(); };
+  int a3 = t.i32("a3", {1}, {3}), a1 = t.i32("a1", {1}, {1}), a12 = t.i32("a12", {2}, {-1, 2}), a0 = t.i32("a0", {}, {0});
+  int sum = t.act("sum", {1, H, W, 1}), rmax = t.act("rmax", {1, W, C}), rmin = t.act("rmin", {1, H});
+  int sq = t.act("squeezed", {H, W}), ex = t.act("expanded", {1, 1, H});
+  int d2s = t.act("d2s", {1, H * B, W * B, C / (B * B)}), s2d = t.act("s2d", {1, H, W, C});
+  int fcw = t.f32("fc_w", {3, C}, fw), fc = t.act("fc", {1, H, W, 3});
+  t.op(BO::SUM, {y, a3}, {sum}, BOpt::ReducerOptions, red(true));
+  t.op(BO::REDUCE_MAX, {y, a1}, {rmax}, BOpt::ReducerOptions, red(false));
+  t.op(BO::REDUCE_MIN, {y, a12}, {rmin}, BOpt::ReducerOptions, red(false));
+  t.op(BO::SQUEEZE, {sum}, {sq}, BOpt::SqueezeOptions, tflite::CreateSqueezeOptionsDirect(t.fbb()).Union());
+  t.op(BO::EXPAND_DIMS, {rmin, a0}, {ex});
+  t.op(BO::DEPTH_TO_SPACE, {y}, {d2s}, BOpt::DepthToSpaceOptions, tflite::CreateDepthToSpaceOptions(t.fbb(), B).Union());
+  t.op(BO::SPACE_TO_DEPTH, {d2s}, {s2d}, BOpt::SpaceToDepthOptions, tflite::CreateSpaceToDepthOptions(t.fbb(), B).Union());
+  t.op(BO::FULLY_CONNECTED, {y, fcw}, {fc}, BOpt::FullyConnectedOptions,
+       tflite::CreateFullyConnectedOptions(t.fbb(), Act::NONE, tflite::FullyConnectedOptionsWeightsFormat::DEFAULT, true)
+           .Union());
+  auto out = run_tflite(t.finish({x}, {sum, rmax, rmin, sq, ex, d2s, s2d, fc}), {{"x", Tensor::from_f32(xv, {1, H, W, C})}});
+  ASSERT_TRUE(out.ok()) << out.status().to_string();
+  int oh, ow;
+  auto yv = ref_conv(xv, 1, H, W, C, wv, C, 1, 1, C, {}, 1, 1, 1, 1, false, false, &oh, &ow);
+  auto at = [&](int h, int ww, int c) { return yv[(h * W + ww) * C + c]; };
+  std::vector<float> sumv(H * W, 0.f), maxv(W * C, -INFINITY), minv(H, INFINITY), d2sv(H * W * C), fcv(H * W * 3);
+  for (int h = 0; h < H; ++h)
+    for (int ww = 0; ww < W; ++ww)
+      for (int c = 0; c < C; ++c) {
+        const float v = at(h, ww, c);
+        sumv[h * W + ww] += v;
+        maxv[ww * C + c] = std::max(maxv[ww * C + c], v);
+        minv[h] = std::min(minv[h], v);
+        // DEPTH_TO_SPACE: channel (i*B + j)*C' + c' goes to pixel (h*B + i, w*B + j), channel c'.
+        const int cp = C / (B * B), i = c / (B * cp), j = (c / cp) % B, k = c % cp;
+        d2sv[((h * B + i) * (W * B) + ww * B + j) * cp + k] = v;
+      }
+  for (int p = 0; p < H * W; ++p)
+    for (int o = 0; o < 3; ++o) {
+      double acc = 0;
+      for (int c = 0; c < C; ++c) acc += yv[p * C + c] * fw[o * C + c];
+      fcv[p * 3 + o] = static_cast<float>(acc);
+    }
+  expect_near(out->at("sum"), {1, H, W, 1}, sumv);
+  expect_near(out->at("rmax"), {1, W, C}, maxv);
+  expect_near(out->at("rmin"), {1, H}, minv);
+  expect_near(out->at("squeezed"), {H, W}, sumv);
+  expect_near(out->at("expanded"), {1, 1, H}, minv);
+  expect_near(out->at("d2s"), {1, H * B, W * B, C / (B * B)}, d2sv);
+  expect_near(out->at("s2d"), {1, H, W, C}, yv);
+  expect_near(out->at("fc"), {1, H, W, 3}, fcv);
 }
 
 // TFLite's resize coordinate rules (reference_ops), per output index.
