@@ -1,0 +1,107 @@
+// The package in headless Chromium: it loads in a plain page, the real recognizer's
+// outputs match the same package run under Node, a reload comes from the Cache API with
+// the network blocked, and worker mode gives the same outputs.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+
+import { Session, Tensor } from '../../web/index.js';
+import { decodePNG, preprocessRecognizer } from '../../web/ocr.js';
+import { maxError } from '../js/helpers.mjs';
+import { ROOT, fromBase64Floats, launchBrowser, openPage, recognizerKiln, serve } from './helpers.mjs';
+
+let browser, server, expected;
+
+before(async () => {
+  const { kiln, keys } = recognizerKiln();
+  server = await serve({ mounts: { '/models/': recognizerKiln().dir, '/keys.txt': keys } });
+  browser = await launchBrowser();
+  // Node's answer on the same input, with the same package.
+  const x = preprocessRecognizer(await decodePNG(fs.readFileSync(`${ROOT}/tests/data/textline.png`)));
+  const session = await Session.create(fs.readFileSync(kiln));
+  const out = await session.run({ x: new Tensor('float32', x.data, x.dims) });
+  expected = out[session.outputNames[0]];
+  session.release();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const run = (page, args) => page.evaluate((a) => import('/tests/browser/run-model.js').then((m) => m.recognize(a)), args);
+
+function assertMatchesNode(result) {
+  assert.equal(result.error, undefined, JSON.stringify(result.error));
+  assert.deepEqual(result.dims, expected.dims);
+  const got = fromBase64Floats(result.data);
+  const err = maxError(got, expected.data, { atol: 1e-6, rtol: 1e-5 });
+  assert.ok(err <= 1, `browser outputs differ from Node's (max scaled error ${err})`);
+}
+
+test('the recognizer in a page matches Node; progress covers download, verify and compile', async () => {
+  const { page, errors } = await openPage(browser.context, server.url);
+  const result = await run(page, {});
+  assertMatchesNode(result);
+  assert.ok(result.text.length > 0, 'decoded text is empty');
+  assert.equal(result.backendInfo.build, 'simd');
+  assert.equal(result.backendInfo.threads, false);
+  assert.match(result.backendInfo.reason, /not cross-origin isolated/);
+  assert.equal(result.backendInfo.wasmUrl, `${server.url}/web/dist/kiln.wasm`);
+  assert.equal(result.loadInfo.fromCache, false);
+  assert.equal(result.loadInfo.verifiedWhileLoading, true);
+  const size = fs.statSync(recognizerKiln().kiln).size;
+  assert.equal(result.loadInfo.bytes, size);
+  const phases = [...new Set(result.events.map((e) => e.phase))];
+  assert.deepEqual(phases, ['download', 'verify', 'compile']);
+  const downloads = result.events.filter((e) => e.phase === 'download');
+  assert.deepEqual(downloads.at(-1), { phase: 'download', loaded: size, total: size, fromCache: false });
+  for (let i = 1; i < downloads.length; ++i) assert.ok(downloads[i].loaded >= downloads[i - 1].loaded);
+  const verifies = result.events.filter((e) => e.phase === 'verify');
+  assert.equal(verifies.length, 3, 'one verify event per weight segment');
+  assert.equal(verifies.at(-1).loaded, verifies.at(-1).total);
+  assert.deepEqual(result.events.at(-1), { phase: 'compile', loaded: 1, total: 1, fromCache: false });
+  // A reload with the network blocked for models comes from the Cache API.
+  const modelRequests = () => server.requests.filter((r) => r.path === '/models/rec.kiln').length;
+  const before = modelRequests();
+  await page.route('**/*.kiln', (route) => route.abort());
+  await page.reload();
+  const again = await run(page, {});
+  assertMatchesNode(again);
+  assert.equal(again.loadInfo.fromCache, true);
+  assert.equal(again.loadInfo.contentHash, result.loadInfo.contentHash);
+  assert.equal(modelRequests(), before, 'the cached reload went to the network');
+  assert.ok(again.events.some((e) => e.phase === 'download' && e.fromCache && e.loaded === size));
+  // cache: false goes to the (blocked) network and fails as an i/o error.
+  const blocked = await run(page, { options: { cache: false } });
+  assert.equal(blocked.error?.code, 'io', JSON.stringify(blocked));
+  await page.unroute('**/*.kiln');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('worker mode runs the session in a Web Worker with the same outputs', async () => {
+  const { page, errors } = await openPage(browser.context, server.url);
+  // The main thread keeps ticking while the worker loads and runs the model.
+  await page.evaluate(() => {
+    window.ticks = 0;
+    window.longestGap = 0;
+    let last = performance.now();
+    window.ticker = setInterval(() => {
+      const now = performance.now();
+      window.longestGap = Math.max(window.longestGap, now - last);
+      last = now;
+      window.ticks += 1;
+    }, 5);
+  });
+  const result = await run(page, { options: { worker: true, cache: false } });
+  assertMatchesNode(result);
+  assert.equal(result.backendInfo.worker, true);
+  assert.equal(result.isSession, true);
+  assert.ok(result.events.some((e) => e.phase === 'verify'), 'progress events cross from the worker');
+  const { ticks, longestGap } = await page.evaluate(() => ({ ticks: window.ticks, longestGap: window.longestGap }));
+  assert.ok(ticks > 0);
+  assert.ok(longestGap < 1000, `the main thread was blocked for ${longestGap} ms`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
