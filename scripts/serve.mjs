@@ -62,13 +62,13 @@ export function parseRange(header, size) {
  * Starts the server. Options: root (directory served at /), isolated (send COOP/COEP),
  * mounts ({'/models/': dir}), port (0 = random), onRequest(req, res, file) returning true
  * when it answered the request itself, log (a function given each request line).
- * Resolves to { url, port, requests, close() }; `requests` records {method, path, range}.
+ * Resolves to { url, port, requests, close() }; `requests` records {method, path, search, range}.
  */
 export async function startServer({ root, isolated = false, mounts = {}, port = 0, onRequest, log } = {}) {
   const requests = [];
   const server = http.createServer((req, res) => {
-    const urlPath = new URL(req.url, 'http://127.0.0.1').pathname;
-    requests.push({ method: req.method, path: urlPath, range: req.headers.range ?? null });
+    const { pathname: urlPath, search } = new URL(req.url, 'http://127.0.0.1');
+    requests.push({ method: req.method, path: urlPath, search, range: req.headers.range ?? null });
     log?.(`${req.method} ${req.url}${req.headers.range ? ` (${req.headers.range})` : ''}`);
     res.setHeader('Cache-Control', 'no-store');
     if (isolated) {

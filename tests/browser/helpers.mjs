@@ -34,14 +34,16 @@ export async function launchBrowser() {
 
 /**
  * A page of the served package, with console errors and page errors collected (tests
- * assert there were none). The page is the empty tests/browser/blank.html.
+ * assert there were none). The page is the empty tests/browser/blank.html by default.
  */
-export async function openPage(context, baseUrl, file = '/tests/browser/blank.html') {
+export async function openPage(context, baseUrl, file = '/tests/browser/blank.html', { ignoreNetworkErrors = false } = {}) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    // Chromium logs each failed request; tests that break requests on purpose ignore those.
+    if (m.type() === 'error' && !(ignoreNetworkErrors && m.text().startsWith('Failed to load resource')))
+      errors.push(`console: ${m.text()}`);
   });
   await page.goto(baseUrl + file);
   return { page, errors };

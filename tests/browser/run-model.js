@@ -10,25 +10,32 @@ function base64(view) {
   return btoa(s);
 }
 
-export async function recognize({ model = '/models/rec.kiln', options = {}, keys = '/keys.txt', returnData = true } = {}) {
+export async function recognize({ model = '/models/rec.kiln', options = {}, keys = '/keys.txt', returnData = true, run = true } = {}) {
   const png = new Uint8Array(await (await fetch('/tests/data/textline.png')).arrayBuffer());
   const x = preprocessRecognizer(await decodePNG(png));
   const events = [];
   let session;
+  const t0 = performance.now();
   try {
     session = await Session.create(model, { ...options, onProgress: (e) => events.push({ ...e }) });
   } catch (e) {
     return { error: { name: e.name, code: e instanceof KilnError ? e.code : null, message: e.message }, events };
   }
+  const loadMs = performance.now() - t0;
+  const common = { backendInfo: session.backendInfo, loadInfo: session.loadInfo, isSession: session instanceof Session, events, loadMs };
+  if (!run) {
+    session.release();
+    return common;
+  }
+  const t1 = performance.now();
   const out = await session.run({ [session.inputNames[0]]: new Tensor('float32', x.data, x.dims) });
+  const runMs = performance.now() - t1;
   const y = out[session.outputNames[0]];
   const result = {
+    ...common,
+    runMs,
     dims: y.dims,
     data: returnData ? base64(y.data) : null,
-    backendInfo: session.backendInfo,
-    loadInfo: session.loadInfo,
-    isSession: session instanceof Session,
-    events,
   };
   if (keys) result.text = ctcGreedyDecode(y.data, y.dims, parseKeys(await (await fetch(keys)).text())).text;
   session.release();
