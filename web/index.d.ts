@@ -74,12 +74,85 @@ export class KilnError extends Error {
   readonly code: KilnErrorCode;
 }
 
-/** A .kiln model: Uint8Array / ArrayBuffer bytes, a file path (Node) or a URL (fetched; file: URLs read in Node). */
-export type ModelSource = Uint8Array | ArrayBuffer | ArrayBufferView | string | URL;
+/**
+ * A .kiln model: Uint8Array / ArrayBuffer bytes, a file path (Node), a URL or a fetch
+ * Response. http(s) URLs and Responses are streamed: progress, each weight segment's
+ * SHA-256 checked as it arrives, Range resume, and (URLs) the Cache API.
+ */
+export type ModelSource = Uint8Array | ArrayBuffer | ArrayBufferView | string | URL | Response;
+
+/** One progress report of Session.create. Phases come in order: download, verify, compile. */
+export interface LoadProgress {
+  /** 'download': bytes received (or read from the cache); 'verify': weight bytes whose SHA-256 matched; 'compile': 0/1 then 1/1. */
+  readonly phase: 'download' | 'verify' | 'compile';
+  readonly loaded: number;
+  /** Bytes expected (0 while unknown); 1 for 'compile'. */
+  readonly total: number;
+  /** True when the bytes come from the Cache API rather than the network. */
+  readonly fromCache: boolean;
+}
+
+/** The WASM builds kiln knows; 'simd-threads' is picked only when the package ships it and the page is cross-origin isolated. */
+export type BuildName = 'simd' | 'simd-threads';
+
+/** Where the WASM files are: a directory URL for the .wasm file, or file name -> URL ('kiln.wasm', 'kiln.js'). */
+export type WasmPaths = string | URL | Partial<Record<'kiln.wasm' | 'kiln.js' | 'kiln-threads.wasm' | 'kiln-threads.js', string | URL>>;
 
 export interface SessionOptions {
-  /** Check every weight segment's SHA-256 before use (default true). */
+  /** Check every weight segment's SHA-256 before use (default true; fetched models are checked while downloading). */
   verifyHashes?: boolean;
+  /** Called through download, verification and compilation. */
+  onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Keep a verified copy of a URL model in the Cache API and load it from there next time
+   * (default true where the Cache API exists). A string names the cache (default 'kiln-models-v1').
+   */
+  cache?: boolean | string;
+  /** Expected content hash (Session.loadInfo.contentHash): a cached copy with another hash is replaced, a download with another is rejected. */
+  sha256?: string;
+  /** How many times an interrupted download is resumed with a Range request (default 3). */
+  retries?: number;
+  /** Aborts the download (rejects with the signal's reason). */
+  signal?: AbortSignal;
+  /** 'auto' (default) or the build to insist on; see Session.backendInfo. */
+  build?: 'auto' | BuildName;
+  /** Overrides where the .wasm (and optionally the .js glue) is loaded from; default web/dist/ beside the package. */
+  wasmPaths?: WasmPaths;
+  /** Run the session in a dedicated Web Worker (browsers): same API, the main thread never blocks. */
+  worker?: boolean;
+  /** Worker mode: transfer the model bytes to the worker instead of copying them (the caller's buffer is detached). */
+  transfer?: boolean;
+}
+
+/** Session.create options that apply to the synchronous Interpreter (it has no worker mode). */
+export type InterpreterOptions = Omit<SessionOptions, 'worker' | 'transfer'>;
+
+/** Which build runs and why. */
+export interface BackendInfo {
+  readonly build: BuildName;
+  readonly threads: boolean;
+  readonly simd: boolean;
+  /** Why this build was picked and why the others were not, e.g. "simd: ...; not simd-threads: the page is not cross-origin isolated (...)". */
+  readonly reason: string;
+  readonly wasmUrl: string;
+  readonly crossOriginIsolated: boolean;
+  /** True when the session runs in a Web Worker (worker: true). */
+  readonly worker: boolean;
+}
+
+/** How the model was loaded. */
+export interface LoadInfo {
+  readonly bytes: number;
+  readonly fromCache: boolean;
+  /** SHA-256 (hex) of the model's table, which pins every weight segment; null for models given as bytes or paths. */
+  readonly contentHash: string | null;
+  /** True when the segments were hashed while downloading (so not again in WASM). */
+  readonly verifiedWhileLoading: boolean;
+}
+
+export interface RunOptions {
+  /** Worker mode: transfer the input buffers to the worker instead of copying them (they are detached afterwards). */
+  transfer?: boolean;
 }
 
 export type Feeds = Record<string, Tensor | TensorLike>;
@@ -92,9 +165,11 @@ export class Session {
   readonly outputs: readonly TensorInfo[];
   readonly inputNames: string[];
   readonly outputNames: string[];
+  readonly backendInfo: BackendInfo;
+  readonly loadInfo: LoadInfo;
   /** Runs the model; every input must be given. Outputs are JS-owned copies. */
-  run(feeds: Feeds): Promise<Results>;
-  /** Frees the model's WASM memory; later calls throw KilnError. */
+  run(feeds: Feeds, options?: RunOptions): Promise<Results>;
+  /** Frees the model's WASM memory (ends the worker in worker mode); later calls throw KilnError. */
   release(): void;
 }
 
@@ -110,7 +185,7 @@ export interface TensorDetails {
 
 export class Interpreter {
   private constructor();
-  static create(source: ModelSource, options?: SessionOptions): Promise<Interpreter>;
+  static create(source: ModelSource, options?: InterpreterOptions): Promise<Interpreter>;
   getInputDetails(): TensorDetails[];
   getOutputDetails(): TensorDetails[];
   /**

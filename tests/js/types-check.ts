@@ -1,7 +1,10 @@
 // Compiled by `npm run typecheck` (tsc --noEmit), never run: exercises the public types
 // of the `kiln` package so a drift between web/index.d.ts and the agreed API fails.
 import { Interpreter, KilnError, Session, Tensor, readModelInfo } from 'kiln';
-import type { KilnErrorCode, TensorDetails, TensorInfo, TensorType } from 'kiln';
+import type {
+  BackendInfo, BuildName, InterpreterOptions, KilnErrorCode, LoadInfo, LoadProgress, SessionOptions, TensorDetails, TensorInfo,
+  TensorType,
+} from 'kiln';
 
 export async function sessionExample(bytes: Uint8Array, url: URL): Promise<number> {
   const session = await Session.create(bytes, { verifyHashes: true });
@@ -65,3 +68,41 @@ export function infoExample(bytes: Uint8Array): string {
   const meta: Array<[string, string]> = info.metadata;
   return `${info.producer} ${info.inputs[0]?.name} ${seg?.sha256} ${meta.length} ${info.tableBytes}`;
 }
+
+export async function loaderExample(url: string, response: Response): Promise<string> {
+  const phases: Array<LoadProgress['phase']> = [];
+  const controller = new AbortController();
+  const session = await Session.create(url, {
+    onProgress: (p: LoadProgress) => {
+      phases.push(p.phase);
+      const fraction: number = p.total ? p.loaded / p.total : 0;
+      const cached: boolean = p.fromCache;
+      void fraction;
+      void cached;
+    },
+    cache: 'my-models',
+    sha256: 'ab'.repeat(32),
+    retries: 2,
+    signal: controller.signal,
+    build: 'auto',
+    wasmPaths: 'https://cdn.example/kiln/',
+  });
+  await Session.create(response, { cache: false, wasmPaths: { 'kiln.wasm': new URL('https://cdn.example/k.wasm') } });
+  const worker = await Session.create(new URL(url), { worker: true, transfer: true });
+  const x = new Tensor('float32', new Float32Array(4), [1, 4]);
+  await worker.run({ x }, { transfer: true });
+  const backend: BackendInfo = session.backendInfo;
+  const build: BuildName = backend.build;
+  const load: LoadInfo = worker.loadInfo;
+  const hash: string | null = load.contentHash;
+  const options: SessionOptions = { verifyHashes: false };
+  await Interpreter.create(url, options as InterpreterOptions);
+  return `${build} ${backend.reason} ${backend.threads} ${load.fromCache} ${hash} ${phases.join()}`;
+}
+
+// @ts-expect-error: the Interpreter has no worker mode
+Interpreter.create('model.kiln', { worker: true });
+// @ts-expect-error: not a build
+Session.create('model.kiln', { build: 'avx512' });
+// @ts-expect-error: onProgress receives one LoadProgress
+Session.create('model.kiln', { onProgress: (a: number, b: number) => a + b });
