@@ -92,6 +92,10 @@ export async function startServer({ root, isolated = false, mounts = {}, port = 
     } catch {
       stat = null;
     }
+    if (!stat?.isFile() && urlPath === '/favicon.ico') {
+      res.writeHead(204).end(); // browsers ask for it unprompted; no icon is not an error
+      return;
+    }
     if (!stat?.isFile()) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${urlPath}\n`);
       return;

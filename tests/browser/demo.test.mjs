@@ -64,3 +64,10 @@ test('the demo loads the model, reads typed text, and reloads from the cache', a
   assert.equal((await resultText(page, '—')).replace(/\s+/g, ' ').trim(), 'Hello kiln 2026');
   assert.deepEqual(errors, []);
 });
+
+test('the ten-line page of the README runs a model', async () => {
+  const { page, errors } = await openPage(browser.context, server.url, '/web/demo/minimal.html');
+  await page.waitForFunction(() => document.body.textContent.includes(':'), null, { timeout: 60_000 });
+  assert.equal(await page.textContent('body'), 'simd: [1,40,6625]');
+  assert.deepEqual(errors, []);
+});
