@@ -134,3 +134,25 @@ test('buildUrls: the package default and wasmPaths overrides', async () => {
   s.release();
   await assert.rejects(Session.create(bytes, { wasmPaths: `${server.url}/m/` }), (e) => e.code === 'io' && /kiln\.wasm/.test(e.message));
 });
+
+test('sha256 pins the content hash; signal aborts the download', async () => {
+  const url = `${server.url}/m/rec-loader.kiln`;
+  const first = await Session.create(url);
+  const hash = first.loadInfo.contentHash;
+  assert.match(hash, /^[0-9a-f]{64}$/);
+  first.release();
+  (await Session.create(url, { sha256: hash.toUpperCase() })).release();
+  await assert.rejects(Session.create(url, { sha256: '0'.repeat(64) }),
+    (e) => e.code === 'invalid_model' && e.message.includes(`content hash ${hash}`));
+  // The server stalls after the first bytes; aborting must end the wait.
+  hook = (req, res) => {
+    res.writeHead(200, { 'Content-Length': String(bytes.length) });
+    res.write(bytes.subarray(0, 1000));
+    return true;
+  };
+  const controller = new AbortController();
+  const pending = Session.create(url, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 200);
+  await assert.rejects(pending, (e) => e.name === 'AbortError');
+  hook = null;
+});
