@@ -229,3 +229,43 @@ export interface ModelInfo {
  * checked here; Session.create checks them.
  */
 export function readModelInfo(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): ModelInfo;
+
+/** Pixels as ImageData has them (RGBA), or with an explicit channel count (1, 3 or 4). */
+export interface PixelData {
+  width: number;
+  height: number;
+  data: ArrayLike<number>;
+  channels?: 1 | 3 | 4;
+}
+
+/** Browser image sources imageToTensor draws on a canvas (at the target size). */
+export type DrawableImage = ImageBitmap | OffscreenCanvas | HTMLCanvasElement | HTMLImageElement | HTMLVideoElement | VideoFrame;
+
+export interface ImageToTensorOptions<D extends 'float32' | 'uint8' = 'float32' | 'uint8'> {
+  /** Resize target (default: the source size). Pixel data is resized bilinearly, browser sources by drawing. */
+  width?: number;
+  height?: number;
+  /** 'nchw' (default, [1, C, H, W]) or 'nhwc' ([1, H, W, C]); upper case accepted. */
+  layout?: 'nchw' | 'nhwc' | 'NCHW' | 'NHWC';
+  /** 3 (default) or 1 (gray: the mean of R, G and B). */
+  channels?: 1 | 3;
+  /** 'rgb' (default) or 'bgr'. */
+  channelOrder?: 'rgb' | 'bgr';
+  /** value = (pixel * scale - mean) / std; scale defaults to 1/255, mean to 0, std to 1. */
+  scale?: number;
+  mean?: number | readonly number[];
+  std?: number | readonly number[];
+  /** 'float32' (default) or 'uint8' (raw 0..255, no normalization). */
+  dtype?: D;
+}
+
+/** Image -> tensor with resize, normalization and layout; alpha is ignored. Throws KilnError on bad input. */
+export function imageToTensor(source: PixelData | ImageData | DrawableImage, options?: ImageToTensorOptions<'float32'>): Tensor<'float32'>;
+export function imageToTensor(source: PixelData | ImageData | DrawableImage, options: ImageToTensorOptions<'uint8'> & { dtype: 'uint8' }): Tensor<'uint8'>;
+
+/** Softmax over the last dimension of a Tensor (each row) or over a whole array. */
+export function softmax(input: Tensor | TensorLike | ArrayLike<number>): Float32Array;
+
+/** The k (default 5) largest values of one vector, highest first; labels adds { label } by index. */
+export function topK(input: Tensor | TensorLike | ArrayLike<number>, k?: number): Array<{ index: number; value: number }>;
+export function topK<L>(input: Tensor | TensorLike | ArrayLike<number>, k: number, labels: ArrayLike<L>): Array<{ index: number; value: number; label: L }>;

@@ -107,3 +107,40 @@ test('worker mode runs the session in a Web Worker with the same outputs', async
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('imageToTensor reads ImageData, ImageBitmap and canvas alike in a page', async () => {
+  const { page, errors } = await openPage(browser.context, server.url);
+  const r = await page.evaluate(async () => {
+    const { imageToTensor, softmax, topK } = await import('/web/index.js');
+    const canvas = document.createElement('canvas');
+    canvas.width = 5;
+    canvas.height = 3;
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, 5, 3);
+    ctx.fillStyle = 'rgb(200, 10, 40)';
+    ctx.fillRect(1, 1, 3, 1);
+    const imageData = ctx.getImageData(0, 0, 5, 3);
+    const fromData = imageToTensor(imageData, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+    const fromBitmap = imageToTensor(await createImageBitmap(canvas), { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+    const fromCanvas = imageToTensor(canvas, { layout: 'nhwc', dtype: 'uint8' });
+    const resized = imageToTensor(canvas, { width: 10, height: 6 });
+    const best = topK(softmax(new Float32Array([1, 3, 2])), 2);
+    return {
+      dims: [fromData.dims, fromBitmap.dims, fromCanvas.dims, resized.dims],
+      data: Array.from(fromData.data), bitmap: Array.from(fromBitmap.data),
+      middle: Array.from(fromCanvas.data.subarray((1 * 5 + 2) * 3, (1 * 5 + 2) * 3 + 3)),
+      resizedRange: [Math.min(...resized.data), Math.max(...resized.data)],
+      best: best.map((e) => e.index),
+    };
+  });
+  assert.deepEqual(r.dims, [[1, 3, 3, 5], [1, 3, 3, 5], [1, 3, 5, 3], [1, 3, 6, 10]]);
+  assert.deepEqual(r.bitmap, r.data);
+  assert.deepEqual(r.middle, [200, 10, 40]);
+  assert.equal(r.data[0], 1); // white -> (1 - 0.5) / 0.5
+  assert.ok(Math.abs(r.data[1 * 5 + 2] - (200 / 255 - 0.5) / 0.5) < 1e-6);
+  assert.ok(r.resizedRange[0] >= 0 && r.resizedRange[1] <= 1);
+  assert.deepEqual(r.best, [1, 2]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

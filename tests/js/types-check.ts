@@ -1,6 +1,6 @@
 // Compiled by `npm run typecheck` (tsc --noEmit), never run: exercises the public types
 // of the `kiln` package so a drift between web/index.d.ts and the agreed API fails.
-import { Interpreter, KilnError, Session, Tensor, readModelInfo } from 'kiln';
+import { Interpreter, KilnError, Session, Tensor, imageToTensor, readModelInfo, softmax, topK } from 'kiln';
 import type {
   BackendInfo, BuildName, InterpreterOptions, KilnErrorCode, LoadInfo, LoadProgress, SessionOptions, TensorDetails, TensorInfo,
   TensorType,
@@ -106,3 +106,17 @@ Interpreter.create('model.kiln', { worker: true });
 Session.create('model.kiln', { build: 'avx512' });
 // @ts-expect-error: onProgress receives one LoadProgress
 Session.create('model.kiln', { onProgress: (a: number, b: number) => a + b });
+
+export function imageExample(canvas: HTMLCanvasElement, bitmap: ImageBitmap, data: ImageData): number {
+  const a: Tensor<'float32'> = imageToTensor(data, { width: 224, height: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+  const b: Tensor<'uint8'> = imageToTensor(bitmap, { layout: 'NHWC', dtype: 'uint8' });
+  const c = imageToTensor({ width: 2, height: 1, channels: 1, data: [0, 255] }, { channels: 1 });
+  const probs: Float32Array = softmax(a);
+  const best = topK(probs, 3, ['cat', 'dog', 'fish']);
+  const label: string = best[0].label;
+  const plain: number = topK(imageToTensor(canvas))[0].index;
+  return b.data.length + c.size + label.length + plain;
+}
+
+// @ts-expect-error: layout is nchw or nhwc
+imageToTensor({ width: 1, height: 1, data: [0, 0, 0] }, { layout: 'chw' });
