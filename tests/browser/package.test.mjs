@@ -96,8 +96,9 @@ test('worker mode runs the session in a Web Worker with the same outputs', async
       window.ticks += 1;
     }, 5);
   });
-  const result = await run(page, { options: { worker: true, cache: false } });
+  const result = await run(page, { options: { worker: true, cache: false }, transfer: true });
   assertMatchesNode(result);
+  assert.equal(result.inputBytesAfterRun, 0, 'run(feeds, { transfer: true }) did not transfer the input');
   assert.equal(result.backendInfo.worker, true);
   assert.equal(result.isSession, true);
   assert.ok(result.events.some((e) => e.phase === 'verify'), 'progress events cross from the worker');

@@ -10,7 +10,7 @@ function base64(view) {
   return btoa(s);
 }
 
-export async function recognize({ model = '/models/rec.kiln', options = {}, keys = '/keys.txt', returnData = true, run = true } = {}) {
+export async function recognize({ model = '/models/rec.kiln', options = {}, keys = '/keys.txt', returnData = true, run = true, transfer = false } = {}) {
   const png = new Uint8Array(await (await fetch('/tests/data/textline.png')).arrayBuffer());
   const x = preprocessRecognizer(await decodePNG(png));
   const events = [];
@@ -28,12 +28,14 @@ export async function recognize({ model = '/models/rec.kiln', options = {}, keys
     return common;
   }
   const t1 = performance.now();
-  const out = await session.run({ [session.inputNames[0]]: new Tensor('float32', x.data, x.dims) });
+  const out = await session.run({ [session.inputNames[0]]: new Tensor('float32', x.data, x.dims) }, { transfer });
   const runMs = performance.now() - t1;
+  const inputBytesAfterRun = x.data.byteLength; // 0 once transferred to a worker
   const y = out[session.outputNames[0]];
   const result = {
     ...common,
     runMs,
+    inputBytesAfterRun,
     dims: y.dims,
     data: returnData ? base64(y.data) : null,
   };

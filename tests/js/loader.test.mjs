@@ -156,3 +156,10 @@ test('sha256 pins the content hash; signal aborts the download', async () => {
   await assert.rejects(pending, (e) => e.name === 'AbortError');
   hook = null;
 });
+
+test('worker mode needs Web Workers; the Interpreter has none', async () => {
+  await assert.rejects(Session.create(bytes, { worker: true }), (e) => e instanceof KilnError && e.code === 'unsupported' && /Web Workers/.test(e.message));
+  const { Interpreter } = await import('../../web/index.js');
+  await assert.rejects(Interpreter.create(bytes, { worker: true }), (e) => e.code === 'invalid_argument');
+  await assert.rejects(Session.create(bytes, { onProgress: 'yes' }), (e) => e.code === 'invalid_argument');
+});
