@@ -44,6 +44,8 @@ class Assembler {
   }
 
   reset() {
+    // Hashes still running from before a restart must not count towards this attempt.
+    this.generation = (this.generation ?? 0) + 1;
     this.chunks = [];
     this.received = 0;
     this.info = null;
@@ -100,9 +102,10 @@ class Assembler {
   // Hashes segment i; resolves to true when it matches the table.
   check(i) {
     const s = this.info.segments[i];
+    const generation = this.generation;
     return sha256(this.bytes.subarray(s.offset, s.offset + s.length)).then((got) => {
       const ok = got === s.sha256;
-      if (ok) {
+      if (ok && generation === this.generation) {
         this.verified += s.length;
         this.report({ phase: 'verify', loaded: this.verified, total: this.segmentBytes(), fromCache: this.fromCache });
       }

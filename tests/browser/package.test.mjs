@@ -102,6 +102,18 @@ test('worker mode runs the session in a Web Worker with the same outputs', async
   assert.equal(result.backendInfo.worker, true);
   assert.equal(result.isSession, true);
   assert.ok(result.events.some((e) => e.phase === 'verify'), 'progress events cross from the worker');
+  // A Response from the page's own fetch crosses into the worker as a transferred stream.
+  const fromResponse = await page.evaluate(async () => {
+    const { Session } = await import('/web/index.js');
+    const s = await Session.create(await fetch('/models/rec.kiln'), { worker: true });
+    const info = { loadInfo: s.loadInfo, worker: s.backendInfo.worker, inputs: s.inputNames };
+    s.release();
+    return info;
+  });
+  assert.equal(fromResponse.worker, true);
+  assert.equal(fromResponse.loadInfo.bytes, fs.statSync(recognizerKiln().kiln).size);
+  assert.equal(fromResponse.loadInfo.verifiedWhileLoading, true);
+  assert.deepEqual(fromResponse.inputs, ['x']);
   const { ticks, longestGap } = await page.evaluate(() => ({ ticks: window.ticks, longestGap: window.longestGap }));
   assert.ok(ticks > 0);
   assert.ok(longestGap < 1000, `the main thread was blocked for ${longestGap} ms`);
