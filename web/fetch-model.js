@@ -82,6 +82,7 @@ class Assembler {
     const tableBytes = 4 + new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
     if (head.length < tableBytes) return;
     const info = readModelInfo(head.subarray(0, tableBytes));
+    checkLayout(info);
     this.info = info;
     this.bytes = new Uint8Array(info.fileBytes);
     if (head.length > info.fileBytes)
@@ -116,6 +117,23 @@ class Assembler {
   segmentBytes() {
     return this.info.segments.reduce((n, s) => n + s.length, 0);
   }
+}
+
+// Largest model the WASM build accepts (2 GiB, as wasm/bindings.cc).
+const MAX_MODEL_BYTES = 2 ** 31;
+
+// The JS FlatBuffers reader has no verifier: check that the segments the table lists lie
+// after the table, in order, inside a plausible file, before sizing a buffer from them.
+function checkLayout(info) {
+  if (!(info.fileBytes <= MAX_MODEL_BYTES))
+    throw kilnError('invalid_model', `corrupt .kiln table: it describes a ${info.fileBytes}-byte file (at most ${MAX_MODEL_BYTES})`);
+  let end = info.tableBytes;
+  info.segments.forEach((s, i) => {
+    if (!(Number.isSafeInteger(s.offset) && Number.isSafeInteger(s.length) && s.offset >= end && s.length >= 0))
+      throw kilnError('invalid_model', `corrupt .kiln table: weight segment ${i} at bytes ${s.offset}..${s.offset + s.length} overlaps the table or segment ${i - 1}`);
+    if (!/^[0-9a-f]{64}$/.test(s.sha256)) throw kilnError('invalid_model', `corrupt .kiln table: weight segment ${i} has no SHA-256`);
+    end = s.offset + s.length;
+  });
 }
 
 function concat(chunks, length) {

@@ -163,3 +163,23 @@ test('worker mode needs Web Workers; the Interpreter has none', async () => {
   await assert.rejects(Interpreter.create(bytes, { worker: true }), (e) => e.code === 'invalid_argument');
   await assert.rejects(Session.create(bytes, { onProgress: 'yes' }), (e) => e.code === 'invalid_argument');
 });
+
+test('a table that describes an impossible layout is invalid_model, not a huge allocation', async () => {
+  // Patch the last segment's length (a uint64 in the table) to 2^40.
+  const last = info.segments.at(-1);
+  const table = bytes.subarray(0, info.tableBytes);
+  const needle = Buffer.alloc(8);
+  needle.writeBigUInt64LE(BigInt(last.length));
+  const at = Buffer.from(table).indexOf(needle);
+  assert.ok(at > 0 && Buffer.from(table).indexOf(needle, at + 1) < 0, 'the length field is not unique in the table');
+  const bad = Buffer.from(bytes);
+  bad.writeBigUInt64LE(2n ** 40n, at);
+  assert.equal(readModelInfo(bad).segments.at(-1).length, 2 ** 40);
+  hook = (req, res) => {
+    res.writeHead(200, {});
+    res.end(bad);
+    return true;
+  };
+  await assert.rejects(fetchModel(`${server.url}/m/huge.kiln`), (e) => e instanceof KilnError && e.code === 'invalid_model' && /describes a \d+-byte file/.test(e.message));
+  hook = null;
+});
