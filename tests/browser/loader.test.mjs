@@ -131,3 +131,27 @@ test('a damaged cached copy is replaced from the network', async () => {
   assert.equal(third.loadInfo.fromCache, true);
   assert.deepEqual(errors, []);
 });
+
+test('an AbortSignal ends a stalled download, on the main thread and in worker mode', async () => {
+  behaviours.set('stall', (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) });
+    res.write(bytes.subarray(0, 100_000)); // and nothing more
+    return true;
+  });
+  const names = await page.evaluate(async () => {
+    const { Session } = await import('/web/index.js');
+    const out = [];
+    for (const worker of [false, true]) {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      try {
+        await Session.create(`/models/rec.kiln?case=stall&worker=${worker}`, { worker, signal: controller.signal, cache: false });
+        out.push('loaded');
+      } catch (e) {
+        out.push(e.name);
+      }
+    }
+    return out;
+  });
+  assert.deepEqual(names, ['AbortError', 'AbortError']);
+});
