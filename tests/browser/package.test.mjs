@@ -116,7 +116,8 @@ test('worker mode runs the session in a Web Worker with the same outputs', async
   assert.deepEqual(fromResponse.inputs, ['x']);
   const { ticks, longestGap } = await page.evaluate(() => ({ ticks: window.ticks, longestGap: window.longestGap }));
   assert.ok(ticks > 0);
-  assert.ok(longestGap < 1000, `the main thread was blocked for ${longestGap} ms`);
+  // A run on the main thread takes seconds here; the margin absorbs a loaded machine's timer jitter.
+  assert.ok(longestGap < 2500, `the main thread was blocked for ${longestGap} ms`);
   assert.deepEqual(errors, []);
   await page.close();
 });
