@@ -17,11 +17,11 @@ show_errors() { grep -m 40 -E 'error:|Error [0-9]+' "$1" >&2 || tail -n 40 "$1" 
 die() { echo "kiln setup: error: $*" >&2; exit 1; }
 
 # --- 1. Debian packages ------------------------------------------------------
-# (chromium joins this list when the browser tests land.)
+# (chromium runs the browser tests, tests/browser, through playwright-core.)
 PACKAGES=(emscripten binaryen wabt flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libgtest-dev libbenchmark-dev
   libhwy-dev libonnx-dev libprotobuf-dev protobuf-compiler cmake g++
-  libcli11-dev nlohmann-json3-dev libonnx-testdata)
+  libcli11-dev nlohmann-json3-dev libonnx-testdata chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -2,7 +2,8 @@
 // and Interpreter. Data crosses once each way: JS typed array -> WASM heap (inputs),
 // WASM heap -> fresh JS typed array (outputs).
 import { KilnError, check, kilnError } from './errors.js';
-import { callWasm, loadModule, readSource } from './loader.js';
+import { fetchModel, hasSubtleCrypto } from './fetch-model.js';
+import { callWasm, isNode, loadBackend, readSource } from './loader.js';
 import { ARRAY_TYPES, Tensor } from './tensor.js';
 
 // Frees WASM memory of handles that were garbage-collected without release().
@@ -31,6 +32,31 @@ function withInput(name, fn) {
   }
 }
 
+const HTTP_URL = /^https?:/i;
+
+// Whether `source` is fetched over HTTP(S): URLs, Responses, and relative URLs in a page.
+function isFetched(source) {
+  if (typeof Response === 'function' && source instanceof Response) return true;
+  if (source instanceof URL) return HTTP_URL.test(source.protocol);
+  if (typeof source !== 'string') return false;
+  if (HTTP_URL.test(source)) return true;
+  return !isNode && !/^(file|data|blob):/i.test(source) && typeof globalThis.location?.href === 'string' &&
+    HTTP_URL.test(new URL(source, globalThis.location.href).protocol);
+}
+
+// Model bytes from any source; fetched ones stream through fetchModel (progress, segment
+// hashes, resume, Cache API), the rest are read whole (and hashed in WASM).
+async function loadBytes(source, options) {
+  if (isFetched(source) && hasSubtleCrypto()) {
+    const url = typeof source === 'string' && !HTTP_URL.test(source) ? new URL(source, globalThis.location.href) : source;
+    const r = await fetchModel(url, options);
+    return { bytes: r.bytes, verified: true, fromCache: r.fromCache, contentHash: r.contentHash };
+  }
+  if (typeof Response === 'function' && source instanceof Response) source = new Uint8Array(await source.arrayBuffer());
+  const bytes = await readSource(source);
+  return { bytes, verified: false, fromCache: false, contentHash: null };
+}
+
 export class ModelHandle {
   #ws;
   constructor(ws) {
@@ -43,13 +69,28 @@ export class ModelHandle {
   static async create(source, options = {}) {
     if (options === null || typeof options !== 'object')
       throw kilnError('invalid_argument', 'options must be an object');
-    const [module, bytes] = await Promise.all([loadModule(), readSource(source)]);
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
+      throw kilnError('invalid_argument', 'options.onProgress must be a function');
+    const report = options.onProgress ?? (() => {});
+    const [backend, loaded] = await Promise.all([loadBackend(options), loadBytes(source, options)]);
+    const { module } = backend;
+    report({ phase: 'compile', loaded: 0, total: 1, fromCache: loaded.fromCache });
     const ws = callWasm(() => new module.WasmSession());
     try {
-      const buffer = check(callWasm(() => ws.allocModel(bytes.byteLength)));
-      buffer.view.set(bytes); // the one copy of the model into WASM memory
-      check(callWasm(() => ws.load(options.verifyHashes !== false)));
-      return new ModelHandle(ws);
+      const buffer = check(callWasm(() => ws.allocModel(loaded.bytes.byteLength)));
+      buffer.view.set(loaded.bytes); // the one copy of the model into WASM memory
+      // Segments already checked while downloading are not hashed a second time.
+      check(callWasm(() => ws.load(options.verifyHashes !== false && !loaded.verified)));
+      const handle = new ModelHandle(ws);
+      handle.backendInfo = backend.info;
+      handle.loadInfo = Object.freeze({
+        bytes: loaded.bytes.byteLength,
+        fromCache: loaded.fromCache,
+        contentHash: loaded.contentHash,
+        verifiedWhileLoading: loaded.verified,
+      });
+      report({ phase: 'compile', loaded: 1, total: 1, fromCache: loaded.fromCache });
+      return handle;
     } catch (e) {
       try {
         ws.delete();

@@ -7,3 +7,4 @@ export { Tensor } from './tensor.js';
 export { Session } from './session.js';
 export { Interpreter } from './interpreter.js';
 export { readModelInfo } from './metadata.js';
+export { imageToTensor, softmax, topK } from './image.js';

@@ -33,6 +33,8 @@ export class Interpreter {
   }
 
   static async create(source, options = {}) {
+    if (options?.worker)
+      throw kilnError('invalid_argument', 'the Interpreter runs synchronously and has no worker mode; use Session.create(source, { worker: true })');
     return new Interpreter(await ModelHandle.create(source, options), token);
   }
 

@@ -1,59 +1,99 @@
-// Loads the WASM module once per realm and reads model sources into bytes.
-// kiln.wasm is found relative to this file: read with fs in Node (Emscripten 3.1.6's
-// own Node path is broken for ES modules), fetched by the Emscripten runtime elsewhere.
+// Loads the WASM module once per realm and build, and reads model sources into bytes.
+// kiln.wasm is found relative to this file (or at options.wasmPaths): read with fs in Node
+// (Emscripten 3.1.6's own Node path is broken for ES modules), fetched by the Emscripten
+// runtime elsewhere.
+import { buildUrls, detectEnvironment, selectBuild } from './backend.js';
 import { KilnError, kilnError } from './errors.js';
 
 export const isNode =
   typeof process === 'object' && process !== null && typeof process.versions?.node === 'string' &&
   typeof window === 'undefined';
 
-const WASM_URL = new URL('./dist/kiln.wasm', import.meta.url);
-
-let modulePromise = null;
+// Modules by build files (one per realm and build, shared by all sessions).
+const modules = new Map();
 
 async function nodeFs() {
   return import(/* webpackIgnore: true */ 'node:fs/promises');
 }
 
-async function instantiate() {
+async function importGlue(js) {
+  // The package's own glue is a literal import so bundlers see and bundle it.
+  if (js === null) return import('./dist/kiln.js');
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ js.href);
+}
+
+async function readWasm(url) {
+  if (url.protocol === 'file:') return (await nodeFs()).readFile(url);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function instantiate(urls, key) {
   let createKiln;
   try {
-    ({ default: createKiln } = await import('./dist/kiln.js'));
+    ({ default: createKiln } = await importGlue(urls.js));
   } catch (e) {
-    throw kilnError('io', `cannot load web/dist/kiln.js (run \`npm run build:wasm\`): ${e.message}`, { cause: e });
+    const what = urls.js ? urls.js.href : 'web/dist/kiln.js';
+    throw kilnError('io', `cannot load ${what} (run \`npm run build:wasm\`): ${e.message}`, { cause: e });
   }
   const args = {
     // An abort means a bug in kiln (bad input is an error value, never an abort):
     // drop the dead module so the next Session.create starts a fresh one.
     onAbort: () => {
-      modulePromise = null;
+      modules.delete(key);
     },
   };
   if (isNode) {
     try {
-      args.wasmBinary = await (await nodeFs()).readFile(WASM_URL);
+      args.wasmBinary = await readWasm(urls.wasm);
     } catch (e) {
-      throw kilnError('io', `cannot read ${WASM_URL.href} (run \`npm run build:wasm\`): ${e.message}`, { cause: e });
+      throw kilnError('io', `cannot read ${urls.wasm.href} (run \`npm run build:wasm\`): ${e.message}`, { cause: e });
     }
   } else {
-    args.locateFile = (file) => new URL(`./dist/${file}`, import.meta.url).href;
+    args.locateFile = (file) => (file.endsWith('.wasm') ? urls.wasm.href : new URL(file, urls.wasm).href);
   }
   try {
     return await createKiln(args);
   } catch (e) {
-    throw kilnError('internal', `cannot instantiate kiln.wasm: ${e.message ?? e}`, { cause: e });
+    throw kilnError('internal', `cannot instantiate ${urls.wasm.href}: ${e.message ?? e}`, { cause: e });
   }
 }
 
-// The Emscripten module (shared by all sessions).
-export function loadModule() {
-  if (!modulePromise) {
-    modulePromise = instantiate();
-    modulePromise.catch(() => {
-      modulePromise = null;
+/**
+ * The Emscripten module of the build that options select (options.build, options.wasmPaths).
+ * loadBackend resolves to { module, info } where info is the session's backendInfo.
+ */
+export async function loadBackend(options = {}) {
+  const { build, reason } = selectBuild(options);
+  const urls = buildUrls(build, options.wasmPaths);
+  const key = `${urls.js?.href ?? ''} ${urls.wasm.href}`;
+  let entry = modules.get(key);
+  if (!entry) {
+    const promise = instantiate(urls, key);
+    entry = { promise };
+    modules.set(key, entry);
+    promise.catch(() => {
+      if (modules.get(key) === entry) modules.delete(key);
     });
   }
-  return modulePromise;
+  const module = await entry.promise;
+  const env = detectEnvironment();
+  const info = Object.freeze({
+    build: build.name,
+    threads: build.threads,
+    simd: true,
+    reason,
+    wasmUrl: urls.wasm.href,
+    crossOriginIsolated: env.crossOriginIsolated,
+    worker: typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope,
+  });
+  return { module, info };
+}
+
+// The module of the default build (kept for callers that need only the module).
+export async function loadModule(options = {}) {
+  return (await loadBackend(options)).module;
 }
 
 // Calls into WASM; a trap (a kiln bug, never bad input) becomes an 'internal' KilnError.

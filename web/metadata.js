@@ -1,7 +1,7 @@
 // readModelInfo: what a .kiln file holds (inputs, outputs, producer, metadata, weight
 // segments), read with the flatc-generated TypeScript reader — no WebAssembly needed, so a
 // page can show a model's details, or plan a segment-by-segment download, before loading it.
-import * as flatbuffers from 'flatbuffers';
+import * as flatbuffers from './generated/flatbuffers/index.js';
 
 import { kilnError, KilnError } from './errors.js';
 import { Model } from './generated/model_generated.js';

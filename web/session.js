@@ -13,9 +13,25 @@ export class Session {
     this.#handle = handle;
   }
 
-  // source: Uint8Array | ArrayBuffer | file path (Node) | URL. options: { verifyHashes = true }.
+  // source: Uint8Array | ArrayBuffer | file path (Node) | URL | Response. options: { verifyHashes = true,
+  // onProgress, cache, sha256, retries, signal, build, wasmPaths, worker } (see index.d.ts).
   static async create(source, options = {}) {
+    if (options?.worker) {
+      // Loaded on demand: worker-session.js extends Session, so it cannot be a static import here.
+      const { WorkerSession } = await import('./worker-session.js');
+      return WorkerSession.create(source, options, token);
+    }
     return new Session(await ModelHandle.create(source, options), token);
+  }
+
+  // Which WASM build runs and why: { build, threads, simd, reason, wasmUrl, crossOriginIsolated, worker }.
+  get backendInfo() {
+    return this.#handle.backendInfo;
+  }
+
+  // How the model was loaded: { bytes, fromCache, contentHash, verifiedWhileLoading }.
+  get loadInfo() {
+    return this.#handle.loadInfo;
   }
 
   // [{ name, type, dims }], symbolic dims as strings.
@@ -58,8 +74,9 @@ export class Session {
 
   // A runner that feeds outputs back as inputs on each run (see web/stream.js):
   // options { carry: { outputName: inputName }, initial?: { inputName: Tensor } }.
+  // Uses only the public API, so worker sessions (a subclass) stream the same way.
   stream(options) {
-    this.#handle.checkAlive();
+    if (this.#handle) this.#handle.checkAlive();
     return new SessionStream(this, options);
   }
 

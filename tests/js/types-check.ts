@@ -1,7 +1,10 @@
 // Compiled by `npm run typecheck` (tsc --noEmit), never run: exercises the public types
 // of the `kiln` package so a drift between web/index.d.ts and the agreed API fails.
-import { Interpreter, KilnError, Session, Tensor, readModelInfo } from 'kiln';
-import type { KilnErrorCode, SessionStream, StreamOptions, TensorDetails, TensorInfo, TensorType } from 'kiln';
+import { Interpreter, KilnError, Session, Tensor, imageToTensor, readModelInfo, softmax, topK } from 'kiln';
+import type {
+  BackendInfo, BuildName, InterpreterOptions, KilnErrorCode, LoadInfo, LoadProgress, SessionOptions, SessionStream,
+  StreamOptions, TensorDetails, TensorInfo, TensorType,
+} from 'kiln';
 
 export async function sessionExample(bytes: Uint8Array, url: URL): Promise<number> {
   const session = await Session.create(bytes, { verifyHashes: true });
@@ -75,3 +78,55 @@ export function infoExample(bytes: Uint8Array): string {
   const meta: Array<[string, string]> = info.metadata;
   return `${info.producer} ${info.inputs[0]?.name} ${seg?.sha256} ${meta.length} ${info.tableBytes}`;
 }
+
+export async function loaderExample(url: string, response: Response): Promise<string> {
+  const phases: Array<LoadProgress['phase']> = [];
+  const controller = new AbortController();
+  const session = await Session.create(url, {
+    onProgress: (p: LoadProgress) => {
+      phases.push(p.phase);
+      const fraction: number = p.total ? p.loaded / p.total : 0;
+      const cached: boolean = p.fromCache;
+      void fraction;
+      void cached;
+    },
+    cache: 'my-models',
+    sha256: 'ab'.repeat(32),
+    retries: 2,
+    signal: controller.signal,
+    build: 'auto',
+    wasmPaths: 'https://cdn.example/kiln/',
+  });
+  await Session.create(response, { cache: false, wasmPaths: { 'kiln.wasm': new URL('https://cdn.example/k.wasm') } });
+  const worker = await Session.create(new URL(url), { worker: true, transfer: true });
+  const x = new Tensor('float32', new Float32Array(4), [1, 4]);
+  await worker.run({ x }, { transfer: true });
+  const backend: BackendInfo = session.backendInfo;
+  const build: BuildName = backend.build;
+  const load: LoadInfo = worker.loadInfo;
+  const hash: string | null = load.contentHash;
+  const options: SessionOptions = { verifyHashes: false };
+  await Interpreter.create(url, options as InterpreterOptions);
+  return `${build} ${backend.reason} ${backend.threads} ${load.fromCache} ${hash} ${phases.join()}`;
+}
+
+// @ts-expect-error: the Interpreter has no worker mode
+Interpreter.create('model.kiln', { worker: true });
+// @ts-expect-error: not a build
+Session.create('model.kiln', { build: 'avx512' });
+// @ts-expect-error: onProgress receives one LoadProgress
+Session.create('model.kiln', { onProgress: (a: number, b: number) => a + b });
+
+export function imageExample(canvas: HTMLCanvasElement, bitmap: ImageBitmap, data: ImageData): number {
+  const a: Tensor<'float32'> = imageToTensor(data, { width: 224, height: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+  const b: Tensor<'uint8'> = imageToTensor(bitmap, { layout: 'NHWC', dtype: 'uint8' });
+  const c = imageToTensor({ width: 2, height: 1, channels: 1, data: [0, 255] }, { channels: 1 });
+  const probs: Float32Array = softmax(a);
+  const best = topK(probs, 3, ['cat', 'dog', 'fish']);
+  const label: string = best[0].label;
+  const plain: number = topK(imageToTensor(canvas))[0].index;
+  return b.data.length + c.size + label.length + plain;
+}
+
+// @ts-expect-error: layout is nchw or nhwc
+imageToTensor({ width: 1, height: 1, data: [0, 0, 0] }, { layout: 'chw' });
