@@ -61,6 +61,9 @@ class GridSampleOp final : public Op {
     }
     return c;
   }
+  // Index of a coordinate for at(); non-finite or huge ones map to -1 (reads as 0), since
+  // converting them to an integer is undefined.
+  static int64_t index_of(double v) { return v > -1e15 && v < 1e15 ? static_cast<int64_t>(v) : -1; }
   static double cubic1(double x, double a) { return ((a + 2) * x - (a + 3)) * x * x + 1; }
   static double cubic2(double x, double a) { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; }
 
@@ -90,15 +93,15 @@ class GridSampleOp final : public Op {
                 for (int q = 0; q < 4; ++q) {
                   // Padding applies per tap for bicubic.
                   const double sy = pad(fy - 1 + r, h), sx = pad(fx - 1 + q, w);
-                  v += cy[r] * cx[q] * at(static_cast<int64_t>(sy), static_cast<int64_t>(sx));
+                  v += cy[r] * cx[q] * at(index_of(sy), index_of(sx));
                 }
             } else {
               const double sx = pad(gx, w), sy = pad(gy, h);
               if (mode_ == Mode::kNearest) {
-                v = at(static_cast<int64_t>(std::nearbyint(sy)), static_cast<int64_t>(std::nearbyint(sx)));
+                v = at(index_of(std::nearbyint(sy)), index_of(std::nearbyint(sx)));
               } else {
                 const double fx = std::floor(sx), fy = std::floor(sy), tx = sx - fx, ty = sy - fy;
-                const int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy);
+                const int64_t x0 = index_of(fx), y0 = index_of(fy);
                 v = at(y0, x0) * (1 - tx) * (1 - ty) + at(y0, x0 + 1) * tx * (1 - ty) + at(y0 + 1, x0) * (1 - tx) * ty +
                     at(y0 + 1, x0 + 1) * tx * ty;
               }
