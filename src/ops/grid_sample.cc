@@ -49,8 +49,9 @@ class GridSampleOp final : public Op {
     const double lo = twice_low / 2, span = (twice_high - twice_low) / 2;
     c = std::fabs(c - lo);
     const double extra = std::fmod(c, span);
-    const int64_t flips = static_cast<int64_t>(std::floor(c / span));
-    return flips % 2 == 0 ? extra + lo : span - extra + lo;
+    // Parity of the number of flips, in double (the count may not fit an integer).
+    const bool even = std::fmod(std::floor(c / span), 2.0) == 0;
+    return even ? extra + lo : span - extra + lo;
   }
   // Applies the padding mode to a coordinate (zeros: unchanged; out-of-range reads give 0).
   double pad(double c, int64_t size) const {

@@ -4,6 +4,8 @@
 // broadcast ellipsis, which no node test exercises.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "ops/registry.h"
 #include "ops_nn_test_util.h"
 
@@ -35,6 +37,22 @@ TEST(OpsConformanceGaps, MalformedInputsAreErrors) {
   expect_error(OpCall{"RoiAlign", {}, {x4, f32({0, 0, 1, 1}, {1, 4}), i64({1}, {1})}}, "outside [0, 1)");
   expect_error(OpCall{"Hardmax", {{"axis", attr_i(3)}}, {random_tensor({2, 2}, 1)}}, "axis");
   expect_error(OpCall{"LRN", {{"size", attr_i(0)}}, {x4}}, "size");
+}
+
+TEST(OpsConformanceGaps, NonFiniteCoordinatesAreSafe) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const Tensor x = random_tensor({1, 1, 3, 3}, 3);
+  for (const char* mode : {"bilinear", "nearest", "bicubic"})
+    for (const char* pad : {"zeros", "border", "reflection"}) {
+      SCOPED_TRACE(std::string(mode) + " " + pad);
+      auto r = run_op(OpCall{"GridSample", {{"mode", attr_s(mode)}, {"padding_mode", attr_s(pad)}},
+                             {x, f32({nan, 0, inf, -inf, 1e30f, -1e30f, 0.5f, nan}, {1, 2, 2, 2})}, 16});
+      ASSERT_TRUE(r.ok()) << r.status().to_string();
+      EXPECT_EQ(r.value()[0].dims(), (Dims{1, 1, 2, 2}));
+    }
+  expect_error(OpCall{"RoiAlign", {}, {x, f32({0, 0, inf, 1}, {1, 4}), i64({0}, {1})}, 16}, "non-finite or too large");
+  auto r = run_op(OpCall{"RoiAlign", {{"sampling_ratio", attr_i(2)}}, {x, f32({nan, 0, 1, 1}, {1, 4}), i64({0}, {1})}, 16});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
 }
 
 TEST(OpsConformanceGaps, EinsumBroadcastsTheEllipsis) {
