@@ -51,6 +51,7 @@ class DftOp final : public Op {
     Dims o = x;
     o[static_cast<size_t>(a)] = onesided_ ? n / 2 + 1 : n;
     o.back() = 2;
+    KILN_RETURN_IF_ERROR(checked_num_elements(o, who_).status());
     out[0] = {in[0].dtype, o, nullptr};
     return Status::Ok();
   }

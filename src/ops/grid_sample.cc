@@ -49,8 +49,9 @@ class GridSampleOp final : public Op {
     const double lo = twice_low / 2, span = (twice_high - twice_low) / 2;
     c = std::fabs(c - lo);
     const double extra = std::fmod(c, span);
-    const int64_t flips = static_cast<int64_t>(std::floor(c / span));
-    return flips % 2 == 0 ? extra + lo : span - extra + lo;
+    // Parity of the number of flips, in double (the count may not fit an integer).
+    const bool even = std::fmod(std::floor(c / span), 2.0) == 0;
+    return even ? extra + lo : span - extra + lo;
   }
   // Applies the padding mode to a coordinate (zeros: unchanged; out-of-range reads give 0).
   double pad(double c, int64_t size) const {
@@ -61,6 +62,9 @@ class GridSampleOp final : public Op {
     }
     return c;
   }
+  // Index of a coordinate for at(); non-finite or huge ones map to -1 (reads as 0), since
+  // converting them to an integer is undefined.
+  static int64_t index_of(double v) { return v > -1e15 && v < 1e15 ? static_cast<int64_t>(v) : -1; }
   static double cubic1(double x, double a) { return ((a + 2) * x - (a + 3)) * x * x + 1; }
   static double cubic2(double x, double a) { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; }
 
@@ -90,15 +94,15 @@ class GridSampleOp final : public Op {
                 for (int q = 0; q < 4; ++q) {
                   // Padding applies per tap for bicubic.
                   const double sy = pad(fy - 1 + r, h), sx = pad(fx - 1 + q, w);
-                  v += cy[r] * cx[q] * at(static_cast<int64_t>(sy), static_cast<int64_t>(sx));
+                  v += cy[r] * cx[q] * at(index_of(sy), index_of(sx));
                 }
             } else {
               const double sx = pad(gx, w), sy = pad(gy, h);
               if (mode_ == Mode::kNearest) {
-                v = at(static_cast<int64_t>(std::nearbyint(sy)), static_cast<int64_t>(std::nearbyint(sx)));
+                v = at(index_of(std::nearbyint(sy)), index_of(std::nearbyint(sx)));
               } else {
                 const double fx = std::floor(sx), fy = std::floor(sy), tx = sx - fx, ty = sy - fy;
-                const int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy);
+                const int64_t x0 = index_of(fx), y0 = index_of(fy);
                 v = at(y0, x0) * (1 - tx) * (1 - ty) + at(y0, x0 + 1) * tx * (1 - ty) + at(y0 + 1, x0) * (1 - tx) * ty +
                     at(y0 + 1, x0 + 1) * tx * ty;
               }

@@ -42,8 +42,9 @@ class MelWeightMatrixOp final : public Op {
     std::vector<int64_t> bin(static_cast<size_t>(cols + 2));
     for (int64_t i = 0; i < cols + 2; ++i) {
       const double hz = 700 * (std::pow(10.0, (static_cast<double>(i) * step + lo) / 2595) - 1);
-      bin[static_cast<size_t>(i)] =
-          static_cast<int64_t>(std::floor(static_cast<double>(p.dft_length + 1) * hz / static_cast<double>(p.sample_rate)));
+      const double b = std::floor(static_cast<double>(p.dft_length + 1) * hz / static_cast<double>(p.sample_rate));
+      // Clamped to just outside the rows (set() ignores those) so the conversion is defined.
+      bin[static_cast<size_t>(i)] = static_cast<int64_t>(std::min(std::max(b, -1.0), static_cast<double>(rows + 1)));
     }
     auto set = [&](int64_t r, int64_t c, double v) {
       if (r >= 0 && r < rows) w[static_cast<size_t>(r * cols + c)] = v;
@@ -79,7 +80,7 @@ class MelWeightMatrixOp final : public Op {
     KILN_ASSIGN_OR_RETURN(p.lower, read_scalar_f64(*in[3].value, who_ + ": lower_edge_hertz"));
     KILN_ASSIGN_OR_RETURN(p.upper, read_scalar_f64(*in[4].value, who_ + ": upper_edge_hertz"));
     if (p.mel_bins < 1 || p.mel_bins > (1 << 16) || p.dft_length < 1 || p.dft_length > (1 << 24) || p.sample_rate < 1 ||
-        !(p.lower >= 0 && p.lower <= p.upper))
+        !(p.lower >= 0 && p.lower <= p.upper && p.upper < 1e12))
       return invalid_argument(who_ + ": num_mel_bins, dft_length, sample_rate must be positive and 0 <= lower <= upper");
     return Status::Ok();
   }

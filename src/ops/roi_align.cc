@@ -60,8 +60,13 @@ class RoiAlignOp final : public Op {
       double rw = static_cast<double>(p[2]) * scale_ - offset - x0, rh = static_cast<double>(p[3]) * scale_ - offset - y0;
       if (!half_pixel_) rw = std::max(rw, 1.0), rh = std::max(rh, 1.0);
       const double bh = rh / static_cast<double>(oh_), bw = rw / static_cast<double>(ow_);
-      const int64_t gh = ratio_ > 0 ? ratio_ : static_cast<int64_t>(std::ceil(rh / static_cast<double>(oh_)));
-      const int64_t gw = ratio_ > 0 ? ratio_ : static_cast<int64_t>(std::ceil(rw / static_cast<double>(ow_)));
+      const double gh_d = ratio_ > 0 ? static_cast<double>(ratio_) : std::ceil(rh / static_cast<double>(oh_));
+      const double gw_d = ratio_ > 0 ? static_cast<double>(ratio_) : std::ceil(rw / static_cast<double>(ow_));
+      // A non-finite or enormous roi would mean an undefined conversion or a near-endless loop.
+      if (!(gh_d >= 0 && gw_d >= 0 && gh_d * gw_d <= static_cast<double>(1 << 20)))
+        return invalid_argument(who_ + ": roi " + std::to_string(r) + " needs " + std::to_string(gh_d) + " x " +
+                                std::to_string(gw_d) + " samples per bin (non-finite or too large)");
+      const int64_t gh = static_cast<int64_t>(gh_d), gw = static_cast<int64_t>(gw_d);
       const double count = static_cast<double>(std::max<int64_t>(gh * gw, 1));
       for (int64_t ch = 0; ch < c; ++ch) {
         const T* img = x + (b * c + ch) * h * w;
@@ -74,7 +79,8 @@ class RoiAlignOp final : public Op {
                 double yy = y0 + static_cast<double>(ph) * bh + (static_cast<double>(iy) + 0.5) * bh / static_cast<double>(gh);
                 double xx = x0 + static_cast<double>(pw) * bw + (static_cast<double>(ix) + 0.5) * bw / static_cast<double>(gw);
                 double v[4] = {0, 0, 0, 0}, wt[4] = {0, 0, 0, 0};
-                if (!(yy < -1.0 || yy > static_cast<double>(h) || xx < -1.0 || xx > static_cast<double>(w))) {
+                // Written so that NaN coordinates sample nothing.
+                if (yy >= -1.0 && yy <= static_cast<double>(h) && xx >= -1.0 && xx <= static_cast<double>(w)) {
                   yy = std::max(yy, 0.0);
                   xx = std::max(xx, 0.0);
                   int64_t yl = static_cast<int64_t>(yy), xl = static_cast<int64_t>(xx), yh, xh;
