@@ -2,7 +2,7 @@
 // (src/graph/passes) and understood by the ops. They are ordinary node attributes and
 // nodes, so the .kiln format stores them like any other:
 //
-//  * Fused activation, on Conv, ConvTranspose, Gemm, MatMul and kiln.Affine:
+//  * Fused activation, on Conv, ConvTranspose, Gemm, MatMul, kiln.Affine and (float32) Add:
 //      kiln.activation        string  Relu | Clip | HardSigmoid | HardSwish | Sigmoid |
 //                                     LeakyRelu | Tanh
 //      kiln.activation_alpha  float   Clip: min; HardSigmoid: alpha; LeakyRelu: alpha

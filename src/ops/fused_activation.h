@@ -3,6 +3,7 @@
 // time and apply it in place to their float32 output after the kernel.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/status.h"
@@ -26,5 +27,10 @@ const char* fused_activation_name(FusedActivation::Kind k);
 
 // y[i] = act(y[i]) with the formulas of the standalone ops.
 void apply_fused_activation(const FusedActivation& act, float* y, int64_t n);
+
+class Op;
+// For ops whose kernels know nothing of activations (Add): runs `inner`, then applies
+// the activation to its float32 output (other dtypes are an error naming the node).
+std::unique_ptr<Op> with_fused_activation(std::unique_ptr<Op> inner, FusedActivation act, std::string who);
 
 }  // namespace kiln

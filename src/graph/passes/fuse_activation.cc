@@ -1,5 +1,5 @@
 // fuse_activation: an activation after Conv / ConvTranspose / Gemm / MatMul / kiln.Affine
-// becomes attributes of that producer (graph/kiln_extensions.h), applied in place after
+// / float32 Add becomes attributes of that producer (graph/kiln_extensions.h), applied in place after
 // its kernel (passes.h).
 #include <limits>
 
@@ -10,10 +10,28 @@
 namespace kiln {
 namespace {
 
-bool fusable_producer(const Node& p) {
+bool float_only_op(const Node& p) {
   if (p.domain == ext::kDomain) return p.op_type == ext::kAffine;
   return p.domain.empty() &&
          (p.op_type == "Conv" || p.op_type == "ConvTranspose" || p.op_type == "Gemm" || p.op_type == "MatMul");
+}
+
+// Whether v is certainly float32: a known type, a constant, or the output of an op kiln
+// runs in float32 only.
+bool proven_f32(const Model& m, const GraphView& view, int v) {
+  if (v == kNoValue) return false;
+  if (const Tensor* t = constant_of(m, v)) return t->dtype() == DType::kF32;
+  if (m.values[static_cast<size_t>(v)].dtype == DType::kF32) return true;
+  const Node* p = view.producer(v);
+  return p && float_only_op(*p);
+}
+
+// Producers whose op applies kiln.activation. Add (residual sums before a Relu) only when
+// its type is certainly float32, since Add also does integer shape arithmetic.
+bool fusable_producer(const Model& m, const GraphView& view, const Node& p) {
+  if (float_only_op(p)) return true;
+  if (p.op_type != "Add" || !p.domain.empty() || p.num_inputs() != 2) return false;
+  return proven_f32(m, view, p.inputs[0]) || proven_f32(m, view, p.inputs[1]);
 }
 
 Attribute float_attr(float f) {
@@ -67,7 +85,7 @@ Result<PassResult> fuse_activation(Model& m) {
       if (!act.active() || !may_be_f32(m, n.outputs[0]) || !read_params(m, n, act)) continue;
       const int x = n.inputs[0];
       Node* p = view.producer(x);
-      if (!p || !owns(*g, p) || !fusable_producer(*p) || p->outputs.size() != 1 || p->has_attr(ext::kActivation) ||
+      if (!p || !owns(*g, p) || !fusable_producer(m, view, *p) || p->outputs.size() != 1 || p->has_attr(ext::kActivation) ||
           view.uses(x) != 1 || view.is_graph_output(x))
         continue;
       Attribute name;
