@@ -4,7 +4,7 @@
 //
 //  * Fused activation, on Conv, ConvTranspose, Gemm, MatMul, kiln.Affine and (float32) Add:
 //      kiln.activation        string  Relu | Clip | HardSigmoid | HardSwish | Sigmoid |
-//                                     LeakyRelu | Tanh
+//                                     LeakyRelu | Tanh | Swish (x * Sigmoid(x))
 //      kiln.activation_alpha  float   Clip: min; HardSigmoid: alpha; LeakyRelu: alpha
 //      kiln.activation_beta   float   Clip: max; HardSigmoid: beta
 //    The op applies the activation in place to its output after its kernel, with the

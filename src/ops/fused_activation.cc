@@ -14,7 +14,7 @@ struct Named {
 };
 constexpr Named kNames[] = {{K::kRelu, "Relu"},       {K::kClip, "Clip"},           {K::kHardSigmoid, "HardSigmoid"},
                             {K::kHardSwish, "HardSwish"}, {K::kSigmoid, "Sigmoid"}, {K::kLeakyRelu, "LeakyRelu"},
-                            {K::kTanh, "Tanh"}};
+                            {K::kTanh, "Tanh"},       {K::kSwish, "Swish"}};
 
 // One loop per kind so each vectorizes; the bodies match src/ops/activation.cc and unary.cc.
 template <class F>
@@ -108,6 +108,11 @@ void apply_fused_activation(const FusedActivation& act, float* y, int64_t n) {
       return each(y, n, [=](float x) { return x < 0 ? alpha * x : x; });
     case K::kTanh:
       return each(y, n, [](float x) { return fast::tanh_t(x); });
+    case K::kSwish:  // Sigmoid then Mul, rounded as the two ops round
+      return each(y, n, [](float x) {
+        const float s = 1.f / (1.f + fast::exp_t(-x));
+        return x * s;
+      });
   }
 }
 

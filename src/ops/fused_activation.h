@@ -12,7 +12,7 @@
 namespace kiln {
 
 struct FusedActivation {
-  enum class Kind : uint8_t { kNone, kRelu, kClip, kHardSigmoid, kHardSwish, kSigmoid, kLeakyRelu, kTanh };
+  enum class Kind : uint8_t { kNone, kRelu, kClip, kHardSigmoid, kHardSwish, kSigmoid, kLeakyRelu, kTanh, kSwish };
   Kind kind = Kind::kNone;
   float alpha = 0, beta = 0;
   bool active() const { return kind != Kind::kNone; }
@@ -21,7 +21,8 @@ struct FusedActivation {
 // Reads the node's kiln.activation attributes (none: kNone); unknown names are model errors.
 Result<FusedActivation> parse_fused_activation(const Node& node);
 
-// Kind for an activation op type ("Relu", ...), or kNone when it cannot be fused.
+// Kind for an activation op type ("Relu", ...), or kNone when it cannot be fused. Swish
+// (x * Sigmoid(x), matched by the optimizer from its two nodes) has no ONNX op of its own.
 FusedActivation::Kind fused_activation_kind(const std::string& op_type);
 const char* fused_activation_name(FusedActivation::Kind k);
 

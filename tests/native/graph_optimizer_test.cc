@@ -149,6 +149,22 @@ TEST(FuseActivation, IntoFloatAddButNotIntegerAdd) {
   expect_same(run_model(after, in), run_model(before, in));
 }
 
+TEST(FuseActivation, SwishFromSigmoidAndMul) {
+  Builder b;
+  int x = b.input("x", Dims{1, 3, 4, 4});
+  int conv = b.node("Conv", {x, b.random("w", {4, 3, 1, 1}, 1)}, "conv");
+  int s1 = b.node("Sigmoid", {conv}, "s1");
+  int y1 = b.node("Mul", {conv, s1}, "y1");
+  int g = b.input("g", Dims{2, 5, 4});
+  int mm = b.node("MatMul", {g, b.random("w2", {4, 3}, 2)}, "mm");
+  int s2 = b.node("Sigmoid", {mm}, "s2");
+  int y2 = b.node("Mul", {s2, mm}, "y2");
+  int z = b.node("Add", {y2, mm}, "z");  // mm read a third time: no Swish, and not a plain Sigmoid either
+  Model after = check_pass(b.done({y1, z}), "fuse_activation", 1, 4, -6.f, 6.f);
+  EXPECT_EQ(only_node(after, "Conv")->attr(ext::kActivation)->s, "Swish");
+  EXPECT_EQ(count_op(after, "Sigmoid"), 1);
+}
+
 TEST(FuseActivation, UnknownFusedActivationIsAModelError) {
   Builder b;
   int x = b.input("x", Dims{1, 2, 3, 3});

@@ -32,7 +32,8 @@ Result<PassResult> fuse_mul_add(Model& m);
 // kiln.Affine (per input channel) whose only reader is a Conv -> the Conv's weights and
 // bias (the bias part needs a Conv without padding).
 Result<PassResult> fold_affine_into_conv(Model& m);
-// Relu, Clip (constant bounds), HardSigmoid, HardSwish, Sigmoid, LeakyRelu, Tanh after
+// Relu, Clip (constant bounds), HardSigmoid, HardSwish, Sigmoid, LeakyRelu, Tanh and
+// Swish (x * Sigmoid(x)) after
 // Conv / ConvTranspose / Gemm / MatMul / kiln.Affine / float32 Add -> kiln.activation on
 // the producer.
 Result<PassResult> fuse_activation(Model& m);
