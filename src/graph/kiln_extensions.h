@@ -2,9 +2,9 @@
 // (src/graph/passes) and understood by the ops. They are ordinary node attributes and
 // nodes, so the .kiln format stores them like any other:
 //
-//  * Fused activation, on Conv, ConvTranspose, Gemm, MatMul and kiln.Affine:
+//  * Fused activation, on Conv, ConvTranspose, Gemm, MatMul, kiln.Affine and (float32) Add:
 //      kiln.activation        string  Relu | Clip | HardSigmoid | HardSwish | Sigmoid |
-//                                     LeakyRelu | Tanh
+//                                     LeakyRelu | Tanh | Swish (x * Sigmoid(x))
 //      kiln.activation_alpha  float   Clip: min; HardSigmoid: alpha; LeakyRelu: alpha
 //      kiln.activation_beta   float   Clip: max; HardSigmoid: beta
 //    The op applies the activation in place to its output after its kernel, with the

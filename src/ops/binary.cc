@@ -6,6 +6,7 @@
 
 #include "core/half.h"
 #include "ops/elementwise.h"
+#include "ops/fused_activation.h"
 
 namespace kiln {
 namespace {
@@ -215,8 +216,11 @@ BinaryKernel pick_bool(DType d) {
 
 }  // namespace
 
+// Add may carry an activation fused by the optimizer (graph/kiln_extensions.h).
 Result<std::unique_ptr<Op>> create_add(const OpContext& ctx) {
-  return make_fold(ctx, arith([](DType d) { return pick<AddF>(d, BinaryTypes{}); }));
+  KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Op> op, make_fold(ctx, arith([](DType d) { return pick<AddF>(d, BinaryTypes{}); })));
+  return with_fused_activation(std::move(op), act, ctx.node.describe());
 }
 Result<std::unique_ptr<Op>> create_sub(const OpContext& ctx) {
   return make_fold(ctx, arith([](DType d) { return pick<SubF>(d, BinaryTypes{}); }));

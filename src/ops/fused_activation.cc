@@ -2,6 +2,7 @@
 
 #include "graph/kiln_extensions.h"
 #include "ops/fast_math.h"
+#include "ops/op.h"
 
 namespace kiln {
 namespace {
@@ -13,7 +14,7 @@ struct Named {
 };
 constexpr Named kNames[] = {{K::kRelu, "Relu"},       {K::kClip, "Clip"},           {K::kHardSigmoid, "HardSigmoid"},
                             {K::kHardSwish, "HardSwish"}, {K::kSigmoid, "Sigmoid"}, {K::kLeakyRelu, "LeakyRelu"},
-                            {K::kTanh, "Tanh"}};
+                            {K::kTanh, "Tanh"},       {K::kSwish, "Swish"}};
 
 // One loop per kind so each vectorizes; the bodies match src/ops/activation.cc and unary.cc.
 template <class F>
@@ -21,7 +22,38 @@ void each(float* y, int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) y[i] = f(y[i]);
 }
 
+class ActivatedOp final : public Op {
+ public:
+  ActivatedOp(std::unique_ptr<Op> inner, FusedActivation act, std::string who)
+      : inner_(std::move(inner)), act_(act), who_(std::move(who)) {}
+  Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
+    KILN_RETURN_IF_ERROR(inner_->infer(in, out));
+    if (out.empty() || out[0].dtype != DType::kF32)
+      return invalid_argument(who_ + ": a fused activation needs a float32 output");
+    return Status::Ok();
+  }
+  Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    if (inner_->is_view()) return internal_error(who_ + ": a fused activation cannot follow a view op");
+    KILN_RETURN_IF_ERROR(inner_->run(in, out));
+    if (out.empty() || out[0].dtype() != DType::kF32)
+      return invalid_argument(who_ + ": a fused activation needs a float32 output");
+    apply_fused_activation(act_, out[0].mutable_data<float>(), out[0].size());
+    return Status::Ok();
+  }
+  bool is_view() const override { return false; }
+
+ private:
+  std::unique_ptr<Op> inner_;
+  FusedActivation act_;
+  std::string who_;
+};
+
 }  // namespace
+
+std::unique_ptr<Op> with_fused_activation(std::unique_ptr<Op> inner, FusedActivation act, std::string who) {
+  if (!act.active()) return inner;
+  return std::unique_ptr<Op>(new ActivatedOp(std::move(inner), act, std::move(who)));
+}
 
 FusedActivation::Kind fused_activation_kind(const std::string& op_type) {
   for (const Named& e : kNames)
@@ -76,6 +108,11 @@ void apply_fused_activation(const FusedActivation& act, float* y, int64_t n) {
       return each(y, n, [=](float x) { return x < 0 ? alpha * x : x; });
     case K::kTanh:
       return each(y, n, [](float x) { return fast::tanh_t(x); });
+    case K::kSwish:  // Sigmoid then Mul, rounded as the two ops round
+      return each(y, n, [](float x) {
+        const float s = 1.f / (1.f + fast::exp_t(-x));
+        return x * s;
+      });
   }
 }
 

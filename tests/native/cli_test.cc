@@ -74,7 +74,8 @@ TEST(KilnCli, ConvertInspectRun) {
   std::string kiln_path = temp_path("cli_tiny.kiln");
   CliResult r = kiln_cli({"convert", onnx_path, "-o", kiln_path});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find(kiln_path + ": 2 nodes (3 before optimization), 3 parameters"), std::string::npos) << r.out;
+  // c1 + c2 folds and the Relu fuses into the Add (kiln.activation).
+  EXPECT_NE(r.out.find(kiln_path + ": 1 nodes (3 before optimization), 3 parameters"), std::string::npos) << r.out;
   EXPECT_TRUE(r.err.empty()) << r.err;
 
   r = kiln_cli({"inspect", "--json", kiln_path});
@@ -91,8 +92,8 @@ TEST(KilnCli, ConvertInspectRun) {
   EXPECT_EQ(j["inputs"][0]["dtype"], "float32");
   EXPECT_EQ(j["inputs"][0]["shape"], nlohmann::json::parse(R"(["batch", 3])"));
   EXPECT_EQ(j["outputs"][0]["name"], "y:0");
-  EXPECT_EQ(j["ops"], nlohmann::json::parse(R"({"Add": 1, "Relu": 1})"));
-  EXPECT_EQ(j["nodes"], 2);
+  EXPECT_EQ(j["ops"], nlohmann::json::parse(R"({"Add": 1})"));
+  EXPECT_EQ(j["nodes"], 1);
   EXPECT_EQ(j["parameters"], 3);
   EXPECT_EQ(j["bytes_by_dtype"]["float32"], 12);
   EXPECT_GE(j["segments"]["count"].get<int>(), 1);
@@ -101,7 +102,7 @@ TEST(KilnCli, ConvertInspectRun) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("format version  1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x  float32 [batch,3]"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("Relu 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Add 1"), std::string::npos) << r.out;
 
   std::string in_path = temp_path("cli_x.npy");
   ASSERT_TRUE(npy::write_file(in_path, Tensor::from_f32({0, 0, 0, -2, 3, -4}, {2, 3})).ok());
@@ -119,9 +120,24 @@ TEST(KilnCli, ConvertInspectRun) {
   EXPECT_EQ(dims_to_string(y->dims()), "[2,3]");
   for (int i = 0; i < 6; ++i) EXPECT_EQ(y->data<float>()[i], want[i]) << i;
 
-  r = kiln_cli({"convert", onnx_path, "-o", kiln_path, "--no-fold"});
+  r = kiln_cli({"inspect", "--passes", onnx_path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("fold_constants: 1 rewrite (folded \u00d71); nodes 3 \u2192 2; ops Add -1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fuse_activation: 1 rewrite (Add+Relu \u00d71); nodes 2 \u2192 1; ops Relu -1"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("optimized: 1 nodes"), std::string::npos) << r.out;
+
+  r = kiln_cli({"convert", onnx_path, "-o", kiln_path, "--no-optimize"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find(": 3 nodes, 6 parameters"), std::string::npos) << r.out;
+  r = kiln_cli({"inspect", "--passes", "--json", kiln_path});  // a .kiln kept as imported
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto pj = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(pj.is_discarded()) << r.out;
+  EXPECT_EQ(pj["nodes_before"], 3);
+  EXPECT_EQ(pj["nodes_after"], 1);
+  EXPECT_EQ(pj["passes"][0]["pass"], "fold_constants");
+  EXPECT_EQ(pj["passes"][0]["rewrites"], 1);
   r = kiln_cli({"run", kiln_path, "--input", "x=" + in_path});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("[1.5, 0, 3.5, 0, 1.5, 0]"), std::string::npos) << r.out;

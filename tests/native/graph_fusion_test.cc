@@ -141,6 +141,21 @@ TEST(SinkTransposes, CancelsAcrossElementwiseOpsAndMergesPairs) {
   EXPECT_EQ(only_node(after, "Transpose")->attr("perm")->ints, (std::vector<int64_t>{1, 0, 3, 2}));
 }
 
+TEST(SinkTransposes, ThroughConcatWithTransposedAndConstantOperands) {
+  // tf2onnx style: NHWC concat of two transposed NCHW tensors and a constant pad, back to NCHW.
+  Builder b(13);
+  int x = b.input("x", Dims{1, 3, 4, 5});
+  int z = b.input("z", Dims{1, 2, 4, 5});
+  int tx = b.node("Transpose", {x}, "tx", {{"perm", attr_ints({0, 2, 3, 1})}});
+  int tz = b.node("Transpose", {z}, "tz", {{"perm", attr_ints({0, 2, 3, 1})}});
+  int cat = b.node("Concat", {tx, b.random("pad", {1, 4, 5, 2}, 1), tz}, "cat", {{"axis", attr_i(-1)}});
+  int r = b.node("Sigmoid", {cat}, "r");
+  int y = b.node("Transpose", {r}, "y", {{"perm", attr_ints({0, 3, 1, 2})}});
+  Model after = check_pass(b.done({y}), "sink_transposes", 1);
+  EXPECT_EQ(count_op(after, "Transpose"), 0);
+  EXPECT_EQ(only_node(after, "Concat")->attr("axis")->i, 1);
+}
+
 TEST(SinkTransposes, KeepsTransposesThatDoNotMeetAnInverse) {
   Builder b(13);
   int x = b.input("x", Dims{2, 3, 4});

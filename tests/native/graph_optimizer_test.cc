@@ -1,6 +1,6 @@
 // Graph optimizer passes (src/graph/passes), part 1: identity elimination, BatchNorm
 // folding, activation fusion (with the .kiln round trip of the kiln.* attributes),
-// Mul+Add fusion and hard-swish recognition. Each test builds a small graph, runs one
+// Mul+Add fusion, Affine folding into a Conv and hard-swish recognition. Each test builds a small graph, runs one
 // pass, checks the structure and checks numerically against the original graph.
 #include "graph/kiln_extensions.h"
 #include "graph_optimizer_util.h"
@@ -130,6 +130,41 @@ TEST(FuseActivation, NotIntoProducersWithOtherReadersOrOtherOps) {
   EXPECT_EQ(after.graph.nodes.size(), 5u);
 }
 
+TEST(FuseActivation, IntoFloatAddButNotIntegerAdd) {
+  Builder b;
+  int x = b.input("x", Shape{Dim{1, ""}, Dim{2, ""}, Dim{-1, "h"}, Dim{3, ""}});  // rank known, type proven by Conv
+  int conv = b.node("Conv", {x, b.random("w", {2, 2, 1, 1}, 1)}, "conv");
+  int sum = b.node("Add", {x, conv}, "sum");
+  int y = b.node("Relu", {sum}, "y");
+  int i = b.input("i", shape_from_dims({4}), DType::kI64);
+  int j = b.node("Add", {i, b.constant("k", Tensor::from_i64({-3, 0, 3, 5}, {4}))}, "j");
+  int z = b.node("Relu", {j}, "z");
+  Model before = b.done({y, z});
+  Model after = before;
+  auto rep = run_pass(after, "fuse_activation");
+  ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+  EXPECT_EQ(rep->rewrites, 1) << describe(*rep);
+  EXPECT_EQ(count_op(after, "Relu"), 1);  // the int64 one
+  TensorMap in = {{"x", random_tensor({1, 2, 4, 3}, 3)}, {"i", Tensor::from_i64({1, -2, -5, 0}, {4})}};
+  expect_same(run_model(after, in), run_model(before, in));
+}
+
+TEST(FuseActivation, SwishFromSigmoidAndMul) {
+  Builder b;
+  int x = b.input("x", Dims{1, 3, 4, 4});
+  int conv = b.node("Conv", {x, b.random("w", {4, 3, 1, 1}, 1)}, "conv");
+  int s1 = b.node("Sigmoid", {conv}, "s1");
+  int y1 = b.node("Mul", {conv, s1}, "y1");
+  int g = b.input("g", Dims{2, 5, 4});
+  int mm = b.node("MatMul", {g, b.random("w2", {4, 3}, 2)}, "mm");
+  int s2 = b.node("Sigmoid", {mm}, "s2");
+  int y2 = b.node("Mul", {s2, mm}, "y2");
+  int z = b.node("Add", {y2, mm}, "z");  // mm read a third time: no Swish, and not a plain Sigmoid either
+  Model after = check_pass(b.done({y1, z}), "fuse_activation", 1, 4, -6.f, 6.f);
+  EXPECT_EQ(only_node(after, "Conv")->attr(ext::kActivation)->s, "Swish");
+  EXPECT_EQ(count_op(after, "Sigmoid"), 1);
+}
+
 TEST(FuseActivation, UnknownFusedActivationIsAModelError) {
   Builder b;
   int x = b.input("x", Dims{1, 2, 3, 3});
@@ -173,6 +208,27 @@ TEST(FuseMulAdd, ScaleThatIsNotPerChannelBecomesAffine) {
   Model after = check_pass(b.done({y}), "fuse_mul_add", 1);
   EXPECT_EQ(count_op(after, ext::kAffine), 1);
   EXPECT_EQ(count_op(after, "Conv"), 1);
+}
+
+// An Affine node as fuse_mul_add writes it.
+int affine(Builder& b, int x, int s, int t, const std::string& name) {
+  int y = b.node(ext::kAffine, {x, s, t}, name);
+  b.m.graph.nodes.back().domain = ext::kDomain;
+  return y;
+}
+
+TEST(FoldAffineIntoConv, ScaleAndBiasWithoutPaddingScaleOnlyWithPadding) {
+  Builder b;
+  int x = b.input("x", Dims{1, 4, 5, 5});
+  int a1 = affine(b, x, b.random("s1", {1, 4, 1, 1}, 1), b.random("t1", {4, 1, 1}, 2), "a1");
+  int c1 = b.node("Conv", {a1, b.random("w1", {6, 2, 1, 1}, 3), b.random("b1", {6}, 4)}, "c1", {{"group", attr_i(2)}});
+  int a2 = affine(b, c1, b.scalar("s2", 0.75f), b.c("t2", {0.f}, {1}), "a2");  // scale only
+  int c2 = b.node("Conv", {a2, b.random("w2", {3, 6, 3, 3}, 5)}, "c2", {{"pads", attr_ints({1, 1, 1, 1})}});
+  int a3 = affine(b, c2, b.scalar("s3", 0.5f), b.scalar("t3", 0.25f), "a3");  // bias + padding: stays
+  int y = b.node("Conv", {a3, b.random("w3", {2, 3, 3, 3}, 6)}, "y", {{"pads", attr_ints({1, 1, 1, 1})}});
+  Model after = check_pass(b.done({y}), "fold_affine_into_conv", 2);
+  EXPECT_EQ(count_op(after, ext::kAffine), 1);
+  EXPECT_EQ(count_op(after, "Conv"), 3);
 }
 
 TEST(FuseHardSwish, PaddleDecompositionBecomesHardSwish) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "graph/kiln_extensions.h"
 #include "graph/passes/passes.h"
 
 namespace kiln {
@@ -44,7 +45,7 @@ bool scale_producer_channels(Model& m, Node& p, const std::vector<float>& s, con
   const Tensor* w = constant_of(m, input_of(p, 1));
   if (!w || w->dtype() != DType::kF32) return false;
   const int64_t channels = static_cast<int64_t>(s.size());
-  const int bias_in = p.op_type == "MatMul" ? (p.has_attr("kiln.bias") ? 2 : -1) : 2;
+  const int bias_in = p.op_type == "MatMul" ? (p.has_attr(ext::kMatMulBias) ? 2 : -1) : 2;
   const Tensor* b = bias_in >= 0 ? constant_of(m, input_of(p, static_cast<size_t>(bias_in))) : nullptr;
   if (bias_in >= 0 && input_of(p, static_cast<size_t>(bias_in)) != kNoValue && (!b || b->dtype() != DType::kF32))
     return false;
@@ -101,7 +102,7 @@ bool scale_producer_channels(Model& m, Node& p, const std::vector<float>& s, con
     Attribute a;
     a.kind = Attribute::Kind::kInt;
     a.i = 1;
-    p.attrs["kiln.bias"] = a;
+    p.attrs[ext::kMatMulBias] = a;
   }
   p.inputs[2] = add_constant(m, base + "_B", Tensor::from_f32(bias, {channels}));
   if (p.op_type == "Gemm") {
@@ -120,7 +121,7 @@ Result<PassResult> fold_batchnorm(Model& m) {
       const int x = bn.inputs[0];
       Node* p = view.producer(x);
       if (!p || !owns(*g, p) || !p->domain.empty() || p->outputs.size() != 1 || view.uses(x) != 1 || view.is_graph_output(x)) continue;
-      if (p->has_attr("kiln.activation")) continue;
+      if (p->has_attr(ext::kActivation)) continue;
       // MatMul's output channel is the BN channel only for 2-D outputs.
       if (p->op_type == "MatMul" && known_rank(m, x) != 2) continue;
       auto a = bn_affine(m, bn);

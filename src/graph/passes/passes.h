@@ -29,8 +29,13 @@ Result<PassResult> fuse_matmul_add(Model& m);
 // Mul/Div by a constant then Add/Sub of a constant: folded into the producing Conv /
 // Gemm / fused MatMul when per output channel, else one kiln.Affine node.
 Result<PassResult> fuse_mul_add(Model& m);
-// Relu, Clip (constant bounds), HardSigmoid, HardSwish, Sigmoid, LeakyRelu, Tanh after
-// Conv / ConvTranspose / Gemm / MatMul / kiln.Affine -> kiln.activation on the producer.
+// kiln.Affine (per input channel) whose only reader is a Conv -> the Conv's weights and
+// bias (the bias part needs a Conv without padding).
+Result<PassResult> fold_affine_into_conv(Model& m);
+// Relu, Clip (constant bounds), HardSigmoid, HardSwish, Sigmoid, LeakyRelu, Tanh and
+// Swish (x * Sigmoid(x)) after
+// Conv / ConvTranspose / Gemm / MatMul / kiln.Affine / float32 Add -> kiln.activation on
+// the producer.
 Result<PassResult> fuse_activation(Model& m);
 // Cancels inverse Transpose pairs, merges consecutive Transposes, folds a Transpose of
 // a constant, and moves Transposes below unary and elementwise ops (transposing their

@@ -57,6 +57,7 @@ constexpr Entry kPasses[] = {
     {"fuse_gelu", fuse_gelu},
     {"fuse_matmul_add", fuse_matmul_add},
     {"fuse_mul_add", fuse_mul_add},
+    {"fold_affine_into_conv", fold_affine_into_conv},
     {"fuse_activation", fuse_activation},
 };
 

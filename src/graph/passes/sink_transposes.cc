@@ -2,10 +2,10 @@
 // NCHW ops in Transposes; after other rewrites, inverse pairs often end up separated only
 // by elementwise ops. This pass
 //  * merges Transpose(Transpose(x, p), q) into one Transpose (or nothing, if identity);
-//  * cancels a Transpose against a later inverse Transpose across a chain of unary ops
-//    and binary ops whose other operand is a constant (transposed to match) or a
-//    Transpose with the same perm (also removed): every op in the chain then works on the
-//    untransposed data and both ends disappear.
+//  * cancels a Transpose against a later inverse Transpose across a chain of unary ops,
+//    binary ops and Concats whose other operands are constants (transposed to match) or
+//    Transposes with the same perm (also removed): every op in the chain then works on
+//    the untransposed data (a Concat on the permuted axis) and both ends disappear.
 #include <cstring>
 
 #include "graph/passes/passes.h"
@@ -98,8 +98,8 @@ bool is_binary(const std::string& op) {
 // One node of a chain from the first Transpose to its inverse.
 struct Step {
   Node* node;
-  int operand = -1;       // binary: the input index that is not the chain
-  bool constant = false;  // that operand is a constant (else a Transpose with perm p)
+  std::vector<size_t> others;  // inputs that are not the chain: constants, or Transposes with perm p
+  int64_t concat_axis = -1;    // Concat: the axis to use on untransposed data
 };
 
 }  // namespace
@@ -140,19 +140,34 @@ Result<PassResult> sink_transposes(Model& m) {
           break;
         }
         Step s{n};
+        const bool concat = n->op_type == "Concat" && n->num_inputs() >= 1;
         if (is_unary(n->op_type) && n->num_inputs() == 1) {
           chain.push_back(s);
-        } else if (is_binary(n->op_type) && n->num_inputs() == 2) {
-          s.operand = n->inputs[0] == v ? 1 : 0;
-          const int o = n->inputs[static_cast<size_t>(s.operand)];
-          if (o == v) break;
-          if (const Tensor* c = constant_of(m, o)) {
-            if (c->rank() > static_cast<int64_t>(p->size())) break;
-            s.constant = true;
-          } else {
-            Node* ot = view.sole_producer(o, "Transpose");
-            auto op = ot && owns(*g, ot) ? perm_of(m, *ot) : std::nullopt;
-            if (!op || *op != *p) break;
+        } else if ((is_binary(n->op_type) && n->num_inputs() == 2) || concat) {
+          bool ok = static_cast<int>(n->inputs.size()) == n->num_inputs();
+          int reads = 0;
+          for (size_t i = 0; ok && i < n->inputs.size(); ++i) {
+            const int o = n->inputs[i];
+            if (o == v) {
+              ++reads;
+              continue;
+            }
+            if (const Tensor* c = constant_of(m, o)) {
+              // Concat operands have the full rank; binary ones may broadcast from fewer dims.
+              ok = concat ? c->rank() == static_cast<int64_t>(p->size()) : c->rank() <= static_cast<int64_t>(p->size());
+            } else {
+              Node* ot = view.sole_producer(o, "Transpose");
+              auto op = ot && owns(*g, ot) ? perm_of(m, *ot) : std::nullopt;
+              ok = op && *op == *p;
+            }
+            s.others.push_back(i);
+          }
+          if (!ok || reads != 1) break;
+          if (concat) {
+            auto axis = n->attr_int("axis");
+            const int64_t r = static_cast<int64_t>(p->size());
+            if (!axis.ok() || *axis < -r || *axis >= r) break;
+            s.concat_axis = (*p)[static_cast<size_t>(*axis < 0 ? *axis + r : *axis)];
           }
           chain.push_back(s);
         } else {
@@ -167,16 +182,21 @@ Result<PassResult> sink_transposes(Model& m) {
       for (Step& s : chain) {
         for (int& in : s.node->inputs)
           if (in == prev) in = prev == t.outputs[0] ? x : in;
-        if (s.operand >= 0) {
-          int& o = s.node->inputs[static_cast<size_t>(s.operand)];
-          if (s.constant) {
-            o = add_constant(m, m.values[static_cast<size_t>(o)].name + "_t",
-                             transpose_constant(*constant_of(m, o), *p));
+        for (size_t i : s.others) {
+          int& o = s.node->inputs[i];
+          if (const Tensor* c = constant_of(m, o)) {
+            o = add_constant(m, m.values[static_cast<size_t>(o)].name + "_t", transpose_constant(*c, *p));
           } else {
             Node* ot = view.producer(o);
             o = ot->inputs[0];
             kill(*ot);
           }
+        }
+        if (s.concat_axis >= 0) {
+          Attribute a;
+          a.kind = Attribute::Kind::kInt;
+          a.i = s.concat_axis;
+          s.node->attrs["axis"] = a;
         }
         prev = s.node->outputs[0];
       }
