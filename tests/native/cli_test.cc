@@ -157,6 +157,32 @@ TEST(KilnCli, ConvertInspectRun) {
   std::remove(out_dir.c_str());
 }
 
+TEST(KilnCli, PinnedShapesPlansAndRepeat) {
+  std::string onnx_path = write_tiny_onnx("cli_pin.onnx");
+  std::string kiln_path = temp_path("cli_pin.kiln");
+  CliResult r = kiln_cli({"convert", onnx_path, "-o", kiln_path, "--input-shape", "x=4,3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = kiln_cli({"inspect", kiln_path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("x  float32 [4,3]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("memory plan: arena"), std::string::npos) << r.out;
+  expect_error_line(kiln_cli({"convert", onnx_path, "-o", kiln_path, "--input-shape", "x=4,5"}), "fixed at 3");
+  expect_error_line(kiln_cli({"convert", onnx_path, "-o", kiln_path, "--input-shape", "y=4"}), "no input 'y'");
+
+  ASSERT_EQ(kiln_cli({"convert", onnx_path, "-o", kiln_path}).code, 0);
+  r = kiln_cli({"inspect", kiln_path});
+  EXPECT_NE(r.out.find("memory plan: depends on the symbolic input dims"), std::string::npos) << r.out;
+  std::string in_path = temp_path("cli_pin_x.npy");
+  ASSERT_TRUE(npy::write_file(in_path, Tensor::from_f32({0, 0, 0, -2, 3, -4}, {2, 3})).ok());
+  r = kiln_cli({"run", kiln_path, "-i", in_path, "--plan", "--repeat", "3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("plan for x[2,3]: 1 nodes with shapes known ahead, 0 resolved while running"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("latency over 2 runs after a warm-up: median"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[1.5, 0, 3.5, 0, 1.5, 0]"), std::string::npos) << r.out;
+  for (const std::string& p : {onnx_path, kiln_path, in_path}) std::remove(p.c_str());
+}
+
 TEST(KilnCli, ConvertErrors) {
   expect_error_line(kiln_cli({"convert", "/nonexistent/model.onnx"}), "/nonexistent/model.onnx");
   const std::string dir = KILN_SOURCE_DIR;  // a directory where a file is expected

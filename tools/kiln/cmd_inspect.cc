@@ -12,6 +12,7 @@
 #include "graph/passes/pipeline.h"
 #include "graph/shape_inference.h"
 #include "import/onnx_import.h"
+#include "runtime/session.h"
 
 namespace kiln::cli {
 namespace {
@@ -77,6 +78,24 @@ int run_passes(const InspectOptions& o) {
   return 0;
 }
 
+// The run plan's arena when every input shape is fixed; empty when shapes are symbolic.
+std::string memory_plan_text(const std::shared_ptr<const std::vector<uint8_t>>& bytes, const Model& m) {
+  std::vector<Dims> dims;
+  for (int v : m.graph.inputs) {
+    const Value& val = m.values[static_cast<size_t>(v)];
+    if (!val.shape || !shape_is_fixed(*val.shape)) return "";
+    dims.push_back(shape_dims(*val.shape));
+  }
+  auto session = Session::create(bytes);
+  if (!session.ok()) return "cannot plan: " + session.status().message();
+  auto info = (*session)->plan_info(dims);
+  if (!info.ok()) return "cannot plan: " + info.status().message();
+  return "arena " + human_bytes(info->arena_bytes) + " for " + std::to_string(info->arena_values) +
+         " intermediates (" + human_bytes(info->unshared_bytes) + " without reuse); " +
+         std::to_string(info->planned_nodes) + " nodes planned, " + std::to_string(info->dynamic_nodes) +
+         " resolved while running";
+}
+
 int run_inspect(const InspectOptions& o) {
   if (o.passes) return run_passes(o);
   auto bytes = read_model_file(o.path);
@@ -140,6 +159,9 @@ int run_inspect(const InspectOptions& o) {
   std::cout << "weights: " << count_parameters(m) << " parameters\n";
   for (const auto& [dt, b] : constant_bytes_by_dtype(m)) std::cout << "  " << dt << " " << human_bytes(b) << "\n";
   std::cout << "segments: " << segments << " (" << human_bytes(segment_bytes) << ")\n";
+  const std::string plan = memory_plan_text(*bytes, m);
+  std::cout << "memory plan: "
+            << (plan.empty() ? "depends on the symbolic input dims (see kiln run --plan)" : plan) << "\n";
   std::cout << "metadata:" << (m.metadata.empty() ? " none" : "") << "\n";
   for (const auto& [k, v] : m.metadata) std::cout << "  " << k << " = " << v << "\n";
   return 0;
