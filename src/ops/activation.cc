@@ -101,10 +101,7 @@ class ClipOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     auto body = [&](auto tag) {
       using T = decltype(tag);
       T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();

@@ -46,10 +46,7 @@ class ArgOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const Dims& d = in[0].dims();
     const size_t a = static_cast<size_t>(axis_ < 0 ? axis_ + in[0].rank() : axis_);
     int64_t outer = 1, inner = 1;

@@ -159,10 +159,7 @@ class FoldOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     Tensor& y = out[0];
     if (in.size() == 1) {
       broadcast_copy(make_broadcast_plan(y.dims(), {&in[0].dims()}), in[0].raw(), y.mutable_raw(),

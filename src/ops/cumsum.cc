@@ -26,10 +26,7 @@ class CumSumOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     KILN_ASSIGN_OR_RETURN(int64_t a, normalize_axis(in[1].get_i64(0), in[0].rank(), who_));
     const Dims& d = in[0].dims();
     int64_t outer = 1, inner = 1;

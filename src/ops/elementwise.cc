@@ -177,6 +177,15 @@ Status check_output_count(const OpContext& ctx, size_t min, size_t max) {
   return Status::Ok();
 }
 
+Result<TensorInfo> infer_and_check(Op& op, std::span<const Tensor> in, std::span<const Tensor> out,
+                                   const std::string& who) {
+  std::vector<TensorInfo> info = infos_of(in);
+  TensorInfo expect;
+  KILN_RETURN_IF_ERROR(op.infer(info, std::span<TensorInfo>(&expect, 1)));
+  KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who));
+  return expect;
+}
+
 Status check_outputs(std::span<const Tensor> out, std::span<const TensorInfo> expect, const std::string& who) {
   if (out.size() < expect.size())
     return internal_error(who + ": run received " + std::to_string(out.size()) + " outputs, expected " +

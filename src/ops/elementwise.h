@@ -153,6 +153,11 @@ Status check_output_count(const OpContext& ctx, size_t min, size_t max);
 // Checks that run received outputs of the dims infer computed (guards buffer overruns).
 Status check_outputs(std::span<const Tensor> out, std::span<const TensorInfo> expect, const std::string& who);
 
+// The first step of run() in single-output ops: infer again from the actual inputs (their
+// values may matter) and check the executor allocated that output; returns what infer said.
+Result<TensorInfo> infer_and_check(Op& op, std::span<const Tensor> in, std::span<const Tensor> out,
+                                   const std::string& who);
+
 // Reads a tensor with exactly one element as double / int64.
 Result<double> read_scalar_f64(const Tensor& t, const std::string& what);
 Result<int64_t> read_scalar_i64(const Tensor& t, const std::string& what);

@@ -91,10 +91,7 @@ class GatherElementsOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const Dims &d = in[0].dims(), &id = in[1].dims();
     const size_t r = d.size(), es = dtype_size(in[0].dtype()),
                  a = static_cast<size_t>(axis_ < 0 ? axis_ + in[0].rank() : axis_);
@@ -154,10 +151,7 @@ class GatherNDOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const Dims& d = in[0].dims();
     const Tensor& idx = in[1];
     const size_t es = dtype_size(in[0].dtype()), r = d.size();
@@ -208,10 +202,7 @@ class NonZeroOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const Dims& d = in[0].dims();
     const size_t r = d.size();
     const int64_t count = out[0].dim(1);

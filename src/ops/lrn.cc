@@ -23,10 +23,7 @@ class LrnOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const Dims& d = in[0].dims();
     const int64_t n = d[0], c = d[1], inner = c == 0 || n == 0 ? 0 : in[0].size() / (n * c);
     const int64_t lo = (size_ - 1) / 2, hi = size_ / 2;

@@ -20,10 +20,7 @@ class MvnOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const Dims& d = in[0].dims();
     KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, normalize_axes(axes_, static_cast<int64_t>(d.size()), who_));
     std::vector<bool> reduced(d.size(), false);

@@ -28,12 +28,9 @@ class MelWeightMatrixOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     Params p;
-    KILN_RETURN_IF_ERROR(read(info, p));
+    KILN_RETURN_IF_ERROR(read(infos_of(in), p));
     const int64_t rows = p.dft_length / 2 + 1, cols = p.mel_bins;
     std::vector<double> w(static_cast<size_t>(rows * cols), 0.0);
     auto mel = [](double f) { return 2595 * std::log10(1 + f / 700); };

@@ -38,12 +38,9 @@ class NonMaxSuppressionOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     std::vector<std::array<int64_t, 3>> sel;
-    KILN_RETURN_IF_ERROR(select(info, sel));
+    KILN_RETURN_IF_ERROR(select(infos_of(in), sel));
     int64_t* y = out[0].mutable_data<int64_t>();
     for (size_t i = 0; i < sel.size(); ++i)
       for (size_t k = 0; k < 3; ++k) y[i * 3 + k] = sel[i][k];

@@ -38,10 +38,7 @@ class OneHotOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const Dims& od = out[0].dims();
     const int64_t a = axis_ < 0 ? axis_ + static_cast<int64_t>(od.size()) : axis_;
     const int64_t depth = od[static_cast<size_t>(a)];

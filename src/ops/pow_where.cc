@@ -69,10 +69,7 @@ class PowOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     Tensor& z = out[0];
     // x^2 and x^0.5 are how exported LayerNorms write variance and std: skip pow().
     if (in[0].dtype() == DType::kF32 && in[1].size() == 1 && z.dims() == in[0].dims()) {
@@ -136,10 +133,7 @@ class WhereOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     Tensor& z = out[0];
     BroadcastPlan p = make_broadcast_plan(z.dims(), {&in[0].dims(), &in[1].dims(), &in[2].dims()});
     const uint8_t* c = in[0].data<uint8_t>();

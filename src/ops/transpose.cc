@@ -40,10 +40,7 @@ class TransposeOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     KILN_ASSIGN_OR_RETURN(std::vector<int64_t> p, perm_for(in[0].dims()));
     transpose_copy(in[0].raw(), in[0].dims(), p, out[0].mutable_raw(), dtype_size(in[0].dtype()));
     return Status::Ok();
@@ -97,10 +94,7 @@ class SpaceDepthOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const Dims& d = in[0].dims();
     const int64_t n = d[0], c = d[1], h = d[2], w = d[3], b = b_;
     Dims six;

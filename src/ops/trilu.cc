@@ -27,10 +27,7 @@ class TriluOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const int64_t k = has_in(in, 1) ? in[1].get_i64(0) : 0;
     const int64_t r = in[0].rank(), rows = in[0].dim(r - 2), cols = in[0].dim(r - 1);
     const size_t es = dtype_size(in[0].dtype());
@@ -72,10 +69,7 @@ class EyeLikeOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const int64_t rows = out[0].dim(0), cols = out[0].dim(1);
     auto fill = [&](auto one) {
       using T = decltype(one);

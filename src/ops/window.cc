@@ -30,10 +30,7 @@ class WindowOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    std::vector<TensorInfo> info = infos_of(in);
-    TensorInfo expect;
-    KILN_RETURN_IF_ERROR(infer(info, std::span<TensorInfo>(&expect, 1)));
-    KILN_RETURN_IF_ERROR(check_outputs(out, std::span<const TensorInfo>(&expect, 1), who_));
+    KILN_ASSIGN_OR_RETURN(TensorInfo expect, infer_and_check(*this, in, out, who_));
     const int64_t size = out[0].size();
     const double denom = static_cast<double>(periodic_ ? size : size - 1);
     const double pi = 3.14159265358979323846;
