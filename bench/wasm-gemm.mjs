@@ -2,14 +2,15 @@
 // dependent mul+add (bench/wasm/kernel-bench-wasm.cc), then every f32 GEMM microkernel
 // of the WASM build on the same shapes as bench/f32-gemm-bench.cc, and prints GFLOP/s and
 // the fraction of peak. Needs the WASM build (target kiln_kernel_bench_wasm).
-// Usage: node bench/wasm-gemm.mjs [--kernels=name,...] [--shapes=MxNxK,...] [--seconds=0.3]
+// Usage: node bench/wasm-gemm.mjs [--kernels=name,...] [--shapes=MxNxK,...] [--seconds=0.3] [--module=path.js]
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const modPath = `${root}build/wasm/bench/wasm/kiln_kernel_bench.js`;
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")));
+const modPath = path.resolve(args.module ?? `${root}build/wasm/bench/wasm/kiln_kernel_bench.js`);
 const seconds = Number(args.seconds ?? 0.3);
 const shapes = (args.shapes ?? '256x256x256,512x512x512,40x120x120,40x360x120,40x240x120,40x120x240,160x480x120,80x6625x120,160x256x480')
   .split(',').map((s) => s.split('x').map(Number));

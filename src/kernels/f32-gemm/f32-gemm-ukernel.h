@@ -14,7 +14,23 @@
 namespace kiln {
 namespace {
 
+// acc[i][:] += A[i, u] * W[u, :] for one k (row pointers ap, panel row w).
 template <class S, size_t MR, size_t NV>
+inline __attribute__((always_inline)) void f32_gemm_step(typename S::V (&acc)[MR][NV], const float* const (&ap)[MR],
+                                                         size_t u, const float* w) {
+  using V = typename S::V;
+  V b[NV];
+#pragma GCC unroll 16
+  for (size_t v = 0; v < NV; ++v) b[v] = S::load(w + v * S::kLanes);
+#pragma GCC unroll 16
+  for (size_t i = 0; i < MR; ++i) {
+    const V va = S::splat(ap[i][u]);
+#pragma GCC unroll 16
+    for (size_t v = 0; v < NV; ++v) acc[i][v] = S::muladd(va, b[v], acc[i][v]);
+  }
+}
+
+template <class S, size_t MR, size_t NV, size_t KU = 4>
 inline __attribute__((always_inline)) void f32_gemm_ukernel(size_t mr, size_t nc, size_t kc, const float* a,
                                                             size_t a_stride, const float* w, float* c,
                                                             size_t c_stride, const F32MinMax* params) {
@@ -37,17 +53,24 @@ inline __attribute__((always_inline)) void f32_gemm_ukernel(size_t mr, size_t nc
 #pragma GCC unroll 16
       for (size_t v = 0; v < NV; ++v) acc[i][v] = acc[0][v];
     w += NR;
-    for (size_t p = 0; p < kc; ++p) {
-      V b[NV];
+    // Main loop over KU values of k: A and W addresses get constant offsets, so each
+    // row pointer advances once per KU (fewer integer ops per FLOP, which is what limits
+    // WASM SIMD, where mul and add are separate instructions). Then the k remainder.
+    const float* ap[MR];
+    for (size_t i = 0; i < MR; ++i) ap[i] = ar[i];
+    size_t p = 0;
+    for (; p + KU <= kc; p += KU) {
+#pragma GCC unroll 8
+      for (size_t u = 0; u < KU; ++u) f32_gemm_step<S, MR, NV>(acc, ap, u, w + u * NR);
 #pragma GCC unroll 16
-      for (size_t v = 0; v < NV; ++v) b[v] = S::load(w + v * L);
+      for (size_t i = 0; i < MR; ++i) ap[i] += KU;
+      w += KU * NR;
+    }
+    for (; p < kc; ++p) {
+      f32_gemm_step<S, MR, NV>(acc, ap, 0, w);
+#pragma GCC unroll 16
+      for (size_t i = 0; i < MR; ++i) ap[i] += 1;
       w += NR;
-#pragma GCC unroll 16
-      for (size_t i = 0; i < MR; ++i) {
-        const V va = S::splat(ar[i][p]);
-#pragma GCC unroll 16
-        for (size_t v = 0; v < NV; ++v) acc[i][v] = S::muladd(va, b[v], acc[i][v]);
-      }
     }
 #pragma GCC unroll 16
     for (size_t i = 0; i < MR; ++i)
