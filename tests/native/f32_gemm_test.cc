@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -15,6 +16,10 @@
 #include "kernels/reference/reference.h"
 
 namespace kiln {
+
+// GoogleTest prints parameters with this (found by ADL) instead of raw bytes.
+void PrintTo(const F32GemmKernel& k, std::ostream* os) { *os << k.name; }
+
 namespace {
 
 std::vector<float> random_floats(size_t count, uint32_t seed) {
