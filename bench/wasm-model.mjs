@@ -21,11 +21,11 @@ const { decodePNG, preprocessRecognizer } = await import(pathToFileURL(path.join
 const session = await Session.create(fs.readFileSync(file));
 const feeds = {};
 for (const input of session.inputs) {
-  if (input.shape.length === 4 && input.shape[1] === 3 && input.shape[2] === 48) {
+  if (input.dims.length === 4 && input.dims[1] === 3 && input.dims[2] === 48) {
     const x = preprocessRecognizer(await decodePNG(fs.readFileSync(path.join(ROOT, 'tests/data/textline.png'))));
     feeds[input.name] = new Tensor('float32', x.data, x.dims);
   } else {
-    const dims = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const dims = input.dims.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
     const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
     feeds[input.name] = new Tensor('float32', data, dims);
   }
