@@ -5,7 +5,7 @@ namespace kiln {
 #if defined(KILN_HAVE_SIMD128)
 void f32_gemm_4x8_simd(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride, const float* w, float* c,
                        size_t c_stride, const F32MinMax* params) {
-  f32_gemm_ukernel<simd::F32x4Simd128, 4, 2>(mr, nc, kc, a, a_stride, w, c, c_stride, params);
+  f32_gemm_ukernel<simd::F32x4Simd128, 4, 2, 1>(mr, nc, kc, a, a_stride, w, c, c_stride, params);
 }
 #endif  // KILN_HAVE_SIMD128
 }  // namespace kiln

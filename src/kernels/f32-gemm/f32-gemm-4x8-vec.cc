@@ -4,6 +4,6 @@
 namespace kiln {
 void f32_gemm_4x8_vec(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride, const float* w, float* c,
                       size_t c_stride, const F32MinMax* params) {
-  f32_gemm_ukernel<simd::F32x4Vec, 4, 2>(mr, nc, kc, a, a_stride, w, c, c_stride, params);
+  f32_gemm_ukernel<simd::F32x4Vec, 4, 2, 4>(mr, nc, kc, a, a_stride, w, c, c_stride, params);
 }
 }  // namespace kiln

@@ -5,7 +5,7 @@ namespace kiln {
 #if defined(KILN_HAVE_AVX2)
 void f32_gemm_6x16_avx2(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride, const float* w, float* c,
                         size_t c_stride, const F32MinMax* params) {
-  f32_gemm_ukernel<simd::F32x8Avx2, 6, 2>(mr, nc, kc, a, a_stride, w, c, c_stride, params);
+  f32_gemm_ukernel<simd::F32x8Avx2, 6, 2, 4>(mr, nc, kc, a, a_stride, w, c, c_stride, params);
 }
 #endif  // KILN_HAVE_AVX2
 }  // namespace kiln

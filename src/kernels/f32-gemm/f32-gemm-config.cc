@@ -45,7 +45,7 @@ const F32GemmKernel& f32_gemm_default_kernel() {
   static const F32GemmKernel* chosen = [] {
     const std::span<const F32GemmKernel> ks = f32_gemm_kernels();
     // Preference order per build, best measured first (src/kernels/README.md).
-    for (const char* name : {"f32_gemm_4x16_avx2", "f32_gemm_5x8_simd", "f32_gemm_4x8_vec"})
+    for (const char* name : {"f32_gemm_4x16_avx2", "f32_gemm_4x8_simd", "f32_gemm_4x8_vec"})
       if (const F32GemmKernel* k = find(ks, name)) return k;
     return &ks.front();  // unreachable: the vec kernel exists everywhere
   }();

@@ -30,7 +30,7 @@ inline __attribute__((always_inline)) void f32_gemm_step(typename S::V (&acc)[MR
   }
 }
 
-template <class S, size_t MR, size_t NV, size_t KU = 4>
+template <class S, size_t MR, size_t NV, size_t KU>
 inline __attribute__((always_inline)) void f32_gemm_ukernel(size_t mr, size_t nc, size_t kc, const float* a,
                                                             size_t a_stride, const float* w, float* c,
                                                             size_t c_stride, const F32MinMax* params) {
@@ -54,8 +54,8 @@ inline __attribute__((always_inline)) void f32_gemm_ukernel(size_t mr, size_t nc
       for (size_t v = 0; v < NV; ++v) acc[i][v] = acc[0][v];
     w += NR;
     // Main loop over KU values of k: A and W addresses get constant offsets, so each
-    // row pointer advances once per KU (fewer integer ops per FLOP, which is what limits
-    // WASM SIMD, where mul and add are separate instructions). Then the k remainder.
+    // row pointer advances once per KU (KU is chosen per arch by measurement, see
+    // scripts/gen-f32-gemm.mjs). Then the k remainder.
     const float* ap[MR];
     for (size_t i = 0; i < MR; ++i) ap[i] = ar[i];
     size_t p = 0;
