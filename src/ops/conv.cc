@@ -4,6 +4,7 @@
 #include "ops/conv_util.h"
 #include "ops/fused_activation.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
 
 namespace kiln {
 
@@ -32,10 +33,27 @@ class ConvOp final : public Op {
     const bool has_bias = input_present(in, 2);
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims(), in[1].dims(), has_bias ? &in[2].dims() : nullptr));
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
-    f32_conv_reference(g, in[0].data<float>(), in[1].data<float>(), has_bias ? in[2].data<float>() : nullptr,
-                       out[0].mutable_data<float>());
+    if (packed_.packed() && is_pointwise(g) && !use_reference_kernels()) {
+      run_pointwise(g, in[0].data<float>(), out[0].mutable_data<float>());
+    } else {
+      f32_conv_reference(g, in[0].data<float>(), in[1].data<float>(), has_bias ? in[2].data<float>() : nullptr,
+                         out[0].mutable_data<float>());
+    }
     apply_fused_activation(act_, out[0].mutable_data<float>(), out[0].size());
     return Status::Ok();
+  }
+
+  // A 1x1 convolution (group 1, constant W and bias) is a GEMM: W^T [Cin, Cout] is packed
+  // once with the bias, so per image Y^T[HW, Cout] = X^T[HW, Cin] x W^T (transposes of X
+  // and Y are O(C*HW) against the GEMM's O(Cin*Cout*HW)).
+  void pack_pointwise(const Tensor& w, const Tensor* bias) {
+    const Dims& d = w.dims();
+    if (group_ != 1 || d.size() < 3 || w.dtype() != DType::kF32 || use_reference_kernels()) return;
+    for (size_t i = 2; i < d.size(); ++i)
+      if (d[i] != 1) return;
+    if (bias && (bias->dtype() != DType::kF32 || bias->size() != d[0])) return;
+    packed_.pack(static_cast<size_t>(d[0]), static_cast<size_t>(d[1]), w.data<float>(), 1, d[1], 1.f,
+                 bias ? bias->data<float>() : nullptr, 1);
   }
 
  private:
@@ -79,6 +97,25 @@ class ConvOp final : public Op {
     return g;
   }
 
+  bool is_pointwise(const ConvGeometry& g) const {
+    if (g.groups != 1 || g.group_in != packed_.k() || g.group_out != packed_.n()) return false;
+    for (size_t d = 0; d < g.rank; ++d)
+      if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_begin[d] != 0 || g.out[d] != g.in[d]) return false;
+    return true;
+  }
+
+  void run_pointwise(const ConvGeometry& g, const float* x, float* y) const {
+    size_t hw = 1;
+    for (size_t d = 0; d < g.rank; ++d) hw *= static_cast<size_t>(g.in[d]);
+    const size_t cin = g.group_in, cout = g.group_out;
+    std::vector<float> xt(hw * cin), yt(hw * cout);
+    for (size_t b = 0; b < g.batch; ++b) {
+      f32_transpose_reference(cin, hw, x + b * cin * hw, hw, xt.data(), cin);
+      packed_.multiply(hw, xt.data(), cin, yt.data(), cout);
+      f32_transpose_reference(hw, cout, yt.data(), cout, y + b * cout * hw, hw);
+    }
+  }
+
   static Dims output_dims(const ConvGeometry& g) {
     Dims d = {static_cast<int64_t>(g.batch), static_cast<int64_t>(g.groups * g.group_out)};
     for (size_t i = 0; i < g.rank; ++i) d.push_back(g.out[i]);
@@ -89,6 +126,7 @@ class ConvOp final : public Op {
   WindowAttrs attrs_;
   int64_t group_;
   FusedActivation act_;
+  PackedGemmWeights packed_;
 };
 
 }  // namespace
@@ -100,7 +138,10 @@ Result<std::unique_ptr<Op>> create_conv(const OpContext& ctx) {
   if (group <= 0 || group >= (int64_t{1} << 31))
     return invalid_model(prefix(ctx.node) + "group must be positive (and sane), got " + std::to_string(group));
   KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
-  return std::unique_ptr<Op>(new ConvOp(prefix(ctx.node), std::move(attrs), group, act));
+  auto op = std::make_unique<ConvOp>(prefix(ctx.node), std::move(attrs), group, act);
+  const Tensor* bias = ctx.constant_input(2);
+  if (const Tensor* w = ctx.constant_input(1); w && (bias || !ctx.has_input(2))) op->pack_pointwise(*w, bias);
+  return std::unique_ptr<Op>(std::move(op));
 }
 
 }  // namespace kiln

@@ -5,6 +5,7 @@
 #include "ops/fused_activation.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
 
 namespace kiln {
 
@@ -28,6 +29,22 @@ class GemmOp final : public Op {
     return Status::Ok();
   }
 
+  // Constant 2-D f32 B, packed once (transB, alpha and a per-column constant C folded in).
+  void pack_constant(const Tensor& b, const Tensor* c) {
+    if (b.dtype() != DType::kF32 || b.dims().size() != 2 || trans_a_ || use_reference_kernels()) return;
+    const int64_t rows = b.dim(0), cols = b.dim(1);
+    const int64_t n = trans_b_ ? rows : cols, k = trans_b_ ? cols : rows;
+    const float* bias = nullptr;
+    ptrdiff_t bias_stride = 0;
+    if (c && beta_ != 0.f) {
+      if (c->dtype() != DType::kF32 || !column_bias(c->dims(), n)) return;  // [M, *] C: reference path
+      bias = c->data<float>();
+      bias_stride = c->size() == 1 ? 0 : 1;
+    }
+    packed_.pack(n, k, b.data<float>(), trans_b_ ? 1 : cols, trans_b_ ? cols : 1, alpha_, bias, bias_stride, beta_);
+    packed_has_c_ = c != nullptr && beta_ != 0.f;
+  }
+
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
     const bool has_c = input_present(in, 2);
@@ -37,6 +54,11 @@ class GemmOp final : public Op {
     const int64_t k = trans_a_ ? in[0].dim(0) : in[0].dim(1);
     float* y = out[0].mutable_data<float>();
     const bool use_c = has_c && beta_ != 0.f;
+    if (packed_.packed() && packed_has_c_ == use_c && !use_reference_kernels()) {
+      packed_.multiply(static_cast<size_t>(m), in[0].data<float>(), static_cast<size_t>(k), y, static_cast<size_t>(n));
+      apply_fused_activation(act_, y, m * n);
+      return Status::Ok();
+    }
     if (use_c) {  // Y starts as C broadcast to [M, N]; the kernel scales it by beta.
       const std::vector<int64_t> cs = broadcast_strides(in[2].dims(), yd);
       const float* c = in[2].data<float>();
@@ -73,10 +95,18 @@ class GemmOp final : public Op {
     return y;
   }
 
+  // C of shape [], [1], [N] or [1, N]: one value per column, foldable into the packed bias.
+  static bool column_bias(const Dims& c, int64_t n) {
+    if (c.size() > 2 || (c.size() == 2 && c[0] != 1)) return false;
+    return c.empty() || c.back() == n || c.back() == 1;
+  }
+
   std::string who_;
   bool trans_a_, trans_b_;
   float alpha_, beta_;
   FusedActivation act_;
+  PackedGemmWeights packed_;
+  bool packed_has_c_ = false;
 };
 
 }  // namespace
@@ -88,7 +118,10 @@ Result<std::unique_ptr<Op>> create_gemm(const OpContext& ctx) {
   KILN_ASSIGN_OR_RETURN(float alpha, ctx.node.attr_float("alpha", 1.f));
   KILN_ASSIGN_OR_RETURN(float beta, ctx.node.attr_float("beta", 1.f));
   KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
-  return std::unique_ptr<Op>(new GemmOp(prefix(ctx.node), trans_a != 0, trans_b != 0, alpha, beta, act));
+  auto op = std::make_unique<GemmOp>(prefix(ctx.node), trans_a != 0, trans_b != 0, alpha, beta, act);
+  const Tensor* c = ctx.constant_input(2);
+  if (const Tensor* b = ctx.constant_input(1); b && (c || !ctx.has_input(2))) op->pack_constant(*b, c);
+  return std::unique_ptr<Op>(std::move(op));
 }
 
 }  // namespace kiln

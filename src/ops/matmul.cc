@@ -7,6 +7,7 @@
 #include "ops/fused_activation.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
 
 namespace kiln {
 
@@ -23,6 +24,17 @@ struct MatMulPlan {
 class MatMulOp final : public Op {
  public:
   MatMulOp(std::string who, bool has_bias, FusedActivation act) : who_(std::move(who)), has_bias_(has_bias), act_(act) {}
+
+  // Constant B (the usual weights): each of its [K, N] matrices packed once, here.
+  void pack_constant_b(const Tensor& b) {
+    const Dims& d = b.dims();
+    if (b.dtype() != DType::kF32 || d.empty() || use_reference_kernels()) return;
+    const int64_t k = d.size() == 1 ? d[0] : d[d.size() - 2], n = d.size() == 1 ? 1 : d.back();
+    const int64_t count = k * n == 0 ? 0 : num_elements(d) / (k * n);
+    packed_b_.resize(static_cast<size_t>(count));
+    for (int64_t t = 0; t < count; ++t)
+      packed_b_[t].pack(static_cast<size_t>(n), static_cast<size_t>(k), b.data<float>() + t * k * n, n, 1);
+  }
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
@@ -53,14 +65,30 @@ class MatMulOp final : public Op {
     if (has_bias_ && (in.size() < 3 || in[2].dims() != Dims{p.n}))
       return internal_error(who_ + "fused bias does not match N = " + std::to_string(p.n));
     Dims idx(p.batch.size(), 0);
+    PackedGemmWeights run_b;
+    int64_t run_b_off = -1;
     for (int64_t t = 0; t < batches; ++t) {
       int64_t a_off = 0, b_off = 0;
       for (size_t d = 0; d < idx.size(); ++d) {
         a_off += idx[d] * p.a_batch_stride[d];
         b_off += idx[d] * p.b_batch_stride[d];
       }
-      f32_gemm_reference(static_cast<size_t>(p.m), static_cast<size_t>(p.n), static_cast<size_t>(p.k), a + a_off,
-                         p.k, 1, b + b_off, p.n, 1, y + t * p.m * p.n, p.n, 1.f, 0.f);
+      if (use_reference_kernels()) {
+        f32_gemm_reference(static_cast<size_t>(p.m), static_cast<size_t>(p.n), static_cast<size_t>(p.k), a + a_off,
+                           p.k, 1, b + b_off, p.n, 1, y + t * p.m * p.n, p.n, 1.f, 0.f);
+      } else {
+        const PackedGemmWeights* w = nullptr;
+        const size_t b_index = p.k * p.n == 0 ? 0 : static_cast<size_t>(b_off / (p.k * p.n));
+        if (b_index < packed_b_.size() && packed_b_[b_index].n() == static_cast<size_t>(p.n) &&
+            packed_b_[b_index].k() == static_cast<size_t>(p.k)) {
+          w = &packed_b_[b_index];
+        } else {  // B is computed at run time: pack it per run (once per distinct matrix)
+          if (!run_b.packed() || b_off != run_b_off) run_b.pack(p.n, p.k, b + b_off, p.n, 1);
+          run_b_off = b_off;
+          w = &run_b;
+        }
+        w->multiply(p.m, a + a_off, p.k, y + t * p.m * p.n, p.n);
+      }
       for (size_t d = idx.size(); d-- > 0;) {
         if (++idx[d] < p.batch[d]) break;
         idx[d] = 0;
@@ -111,6 +139,7 @@ class MatMulOp final : public Op {
   std::string who_;
   bool has_bias_;
   FusedActivation act_;
+  std::vector<PackedGemmWeights> packed_b_;
 };
 
 }  // namespace
@@ -119,7 +148,9 @@ Result<std::unique_ptr<Op>> create_mat_mul(const OpContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t bias, ctx.node.attr_int(ext::kMatMulBias, 0));
   KILN_RETURN_IF_ERROR(check_input_count(ctx, bias ? 3 : 2, bias ? 3 : 2));
   KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
-  return std::unique_ptr<Op>(new MatMulOp(prefix(ctx.node), bias != 0, act));
+  auto op = std::make_unique<MatMulOp>(prefix(ctx.node), bias != 0, act);
+  if (const Tensor* b = ctx.constant_input(1)) op->pack_constant_b(*b);
+  return std::unique_ptr<Op>(std::move(op));
 }
 
 }  // namespace kiln

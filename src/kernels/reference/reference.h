@@ -22,6 +22,10 @@ void f32_gemm_reference(size_t m, size_t n, size_t k,
                         const float* b, ptrdiff_t b_stride_k, ptrdiff_t b_stride_n,
                         float* c, ptrdiff_t c_stride_m, float alpha, float beta);
 
+// dst[j, i] = src[i, j] for a rows x cols src; strides are row strides in elements.
+void f32_transpose_reference(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst,
+                             size_t dst_stride);
+
 // --- Convolution ----------------------------------------------------------------------
 // Shared geometry of Conv and ConvTranspose over `rank` spatial dimensions.
 // Conv:          x [batch, groups*group_in, in...], w [groups*group_out, group_in, kernel...],

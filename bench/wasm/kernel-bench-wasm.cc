@@ -1,0 +1,73 @@
+// Entry points for bench/wasm-gemm.mjs: the machine's WASM SIMD128 f32 peak (independent
+// chains of dependent mul+add) and f32 GEMM runs per microkernel, so Node can time them.
+#include <emscripten/emscripten.h>
+#include <wasm_simd128.h>
+
+#include <vector>
+
+#include "kernels/f32-gemm/f32-gemm.h"
+
+namespace {
+
+// kChains independent accumulators, each a dependent chain acc = acc * x + y: enough
+// chains hide the mul+add latency, so the loop runs at the throughput limit.
+template <int kChains>
+float peak_loop(int iters, float seed) {
+  v128_t acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = wasm_f32x4_splat(seed + static_cast<float>(c));
+  const v128_t x = wasm_f32x4_splat(0.999f), y = wasm_f32x4_splat(0.001f);
+  for (int i = 0; i < iters; ++i)
+#pragma clang loop unroll(full)
+    for (int c = 0; c < kChains; ++c) acc[c] = wasm_f32x4_add(wasm_f32x4_mul(acc[c], x), y);
+  v128_t s = acc[0];
+  for (int c = 1; c < kChains; ++c) s = wasm_f32x4_add(s, acc[c]);
+  return wasm_f32x4_extract_lane(s, 0);
+}
+
+struct GemmProblem {
+  const kiln::F32GemmKernel* kern;
+  kiln::F32GemmArgs args;
+  std::vector<float> a, packed, c;
+};
+
+}  // namespace
+
+extern "C" {
+
+// FLOPs per call = iters * chains * 4 lanes * 2.
+EMSCRIPTEN_KEEPALIVE float kiln_bench_peak(int chains, int iters, float seed) {
+  switch (chains) {
+    case 4: return peak_loop<4>(iters, seed);
+    case 8: return peak_loop<8>(iters, seed);
+    case 12: return peak_loop<12>(iters, seed);
+    default: return peak_loop<16>(iters, seed);
+  }
+}
+
+EMSCRIPTEN_KEEPALIVE int kiln_bench_kernel_count() { return static_cast<int>(kiln::f32_gemm_kernels().size()); }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_kernel_name(int i) { return kiln::f32_gemm_kernels()[i].name; }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_default_kernel() { return kiln::f32_gemm_default_kernel().name; }
+
+EMSCRIPTEN_KEEPALIVE GemmProblem* kiln_bench_gemm_create(int kernel, int m, int n, int k) {
+  auto* p = new GemmProblem;
+  p->kern = &kiln::f32_gemm_kernels()[kernel];
+  p->a.resize(static_cast<size_t>(m) * k);
+  std::vector<float> b(static_cast<size_t>(k) * n);
+  for (size_t i = 0; i < p->a.size(); ++i) p->a[i] = static_cast<float>((i * 7919) % 113) / 113.f - 0.5f;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 104729) % 127) / 127.f - 0.5f;
+  p->packed.resize(kiln::f32_gemm_packed_size(p->kern->nr, n, k));
+  kiln::f32_gemm_pack(p->kern->nr, n, k, b.data(), n, 1, nullptr, 0, p->packed.data());
+  p->c.resize(static_cast<size_t>(m) * n);
+  p->args.m = m, p->args.n = n, p->args.k = k;
+  p->args.a = p->a.data(), p->args.a_stride = k;
+  p->args.packed_w = p->packed.data(), p->args.c = p->c.data(), p->args.c_stride = n;
+  return p;
+}
+
+EMSCRIPTEN_KEEPALIVE float kiln_bench_gemm_run(GemmProblem* p, int reps) {
+  for (int r = 0; r < reps; ++r) kiln::f32_gemm(*p->kern, p->args);
+  return p->c[0];
+}
+
+EMSCRIPTEN_KEEPALIVE void kiln_bench_gemm_destroy(GemmProblem* p) { delete p; }
+}

@@ -1,0 +1,55 @@
+// The f32 GEMM config table: all microkernels of this build, filtered by what the CPU
+// can run, and the default tile chosen by measurement (numbers in src/kernels/README.md).
+#include <string_view>
+#include <vector>
+
+#include "kernels/f32-gemm/f32-gemm.h"
+
+namespace kiln {
+namespace {
+
+bool arch_available(const char* arch) {
+  const std::string_view a(arch);
+#if KILN_F32_GEMM_AVX2
+  if (a == "avx2") {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+#endif
+  return a == "simd" || a == "vec";
+}
+
+std::vector<F32GemmKernel> available_kernels() {
+  std::vector<F32GemmKernel> out;
+#define KILN_F32_GEMM(name, tile_mr, tile_nr, arch) \
+  if (arch_available(#arch)) out.push_back({#name, tile_mr, tile_nr, name});
+#include "kernels/f32-gemm/f32-gemm-list.h"
+#undef KILN_F32_GEMM
+  return out;
+}
+
+const F32GemmKernel* find(std::span<const F32GemmKernel> ks, std::string_view name) {
+  for (const F32GemmKernel& k : ks)
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+}  // namespace
+
+std::span<const F32GemmKernel> f32_gemm_kernels() {
+  static const std::vector<F32GemmKernel> kernels = available_kernels();
+  return kernels;
+}
+
+const F32GemmKernel& f32_gemm_default_kernel() {
+  static const F32GemmKernel* chosen = [] {
+    const std::span<const F32GemmKernel> ks = f32_gemm_kernels();
+    // Preference order per build, best measured first (src/kernels/README.md).
+    for (const char* name : {"f32_gemm_4x16_avx2", "f32_gemm_4x8_simd", "f32_gemm_4x8_vec"})
+      if (const F32GemmKernel* k = find(ks, name)) return k;
+    return &ks.front();  // unreachable: the vec kernel exists everywhere
+  }();
+  return *chosen;
+}
+
+}  // namespace kiln

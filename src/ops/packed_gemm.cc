@@ -1,0 +1,54 @@
+#include "ops/packed_gemm.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+namespace kiln {
+namespace {
+
+std::atomic<bool>& reference_flag() {
+  static std::atomic<bool> flag([] {
+    const char* env = std::getenv("KILN_REFERENCE_KERNELS");
+    return env != nullptr && std::strcmp(env, "1") == 0;
+  }());
+  return flag;
+}
+
+}  // namespace
+
+bool use_reference_kernels() { return reference_flag().load(std::memory_order_relaxed); }
+void set_use_reference_kernels(bool on) { reference_flag().store(on, std::memory_order_relaxed); }
+
+void PackedGemmWeights::pack(size_t n, size_t k, const float* b, ptrdiff_t b_stride_k, ptrdiff_t b_stride_n,
+                             float scale, const float* bias, ptrdiff_t bias_stride, float bias_scale) {
+  kern_ = &f32_gemm_default_kernel();
+  n_ = n;
+  k_ = k;
+  data_.resize(f32_gemm_packed_size(kern_->nr, n, k));
+  f32_gemm_pack(kern_->nr, n, k, b, b_stride_k, b_stride_n, bias, bias_stride, data_.data());
+  if (scale != 1.f || bias_scale != 1.f) {  // Gemm's alpha / beta, folded into the weights
+    const size_t panel = kern_->nr * (k + 1);
+    for (size_t off = 0; off < data_.size(); off += panel) {
+      for (size_t j = 0; j < kern_->nr; ++j) data_[off + j] *= bias_scale;
+      for (size_t j = kern_->nr; j < panel; ++j) data_[off + j] *= scale;
+    }
+  }
+}
+
+void PackedGemmWeights::multiply(size_t m, const float* a, size_t a_stride, float* c, size_t c_stride,
+                                 F32MinMax minmax) const {
+  F32GemmArgs args;
+  args.m = m;
+  args.n = n_;
+  args.k = k_;
+  args.a = a;
+  args.a_stride = a_stride;
+  args.packed_w = data_.data();
+  args.c = c;
+  args.c_stride = c_stride;
+  args.minmax = minmax;
+  f32_gemm(*kern_, args);
+}
+
+}  // namespace kiln

@@ -1,0 +1,36 @@
+// What the GEMM-shaped ops (MatMul, Gemm, 1x1 Conv) share: weights packed once for the
+// configured f32 GEMM microkernel, and a switch back to the reference kernels so tests
+// can compare both paths (also KILN_REFERENCE_KERNELS=1 in the environment).
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "kernels/f32-gemm/f32-gemm.h"
+
+namespace kiln {
+
+// True when ops must use the plain reference kernels; read once from the environment.
+bool use_reference_kernels();
+void set_use_reference_kernels(bool on);
+
+// B (k x n, any element strides) times `scale`, with an optional bias (n values at
+// bias_stride, times bias_scale), packed for the default microkernel.
+class PackedGemmWeights {
+ public:
+  PackedGemmWeights() = default;
+  void pack(size_t n, size_t k, const float* b, ptrdiff_t b_stride_k, ptrdiff_t b_stride_n, float scale = 1.f,
+            const float* bias = nullptr, ptrdiff_t bias_stride = 0, float bias_scale = 1.f);
+  bool packed() const { return kern_ != nullptr; }
+  size_t n() const { return n_; }
+  size_t k() const { return k_; }
+  // C[m, n] (row stride c_stride) = clamp(A[m, k] (row stride a_stride) x B + bias).
+  void multiply(size_t m, const float* a, size_t a_stride, float* c, size_t c_stride,
+                F32MinMax minmax = F32MinMax()) const;
+
+ private:
+  const F32GemmKernel* kern_ = nullptr;
+  size_t n_ = 0, k_ = 0;
+  std::vector<float> data_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,92 @@
+// MatMul, Gemm and 1x1 Conv on the packed-GEMM path (constant weights packed at creation,
+// or B packed per run) against the same ops on the reference kernels.
+#include "ops/packed_gemm.h"
+#include "ops_nn_test_util.h"
+
+namespace kiln::nntest {
+namespace {
+
+// Runs the call on the fast path and with the reference kernels; outputs must agree.
+void expect_fast_matches_reference(const OpCall& call) {
+  auto fast = run_op(call);
+  ASSERT_TRUE(fast.ok()) << fast.status().to_string();
+  set_use_reference_kernels(true);
+  auto ref = run_op(call);
+  set_use_reference_kernels(false);
+  ASSERT_TRUE(ref.ok()) << ref.status().to_string();
+  const Tensor& f = fast.value()[0];
+  const Tensor& r = ref.value()[0];
+  ASSERT_EQ(f.dims(), r.dims());
+  for (int64_t i = 0; i < r.size(); ++i)
+    ASSERT_NEAR(f.data<float>()[i], r.data<float>()[i], 1e-4f * (1.f + std::abs(r.data<float>()[i]))) << "at " << i;
+}
+
+TEST(OpsPackedGemm, MatMulConstantAndRuntimeB) {
+  const std::pair<Dims, Dims> cases[] = {
+      {{40, 120}, {120, 360}}, {{1, 40, 120}, {120, 6625}}, {{3, 5}, {5, 17}},  {{7}, {7, 9}},
+      {{4, 7}, {7}},           {{2, 3, 4}, {2, 4, 5}},      {{2, 3, 4}, {4, 5}}, {{3, 4}, {2, 4, 5}},
+      {{1, 8, 10, 16}, {1, 8, 16, 10}},
+  };
+  uint32_t seed = 900;
+  for (const auto& [ad, bd] : cases)
+    for (bool constant : {false, true}) {
+      SCOPED_TRACE(dims_to_string(ad) + " x " + dims_to_string(bd) + (constant ? " constant" : ""));
+      OpCall call{"MatMul", {}, {random_tensor(ad, seed++), random_tensor(bd, seed++)}};
+      call.inputs_constant = constant;
+      expect_fast_matches_reference(call);
+    }
+}
+
+TEST(OpsPackedGemm, GemmTransposesAlphaBetaAndC) {
+  const Dims cs[] = {{}, {1}, {17}, {1, 17}, {9, 17}, {9, 1}};
+  uint32_t seed = 950;
+  for (int trans_b = 0; trans_b < 2; ++trans_b)
+    for (const Dims& cd : cs)
+      for (bool constant : {false, true}) {
+        SCOPED_TRACE("transB=" + std::to_string(trans_b) + " C " + dims_to_string(cd) + (constant ? " constant" : ""));
+        const Dims bd = trans_b ? Dims{17, 13} : Dims{13, 17};
+        OpCall call{"Gemm",
+                    {{"transB", attr_i(trans_b)}, {"alpha", attr_f(0.5f)}, {"beta", attr_f(2.f)}},
+                    {random_tensor({9, 13}, seed++), random_tensor(bd, seed++), random_tensor(cd, seed++)}};
+        call.inputs_constant = constant;
+        expect_fast_matches_reference(call);
+      }
+  OpCall no_c{"Gemm", {{"transA", attr_i(1)}}, {random_tensor({13, 9}, 1), random_tensor({13, 17}, 2)}};
+  no_c.inputs_constant = true;
+  expect_fast_matches_reference(no_c);
+  OpCall beta0{"Gemm", {{"beta", attr_f(0.f)}}, {random_tensor({9, 13}, 3), random_tensor({13, 17}, 4),
+                                                 random_tensor({17}, 5)}};
+  beta0.inputs_constant = true;
+  expect_fast_matches_reference(beta0);
+}
+
+TEST(OpsPackedGemm, PointwiseConvAsGemm) {
+  uint32_t seed = 990;
+  struct Case {
+    Dims x, w;
+    bool bias;
+    Attrs attrs;
+  };
+  const Case cases[] = {
+      {{1, 5, 3, 7}, {11, 5, 1, 1}, true, {}},
+      {{2, 16, 6, 40}, {24, 16, 1, 1}, false, {}},
+      {{1, 3, 1, 1}, {1, 3, 1, 1}, true, {}},
+      {{2, 8, 20}, {12, 8, 1}, true, {}},                                     // 1-D
+      {{1, 4, 6, 6}, {8, 4, 1, 1}, true, {{"strides", attr_ints({2, 2})}}},  // strided: reference path
+      {{1, 4, 5, 5}, {6, 2, 1, 1}, true, {{"group", attr_i(2)}}},            // grouped: reference path
+      {{1, 4, 5, 5}, {6, 4, 1, 1}, true, {{"pads", attr_ints({1, 1, 1, 1})}}},
+      {{1, 4, 5, 5}, {6, 4, 3, 3}, true, {}},
+  };
+  for (const Case& c : cases)
+    for (bool constant : {false, true}) {
+      SCOPED_TRACE("x " + dims_to_string(c.x) + " w " + dims_to_string(c.w) + (constant ? " constant" : ""));
+      Inputs in = {random_tensor(c.x, seed++), random_tensor(c.w, seed++)};
+      if (c.bias) in.push_back(random_tensor({c.w[0]}, seed++));
+      OpCall call{"Conv", c.attrs, in};
+      call.inputs_constant = constant;
+      expect_fast_matches_reference(call);
+    }
+}
+
+}  // namespace
+}  // namespace kiln::nntest
