@@ -88,6 +88,14 @@ async function kiln({ url, inputs, warm = null }) {
   };
   if (warm) Object.assign(result, await warmRuns(() => session.run(feeds), warm));
   session.release();
+  if (warm) {
+    // A second create → first result in the same page: the runtime is already initialized.
+    const t3 = performance.now();
+    const again = await Session.create(url);
+    await again.run(feeds);
+    result.secondFirstResultMs = performance.now() - t3;
+    again.release();
+  }
   return result;
 }
 
@@ -101,7 +109,8 @@ async function ort({ url, inputs, warm = null }) {
   ort.env.logLevel = 'error'; // its graph-cleanup warnings go to console.error otherwise
   const feeds = Object.fromEntries(makeInputs(inputs).map((x) => [x.name, new ort.Tensor(x.type, x.data, x.dims)]));
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(url, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  const session = await ort.InferenceSession.create(url, options);
   const t1 = performance.now();
   const out = await session.run(feeds);
   const t2 = performance.now();
@@ -115,6 +124,13 @@ async function ort({ url, inputs, warm = null }) {
   };
   if (warm) Object.assign(result, await warmRuns(() => session.run(feeds), warm));
   await session.release();
+  if (warm) {
+    const t3 = performance.now();
+    const again = await ort.InferenceSession.create(url, options);
+    await again.run(feeds);
+    result.secondFirstResultMs = performance.now() - t3;
+    await again.release();
+  }
   return result;
 }
 
