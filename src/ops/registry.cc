@@ -20,7 +20,7 @@ constexpr Entry kOps[] = {
 #include "ops/op_list.h"
 #undef KILN_OP
 };
-constexpr const char* kControlFlow[] = {"If", "Loop"};
+constexpr const char* kControlFlow[] = {"If", "Loop", "Scan"};
 
 bool same_domain(const std::string& d, const char* e) {
   // ONNX writes the default domain as "" or "ai.onnx".

@@ -1,6 +1,6 @@
 // Resize (opsets 10..19): nearest / linear (any number of axes) / cubic, the coordinate
 // transformation and nearest-rounding modes of ONNX, scales or sizes (opset 18 axes and
-// keep_aspect_ratio_policy too). roi is ignored: tf_crop_and_resize and antialias are
+// keep_aspect_ratio_policy too). roi is read only by tf_crop_and_resize; antialias is
 // rejected at creation. The tables and shape rules live in resize_plan.
 #include "ops/nn_util.h"
 #include "ops/op.h"
@@ -21,7 +21,7 @@ class ResizeOp final : public Op {
     const Tensor *scales = nullptr, *sizes = nullptr;
     KILN_RETURN_IF_ERROR(shape_input(in, c_.scales_input, &scales));
     KILN_RETURN_IF_ERROR(shape_input(in, c_.sizes_input, &sizes));
-    KILN_ASSIGN_OR_RETURN(ResizeShape s, resize_shape(c_, in[0].dims, scales, sizes));
+    KILN_ASSIGN_OR_RETURN(ResizeShape s, resize_shape(c_, in[0].dims, scales, sizes));  // roi does not change the shape
     out[0].dtype = DType::kF32;
     out[0].dims = s.out;
     return Status::Ok();
@@ -33,12 +33,12 @@ class ResizeOp final : public Op {
       return i >= 0 && input_present(in, static_cast<size_t>(i)) ? &in[static_cast<size_t>(i)] : nullptr;
     };
     const Dims& x = in[0].dims();
-    KILN_ASSIGN_OR_RETURN(ResizeShape s, resize_shape(c_, x, get(c_.scales_input), get(c_.sizes_input)));
+    KILN_ASSIGN_OR_RETURN(ResizeShape s, resize_shape(c_, x, get(c_.scales_input), get(c_.sizes_input), get(c_.roi_input)));
     KILN_RETURN_IF_ERROR(check_output(out[0], s.out, c_.who));
     if (out[0].size() == 0) return Status::Ok();
     ResizeTables t;
     build_resize_tables(c_, x, s, &t);
-    f32_resize_reference(x.size(), t.axes.data(), in[0].data<float>(), out[0].mutable_data<float>());
+    f32_resize_reference(x.size(), t.axes.data(), in[0].data<float>(), out[0].mutable_data<float>(), c_.extrapolation);
     return Status::Ok();
   }
 

@@ -32,8 +32,11 @@ Result<ResizeConfig> parse_resize_config(const Node& node, int64_t opset) {
   else if (coord == "pytorch_half_pixel") c.coord = CoordMode::kPytorchHalfPixel;
   // "tf_half_pixel_for_nn" is the ONNX spelling; accept the long form too.
   else if (coord == "tf_half_pixel_for_nn" || coord == "tf_half_pixel_for_nearest") c.coord = CoordMode::kTfHalfPixelForNearest;
-  else if (coord == "tf_crop_and_resize")
-    return unsupported(c.who + "coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
+  else if (coord == "tf_crop_and_resize") {
+    c.coord = CoordMode::kTfCropAndResize;
+    c.roi_input = 1;
+    KILN_ASSIGN_OR_RETURN(c.extrapolation, node.attr_float("extrapolation_value", 0.f));
+  }
   else return invalid_model(c.who + "unknown coordinate_transformation_mode '" + coord + "'");
   KILN_ASSIGN_OR_RETURN(std::string nearest, node.attr_string("nearest_mode", std::string("round_prefer_floor")));
   if (nearest == "round_prefer_floor") c.nearest = NearestMode::kRoundPreferFloor;
@@ -55,7 +58,8 @@ Result<ResizeConfig> parse_resize_config(const Node& node, int64_t opset) {
   return c;
 }
 
-Result<ResizeShape> resize_shape(const ResizeConfig& c, const Dims& x, const Tensor* scales, const Tensor* sizes) {
+Result<ResizeShape> resize_shape(const ResizeConfig& c, const Dims& x, const Tensor* scales, const Tensor* sizes,
+                                 const Tensor* roi) {
   const size_t r = x.size();
   if (r == 0 || r > kMaxResizeRank)
     return unsupported(c.who + "input rank " + std::to_string(r) + " is not supported (1.." +
@@ -79,6 +83,19 @@ Result<ResizeShape> resize_shape(const ResizeConfig& c, const Dims& x, const Ten
   ResizeShape s;
   s.out = x;
   s.scales.assign(r, 1.f);
+  s.roi_start.assign(r, 0.f);
+  s.roi_end.assign(r, 1.f);
+  if (c.coord == CoordMode::kTfCropAndResize && roi && roi->size() > 0) {
+    if (roi->size() != static_cast<int64_t>(2 * axes.size()))
+      return invalid_argument(c.who + "roi has " + std::to_string(roi->size()) + " values, expected " +
+                              std::to_string(2 * axes.size()) + " (starts then ends) for input " + dims_to_string(x));
+    if (roi->dtype() != DType::kF32 && roi->dtype() != DType::kF16 && roi->dtype() != DType::kF64)
+      return invalid_argument(c.who + "roi must be float, got " + dtype_name(roi->dtype()));
+    for (size_t i = 0; i < axes.size(); ++i) {
+      s.roi_start[axes[i]] = static_cast<float>(roi->get_f64(static_cast<int64_t>(i)));
+      s.roi_end[axes[i]] = static_cast<float>(roi->get_f64(static_cast<int64_t>(axes.size() + i)));
+    }
+  }
   const std::string which = have_scales ? "scales" : "sizes";
   const int64_t count = have_scales ? (c.attr_scales.empty() ? scales->size() : static_cast<int64_t>(c.attr_scales.size()))
                                     : sizes->size();
@@ -92,7 +109,8 @@ Result<ResizeShape> resize_shape(const ResizeConfig& c, const Dims& x, const Ten
     for (size_t i = 0; i < axes.size(); ++i) {
       const float sc = c.attr_scales.empty() ? static_cast<float>(scales->get_f64(static_cast<int64_t>(i))) : c.attr_scales[i];
       const size_t a = axes[i];
-      // floor(input * scale) in float, as ONNX Runtime computes it.
+      // floor(input * scale) in float, as ONNX Runtime computes it. Like ONNX Runtime and
+      // the ONNX reference, tf_crop_and_resize does not scale by the roi's extent here.
       const float o = std::floor(sc * static_cast<float>(x[a]));
       if (!(sc > 0.f) || !(o < 1e12f))
         return invalid_argument(c.who + "scale " + std::to_string(sc) + " for axis " + std::to_string(a) +
@@ -141,9 +159,14 @@ Result<ResizeShape> resize_shape(const ResizeConfig& c, const Dims& x, const Ten
 namespace {
 
 // Input coordinate of output index o along an axis (float math, as ONNX Runtime).
-float source_coord(CoordMode m, int64_t o, int64_t in, int64_t out, float scale) {
+float source_coord(CoordMode m, int64_t o, int64_t in, int64_t out, float scale, float roi_start, float roi_end) {
   const float x = static_cast<float>(o);
   switch (m) {
+    case CoordMode::kTfCropAndResize: {  // roi is in normalized [0, 1] input coordinates
+      const float span = static_cast<float>(in - 1);
+      return out > 1 ? roi_start * span + x * (roi_end - roi_start) * span / static_cast<float>(out - 1)
+                     : 0.5f * (roi_start + roi_end) * span;
+    }
     case CoordMode::kHalfPixel: return (x + 0.5f) / scale - 0.5f;
     case CoordMode::kHalfPixelSymmetric: {  // partly in double, as ONNX Runtime does
       const float adjustment = static_cast<float>(out) / (scale * static_cast<float>(in));
@@ -192,21 +215,25 @@ void cubic_weights(float t, float a, float* w) {
 
 void build_resize_tables(const ResizeConfig& c, const Dims& x, const ResizeShape& s, ResizeTables* t) {
   const size_t taps = c.mode == ResizeMode::kNearest ? 1 : (c.mode == ResizeMode::kLinear ? 2 : 4);
+  const bool crop = c.coord == CoordMode::kTfCropAndResize;
   for (size_t d = 0; d < x.size(); ++d) {
     const int64_t in = x[d], out = s.out[d];
     const float scale = s.scales[d];
     std::vector<int64_t>& idx = t->index[d];
     std::vector<float>& wt = t->weight[d];
+    std::vector<uint8_t>& outside = t->outside[d];
+    outside.assign(crop ? static_cast<size_t>(out) : 0, 0);
     idx.assign(static_cast<size_t>(out) * taps, 0);
     wt.assign(static_cast<size_t>(out) * taps, 0.f);
     for (int64_t o = 0; o < out; ++o) {
-      const float xs = source_coord(c.coord, o, in, out, scale);
+      const float xs = source_coord(c.coord, o, in, out, scale, s.roi_start[d], s.roi_end[d]);
+      if (crop) outside[static_cast<size_t>(o)] = xs < 0.f || xs > static_cast<float>(in - 1);
       int64_t* oi = &idx[static_cast<size_t>(o) * taps];
       float* ow = &wt[static_cast<size_t>(o) * taps];
       if (c.mode == ResizeMode::kNearest) {
         // An unscaled axis maps one to one (ONNX Runtime skips the transform there, which
         // matters for tf_half_pixel_for_nn, whose +0.5 would shift a round-up mode).
-        oi[0] = scale == 1.f && in == out ? o : clamp_index(nearest_index(c.nearest, xs, scale), in);
+        oi[0] = scale == 1.f && in == out && !crop ? o : clamp_index(nearest_index(c.nearest, xs, scale), in);
         ow[0] = 1.f;
       } else if (c.mode == ResizeMode::kLinear) {
         const float xc = std::min(std::max(xs, 0.f), static_cast<float>(in - 1));
@@ -261,6 +288,7 @@ void build_resize_tables(const ResizeConfig& c, const Dims& x, const ResizeShape
     ax.taps = n_taps;
     ax.index = idx.data();
     ax.weight = wt.data();
+    ax.outside = crop ? outside.data() : nullptr;
   }
 }
 

@@ -1,11 +1,13 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <map>
 #include <set>
 
 #include "ops/registry.h"
+#include "runtime/axis_slices.h"
 #include "runtime/plan.h"
 
 namespace kiln {
@@ -115,6 +117,7 @@ Status Executor::run_graph(const Model& model, const Graph& g, Env& env) {
     const Node& n = g.nodes[i];
     Status s = !is_control_flow(n.op_type) ? run_node(model, n, env)
                : n.op_type == "Loop"        ? run_loop(model, n, env)
+               : n.op_type == "Scan"        ? run_scan(model, n, env)
                                             : run_if(model, n, env);
     KILN_RETURN_IF_ERROR(s);
     for (int v : plan.free_after[i]) env.values[static_cast<size_t>(v)] = Tensor();
@@ -286,6 +289,182 @@ Status Executor::run_loop(const Model& model, const Node& n, Env& env) {
     env.values[static_cast<size_t>(out)] = std::move(stacked);
   }
   return Status::Ok();
+}
+
+// Scan, opset 9+: inputs are N initial states then M scan inputs; the body maps (N states,
+// one slice of each scan input) to (N states, K scan output slices). Opset 8 adds a first
+// input sequence_lens and a batch axis 0 on every input and output; the scan axis is 1.
+Status Executor::run_scan(const Model& model, const Node& n, Env& env) {
+  const Attribute* a = n.attr("body");
+  if (!a || a->kind != Attribute::Kind::kGraph || !a->g) return invalid_model(n.describe() + ": missing body graph");
+  const Graph& body = *a->g;
+  const bool batched = model.opset > 0 && model.opset < 9;
+  const size_t first = batched ? 1 : 0;
+  KILN_ASSIGN_OR_RETURN(int64_t m, n.attr_int("num_scan_inputs"));
+  if (m < 1 || static_cast<size_t>(m) + first > n.inputs.size())
+    return invalid_model(n.describe() + ": num_scan_inputs " + std::to_string(m) + " does not fit " +
+                         std::to_string(n.inputs.size()) + " inputs");
+  ScanShape sh;
+  sh.states = n.inputs.size() - first - static_cast<size_t>(m);
+  sh.scans_in = static_cast<size_t>(m);
+  if (body.inputs.size() != sh.states + sh.scans_in || body.outputs.size() < sh.states ||
+      n.outputs.size() != body.outputs.size())
+    return invalid_model(n.describe() + ": body has " + std::to_string(body.inputs.size()) + " inputs and " +
+                         std::to_string(body.outputs.size()) + " outputs, node has " +
+                         std::to_string(n.inputs.size()) + " inputs and " + std::to_string(n.outputs.size()) +
+                         " outputs");
+  sh.scans_out = body.outputs.size() - sh.states;
+  auto flags = [&](const char* name, size_t count, bool axes) -> Result<std::vector<int64_t>> {
+    KILN_ASSIGN_OR_RETURN(auto v, n.attr_ints(name, std::vector<int64_t>(count, 0)));
+    if (v.size() != count)
+      return invalid_model(n.describe() + ": attribute " + name + " has " + std::to_string(v.size()) +
+                           " entries, expected " + std::to_string(count));
+    for (int64_t x : v)
+      if (!axes && x != 0 && x != 1)
+        return invalid_model(n.describe() + ": attribute " + name + " entries must be 0 or 1, got " + std::to_string(x));
+    return v;
+  };
+  std::vector<Tensor> ins(n.inputs.size() - first);
+  for (size_t i = 0; i < ins.size(); ++i) {
+    const Tensor* t = env.get(n.inputs[first + i]);
+    if (!t) return invalid_argument(n.describe() + ": input " + std::to_string(first + i) + " has no value");
+    ins[i] = *t;
+  }
+  if (!batched) {
+    KILN_ASSIGN_OR_RETURN(sh.in_dirs, flags("scan_input_directions", sh.scans_in, false));
+    KILN_ASSIGN_OR_RETURN(sh.in_axes, flags("scan_input_axes", sh.scans_in, true));
+    KILN_ASSIGN_OR_RETURN(sh.out_dirs, flags("scan_output_directions", sh.scans_out, false));
+    KILN_ASSIGN_OR_RETURN(sh.out_axes, flags("scan_output_axes", sh.scans_out, true));
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, scan_once(model, n, env, sh, std::move(ins), -1));
+    for (size_t k = 0; k < outs.size(); ++k)
+      if (n.outputs[k] != kNoValue) env.values[static_cast<size_t>(n.outputs[k])] = std::move(outs[k]);
+    return Status::Ok();
+  }
+  // Opset 8: run each batch entry on its own (its sequence length may differ), scanning axis
+  // 0 of the per-entry slices; scan outputs shorter than the longest are zero-padded.
+  KILN_ASSIGN_OR_RETURN(sh.in_dirs, flags("directions", sh.scans_in, false));
+  sh.in_axes.assign(sh.scans_in, 0);
+  sh.out_dirs.assign(sh.scans_out, 0);
+  sh.out_axes.assign(sh.scans_out, 0);
+  if (ins.empty() || ins[0].rank() < 1) return invalid_argument(n.describe() + ": inputs need a batch axis");
+  const int64_t batch = ins[0].dim(0);
+  int64_t max_len = -1;
+  for (size_t j = 0; j < sh.scans_in; ++j) {
+    const Tensor& t = ins[sh.states + j];
+    if (t.rank() < 2)
+      return invalid_argument(n.describe() + ": scan input " + std::to_string(j) + " needs batch and sequence axes, got shape " +
+                              dims_to_string(t.dims()));
+    max_len = t.dim(1);
+  }
+  for (const Tensor& t : ins)
+    if (t.rank() < 1 || t.dim(0) != batch)
+      return invalid_argument(n.describe() + ": inputs disagree on the batch size " + std::to_string(batch) + ": shape " +
+                              dims_to_string(t.dims()));
+  const Tensor* lens = env.get(n.inputs[0]);
+  if (lens && lens->size() != batch)
+    return invalid_argument(n.describe() + ": sequence_lens has " + std::to_string(lens->size()) +
+                            " entries, batch size is " + std::to_string(batch));
+  std::vector<std::vector<Tensor>> per_output(n.outputs.size());
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = lens ? lens->get_i64(b) : max_len;
+    if (len < 0 || len > max_len)
+      return invalid_argument(n.describe() + ": sequence length " + std::to_string(len) + " of batch entry " +
+                              std::to_string(b) + " is outside [0, " + std::to_string(max_len) + "]");
+    std::vector<Tensor> entry(ins.size());
+    for (size_t i = 0; i < ins.size(); ++i) {
+      auto s = take_along_axis(ins[i], 0, b);
+      if (!s.ok()) return Status(s.status().code(), with_node(n, s.status()));
+      entry[i] = std::move(s).value();
+    }
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, scan_once(model, n, env, sh, std::move(entry), len));
+    for (size_t k = 0; k < outs.size(); ++k) {
+      if (k >= sh.states && outs[k].dim(0) < max_len) {  // pad the scan axis to max_len
+        std::vector<Tensor> rows;
+        for (int64_t r = 0; r < outs[k].dim(0); ++r) {
+          KILN_ASSIGN_OR_RETURN(Tensor row, take_along_axis(outs[k], 0, r));
+          rows.push_back(std::move(row));
+        }
+        if (rows.empty()) {  // nothing scanned: a zero row of the declared shape
+          Dims d(outs[k].dims().begin() + 1, outs[k].dims().end());
+          KILN_ASSIGN_OR_RETURN(Tensor zero, Tensor::make(outs[k].dtype(), d));
+          rows.push_back(std::move(zero));
+        }
+        KILN_ASSIGN_OR_RETURN(outs[k], stack_along_axis(rows, 0, max_len));
+      }
+      per_output[k].push_back(std::move(outs[k]));
+    }
+  }
+  for (size_t k = 0; k < n.outputs.size(); ++k) {
+    if (n.outputs[k] == kNoValue || per_output[k].empty()) continue;
+    auto stacked = stack_along_axis(per_output[k], 0, batch);
+    if (!stacked.ok()) return Status(stacked.status().code(), with_node(n, stacked.status()));
+    env.values[static_cast<size_t>(n.outputs[k])] = std::move(stacked).value();
+  }
+  return Status::Ok();
+}
+
+// One scan: `ins` holds the N initial states then the M scan inputs; `len` < 0 means the
+// full scan-axis length. Returns the N final states then the K stacked scan outputs.
+Result<std::vector<Tensor>> Executor::scan_once(const Model& model, const Node& n, Env& env, const ScanShape& sh,
+                                                std::vector<Tensor> ins, int64_t len) {
+  const Graph& body = *n.attr("body")->g;
+  std::vector<int64_t> axes(sh.scans_in);
+  int64_t full = -1;
+  for (size_t j = 0; j < sh.scans_in; ++j) {
+    const Tensor& t = ins[sh.states + j];
+    int64_t ax = sh.in_axes[j] < 0 ? sh.in_axes[j] + t.rank() : sh.in_axes[j];
+    if (ax < 0 || ax >= t.rank())
+      return invalid_argument(n.describe() + ": scan input axis " + std::to_string(sh.in_axes[j]) +
+                              " is out of range for shape " + dims_to_string(t.dims()));
+    if (full >= 0 && t.dim(ax) != full)
+      return invalid_argument(n.describe() + ": scan inputs disagree on the sequence length: " + std::to_string(full) +
+                              " vs " + std::to_string(t.dim(ax)));
+    full = t.dim(ax);
+    axes[j] = ax;
+  }
+  if (len < 0) len = full;
+  std::vector<Tensor> states(ins.begin(), ins.begin() + static_cast<std::ptrdiff_t>(sh.states));
+  std::vector<std::vector<Tensor>> parts(sh.scans_out);
+  for (int64_t it = 0; it < len; ++it) {
+    auto bind = [&](int v, Tensor t) {
+      if (v != kNoValue) env.values[static_cast<size_t>(v)] = std::move(t);
+    };
+    for (size_t k = 0; k < sh.states; ++k) bind(body.inputs[k], states[k]);
+    for (size_t j = 0; j < sh.scans_in; ++j) {
+      const int64_t at = sh.in_dirs[j] ? len - 1 - it : it;
+      auto slice = take_along_axis(ins[sh.states + j], axes[j], at);
+      if (!slice.ok()) return Status(slice.status().code(), with_node(n, slice.status()));
+      bind(body.inputs[sh.states + j], std::move(slice).value());
+    }
+    KILN_RETURN_IF_ERROR(run_graph(model, body, env));
+    std::vector<Tensor> outs(body.outputs.size());
+    for (size_t j = 0; j < outs.size(); ++j) {
+      const Tensor* t = env.get(body.outputs[j]);
+      if (!t) return internal_error(n.describe() + ": body output " + std::to_string(j) + " was not computed");
+      outs[j] = *t;
+    }
+    clear_locals(body, env);
+    for (size_t k = 0; k < sh.states; ++k) states[k] = std::move(outs[k]);
+    for (size_t j = 0; j < sh.scans_out; ++j) parts[j].push_back(std::move(outs[sh.states + j]));
+  }
+  std::vector<Tensor> result = std::move(states);
+  for (size_t j = 0; j < sh.scans_out; ++j) {
+    if (parts[j].empty()) {  // no iteration: an empty scan axis, the rest from the body's declaration
+      KILN_ASSIGN_OR_RETURN(Tensor empty, stack_scan(model, n, body.outputs[sh.states + j], {}));
+      result.push_back(std::move(empty));
+      continue;
+    }
+    if (sh.out_dirs[j]) std::reverse(parts[j].begin(), parts[j].end());  // reverse: last iteration first
+    const int64_t rank = parts[j][0].rank() + 1;
+    const int64_t ax = sh.out_axes[j] < 0 ? sh.out_axes[j] + rank : sh.out_axes[j];
+    if (ax < 0 || ax >= rank)
+      return invalid_argument(n.describe() + ": scan output axis " + std::to_string(sh.out_axes[j]) +
+                              " is out of range for rank " + std::to_string(rank));
+    auto stacked = stack_along_axis(parts[j], ax, static_cast<int64_t>(parts[j].size()));
+    if (!stacked.ok()) return Status(stacked.status().code(), with_node(n, stacked.status()));
+    result.push_back(std::move(stacked).value());
+  }
+  return result;
 }
 
 // Stacks the per-iteration values of one scan output along a new first axis. With no

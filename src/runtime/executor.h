@@ -1,5 +1,5 @@
 // Executor: creates one Op per node once (attribute checks, weight packing), then runs
-// graphs node by node, freeing each intermediate after its last use. Control flow (If, Loop)
+// graphs node by node, freeing each intermediate after its last use. Control flow (If, Loop, Scan)
 // is handled here, running branch / body subgraphs in the same value environment.
 #pragma once
 #include <memory>
@@ -37,6 +37,13 @@ class Executor {
   Status run_if(const Model& model, const Node& n, Env& env);
   static const void* arena_slot(RunPlan& plan, int value, const TensorInfo& info, Tensor& out);
   Status run_loop(const Model& model, const Node& n, Env& env);
+  struct ScanShape {
+    size_t states = 0, scans_in = 0, scans_out = 0;
+    std::vector<int64_t> in_axes, in_dirs, out_axes, out_dirs;
+  };
+  Status run_scan(const Model& model, const Node& n, Env& env);
+  Result<std::vector<Tensor>> scan_once(const Model& model, const Node& n, Env& env, const ScanShape& sh,
+                                        std::vector<Tensor> ins, int64_t len);
   Result<Tensor> stack_scan(const Model& model, const Node& n, int body_output, const std::vector<Tensor>& parts);
   // Drops the values a subgraph produced (its inputs and node outputs) from env.
   static void clear_locals(const Graph& g, Env& env);

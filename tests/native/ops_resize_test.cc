@@ -1,6 +1,6 @@
 // Resize (opsets 10, 11, 13, 18) and Upsample (7, 9) through the Op interface: the
 // detector's nearest/asymmetric/floor configuration, every nearest rounding mode and
-// coordinate transform on hand-worked index lists, linear and cubic against formulas
+// coordinate transform on hand-worked index lists, tf_crop_and_resize with extrapolation, linear and cubic against formulas
 // evaluated here, sizes / axes / keep_aspect_ratio_policy, needs-value, and errors.
 #include "ops_nn_test_util.h"
 
@@ -228,14 +228,42 @@ TEST(OpsNnResize, Errors) {
   expect_error(resize({}, x, std::vector<float>{2, 2}, std::nullopt), "scales has 2 values, expected 4");
   expect_error(resize({}, x, std::vector<float>{1, 1, -2, 2}, std::nullopt), "positive");
   expect_error(resize({}, x, std::nullopt, std::vector<int64_t>{1, 1, -4, 4}), "size -4");
-  expect_error(resize({{"coordinate_transformation_mode", attr_s("tf_crop_and_resize")}}, x, std::vector<float>{1, 1, 2, 2}, std::nullopt),
-               "tf_crop_and_resize");
   expect_error(resize({{"antialias", attr_i(1)}}, x, std::vector<float>{1, 1, 2, 2}, std::nullopt, 18), "antialias");
   expect_error(resize({{"mode", attr_s("area")}}, x, std::vector<float>{1, 1, 2, 2}, std::nullopt), "mode 'area'");
   expect_error(resize({{"nearest_mode", attr_s("nearest")}}, x, std::vector<float>{1, 1, 2, 2}, std::nullopt), "nearest_mode");
   expect_error(OpCall{"Resize", {{"mode", attr_s("cubic")}}, {x, f32({1, 1, 2, 2}, {4})}, 10}, "mode 'cubic'");
   expect_error(resize({}, x, std::vector<float>{1, 1, 1e30f, 1}, std::nullopt), "sane");
   expect_error(resize({}, x, std::nullopt, std::vector<int64_t>{1, 1, 1 << 20, 1 << 20}), "too large");
+}
+
+// tf_crop_and_resize: X, roi (starts then ends, normalized), no scales, sizes.
+OpCall crop(const std::string& mode, std::vector<float> roi, std::vector<int64_t> sizes, std::optional<float> extrapolation) {
+  Attrs a = {{"mode", attr_s(mode)}, {"coordinate_transformation_mode", attr_s("tf_crop_and_resize")}};
+  if (extrapolation) a["extrapolation_value"] = attr_f(*extrapolation);
+  const auto nr = static_cast<int64_t>(roi.size()), ns = static_cast<int64_t>(sizes.size());
+  return OpCall{"Resize", std::move(a), {f32({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3}), f32(roi, {nr}), empty_f32(), i64(sizes, {ns})}, 13};
+}
+
+TEST(OpsNnResize, TfCropAndResizeExtrapolatesOutsideTheImage) {
+  // roi H [-0.5, 0.5], W [0.25, 1.25] over a 3x3 image, 3x3 output: source rows
+  // -1 + o = -1 (outside), 0, 1; source columns 0.5 + o = 0.5, 1.5, 2.5 (outside, > 2).
+  const std::vector<float> roi = {0, 0, -0.5f, 0.25f, 1, 1, 0.5f, 1.25f};
+  auto lin = run_op(crop("linear", roi, {1, 1, 3, 3}, -1.f));
+  ASSERT_TRUE(lin.ok()) << lin.status().to_string();
+  expect_near_all(lin.value()[0], {1, 1, 3, 3}, {-1, -1, -1, 1.5f, 2.5f, -1, 4.5f, 5.5f, -1});
+  // Nearest (round_prefer_floor: 0.5 -> 0, 1.5 -> 1); the default extrapolation value is 0.
+  auto nn = run_op(crop("nearest", roi, {1, 1, 3, 3}, std::nullopt));
+  ASSERT_TRUE(nn.ok()) << nn.status().to_string();
+  expect_near_all(nn.value()[0], {1, 1, 3, 3}, {0, 0, 0, 1, 2, 0, 4, 5, 0}, 0.f);
+  // A single output samples the roi centre: row 0.5 * (0 + 1) * 2 = 1, column 0.5 * 1.5 * 2 = 1.5.
+  auto one = run_op(crop("linear", {0, 0, 0, 0.5f, 1, 1, 1, 1}, {1, 1, 1, 1}, -1.f));
+  ASSERT_TRUE(one.ok()) << one.status().to_string();
+  expect_near_all(one.value()[0], {1, 1, 1, 1}, {5.5f});
+  // Upscaling a crop inside the image: rows 0.5, 1.25, 2; columns 0, 0.5, 1.
+  auto up = run_op(crop("linear", {0, 0, 0.25f, 0, 1, 1, 1, 0.5f}, {1, 1, 3, 3}, -1.f));
+  ASSERT_TRUE(up.ok()) << up.status().to_string();
+  expect_near_all(up.value()[0], {1, 1, 3, 3}, {2.5f, 3, 3.5f, 4.75f, 5.25f, 5.75f, 7, 7.5f, 8});
+  expect_error(crop("linear", {0, 0, 1, 1}, {1, 1, 3, 3}, std::nullopt), "roi has 4 values, expected 8");
 }
 
 // ---------------------------------------------------------------- Upsample

@@ -1,5 +1,6 @@
 // Separable N-D resize from per-axis tap tables: each output element is the weighted sum
-// over the product of its axes' taps (1 for nearest, 2^k for k linear axes, 4^k cubic).
+// over the product of its axes' taps (1 for nearest, 2^k for k linear axes, 4^k cubic),
+// or the extrapolation value where an axis marks its output index as outside the input.
 #include "kernels/reference/index_util.h"
 #include "kernels/reference/reference.h"
 
@@ -7,7 +8,7 @@ namespace kiln {
 
 using refk::next_index;
 
-void f32_resize_reference(size_t rank, const ResizeAxis* axes, const float* x, float* y) {
+void f32_resize_reference(size_t rank, const ResizeAxis* axes, const float* x, float* y, float extrapolation) {
   if (rank == 0) {
     y[0] = x[0];
     return;
@@ -23,6 +24,12 @@ void f32_resize_reference(size_t rank, const ResizeAxis* axes, const float* x, f
   int64_t oidx[kMaxResizeRank] = {};
   int64_t o = 0;
   do {
+    bool outside = false;
+    for (size_t d = 0; d < rank; ++d) outside = outside || (axes[d].outside && axes[d].outside[oidx[d]]);
+    if (outside) {
+      y[o++] = extrapolation;
+      continue;
+    }
     float sum = 0.f;
     int64_t tidx[kMaxResizeRank] = {};
     do {

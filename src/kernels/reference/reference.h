@@ -102,9 +102,12 @@ struct ResizeAxis {
   size_t taps = 1;
   const int64_t* index = nullptr;
   const float* weight = nullptr;
+  // Optional, one flag per output index: the source coordinate fell outside the input
+  // (tf_crop_and_resize); any such axis makes the element `extrapolation`.
+  const uint8_t* outside = nullptr;
 };
 // rank <= kMaxSpatialDims + 2 axes, all of them described (batch and channels included).
-void f32_resize_reference(size_t rank, const ResizeAxis* axes, const float* x, float* y);
+void f32_resize_reference(size_t rank, const ResizeAxis* axes, const float* x, float* y, float extrapolation = 0.f);
 constexpr size_t kMaxResizeRank = kMaxSpatialDims + 2;
 
 
