@@ -1,5 +1,5 @@
-// Types for 'kiln/ocr' (web/ocr.js): PNG decoding, PP-OCR recognizer
-// preprocessing and CTC greedy decoding.
+// Types for 'kiln/ocr' (web/ocr.js, web/ocr-pipeline.js): PNG decoding, PP-OCR
+// preprocessing, CTC greedy decoding and the whole pipeline (recognizeText).
 
 /** 8-bit interleaved pixels; channels 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA). */
 export interface DecodedImage {
@@ -92,3 +92,85 @@ export interface CTCResult {
 
 /** CTC greedy decoding over [T, C] or [1, T, C] probabilities: argmax, collapse repeats, drop blank 0. */
 export function ctcGreedyDecode(probs: ArrayLike<number>, dims: number[], keys: string[]): CTCResult;
+
+export interface DetectTextBoxesOptions {
+  /** Probability above which a pixel is text (default 0.3). */
+  threshold?: number;
+  /** Boxes whose mean probability is below this are dropped (default 0.6). */
+  boxThreshold?: number;
+  /** Boxes grow on every side by area * unclipRatio / perimeter (default 1.5). */
+  unclipRatio?: number;
+  /** Boxes whose shorter side (in map pixels) is below this are dropped (default 3). */
+  minSize?: number;
+  /** At most this many connected components are considered (default 1000). */
+  maxCandidates?: number;
+  /** Size of the original image, to map boxes back from the map (default the map size). */
+  imageWidth?: number;
+  imageHeight?: number;
+}
+
+/** An axis-aligned box in image pixels (integers). */
+export interface TextBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface ScoredTextBox extends TextBox {
+  /** Mean probability of the detector's map inside the (not yet grown) box. */
+  score: number;
+}
+
+/**
+ * DBNet postprocessing (PaddleOCR DBPostProcess, axis-aligned): binarize, 8-connected components,
+ * score, filter, unclip, map to the image; sorted top-to-bottom, left-to-right.
+ * probMap has dims [1, 1, H, W], [1, H, W] or [H, W]. Throws KilnError (invalid_argument) on bad input.
+ */
+export function detectTextBoxes(probMap: ArrayLike<number>, dims: readonly number[], options?: DetectTextBoxesOptions): ScoredTextBox[];
+
+/** The recognizer's input for one box of the image: crop, then preprocessRecognizer (options passed on). */
+export function cropAndResize(image: ImageLike, box: TextBox, height?: number, options?: RecognizerPreprocessOptions): RecognizerInput;
+
+/** What recognizeText needs of a session: kiln's Session and WorkerSession both fit. */
+export interface OCRSession {
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+  run(feeds: Record<string, { type: 'float32'; data: Float32Array; dims: readonly number[] }>): Promise<Record<string, { data: unknown; dims: readonly number[] }>>;
+}
+
+export interface OCRModels {
+  /** PP-OCR DBNet detector: x [1, 3, H, W] -> probability map [1, 1, H, W]. */
+  detector: OCRSession;
+  /** PP-OCR CTC recognizer: x [1, 3, 48, W] -> [1, T, classes]. */
+  recognizer: OCRSession;
+  /** parseKeys(keyFileText), or the key file's text itself. */
+  keys: string[] | string;
+}
+
+export interface RecognizeTextOptions extends Omit<DetectTextBoxesOptions, 'imageWidth' | 'imageHeight'> {
+  /** Detector input: the longer side is limited to this (default 960). */
+  limitSideLen?: number;
+  /** Channel order of both models' inputs (default 'bgr'). */
+  channelOrder?: 'bgr' | 'rgb';
+  /** Recognizer input height (default 48). */
+  recognizerHeight?: number;
+  /** Lines read with a lower confidence are left out (default 0.5, PaddleOCR's drop_score). */
+  minConfidence?: number;
+}
+
+export interface RecognizedLine {
+  /** Where the line is, in image pixels. */
+  box: TextBox;
+  /** The detector's score for the box. */
+  score: number;
+  text: string;
+  /** The recognizer's mean probability over the decoded characters. */
+  confidence: number;
+}
+
+/**
+ * The whole PP-OCR pipeline in one call: detector → detectTextBoxes → cropAndResize per box →
+ * recognizer → ctcGreedyDecode. unclipRatio defaults to 1.6 here. Lines in reading order.
+ */
+export function recognizeText(models: OCRModels, image: ImageLike, options?: RecognizeTextOptions): Promise<RecognizedLine[]>;

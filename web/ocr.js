@@ -1,7 +1,10 @@
 // OCR helpers around the PP-OCR models: PNG decoding, the detector's and the
 // recognizer's image preprocessing, and CTC greedy decoding with a key file.
 // Plain ES module with no dependencies: runs in Node (>= 18) and in browsers.
-// Exported from the package as 'kiln/ocr'.
+// Exported from the package as 'kiln/ocr', together with the whole pipeline
+// (detectTextBoxes, cropAndResize, recognizeText) from ocr-pipeline.js.
+
+export { detectTextBoxes, cropAndResize, recognizeText } from './ocr-pipeline.js';
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 

@@ -1,6 +1,8 @@
 // Compiled by `npm run typecheck` (tsc --noEmit), never run: exercises the public types
 // of the `kiln` package so a drift between web/index.d.ts and the agreed API fails.
 import { Interpreter, KilnError, Session, Tensor, imageToTensor, readModelInfo, softmax, topK } from 'kiln';
+import { cropAndResize, detectTextBoxes, parseKeys, recognizeText } from 'kiln/ocr';
+import type { RecognizedLine, ScoredTextBox, TextBox } from 'kiln/ocr';
 import type {
   BackendInfo, BuildName, InterpreterOptions, KilnErrorCode, LoadInfo, LoadProgress, SessionOptions, SessionStream,
   StreamOptions, TensorDetails, TensorInfo, TensorType,
@@ -130,3 +132,15 @@ export function imageExample(canvas: HTMLCanvasElement, bitmap: ImageBitmap, dat
 
 // @ts-expect-error: layout is nchw or nhwc
 imageToTensor({ width: 1, height: 1, data: [0, 0, 0] }, { layout: 'chw' });
+
+export async function ocrPipelineExample(detector: Session, recognizer: Session, keyText: string, data: ImageData): Promise<string> {
+  const keys: string[] = parseKeys(keyText);
+  const lines: RecognizedLine[] = await recognizeText({ detector, recognizer, keys }, data, { limitSideLen: 960, unclipRatio: 1.6 });
+  await recognizeText({ detector, recognizer, keys: keyText }, { width: 1, height: 1, data: [255] });
+  const boxes: ScoredTextBox[] = detectTextBoxes(new Float32Array(4), [1, 1, 2, 2], { threshold: 0.3, imageWidth: 4, imageHeight: 4 });
+  const box: TextBox = lines[0].box;
+  const x = cropAndResize(data, box, 48, { channelOrder: 'rgb' });
+  return lines.map((l) => `${l.text} ${l.confidence} ${l.score}`).join('\n') + boxes.length + x.dims.length;
+}
+// @ts-expect-error: recognizeText needs both sessions
+recognizeText({ detector: {} as Session, keys: [] }, { width: 1, height: 1, data: [0] });
