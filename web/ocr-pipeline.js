@@ -95,7 +95,7 @@ export function detectTextBoxes(probMap, dims, options = {}) {
     const score = sum / ((w + 1) * (h + 1));
     if (score < boxThreshold) continue;
     // Unclip: the shrunk text kernel is grown back by area * ratio / perimeter.
-    const d = (w * h * unclipRatio) / (2 * (w + h));
+    const d = w + h > 0 ? (w * h * unclipRatio) / (2 * (w + h)) : 0;  // a lone pixel has no perimeter
     if (Math.min(w, h) + 2 * d < minSize + 2) continue;
     const sx = imageWidth / W, sy = imageHeight / H;
     const clampX = (v) => Math.min(Math.max(Math.round(v * sx), 0), imageWidth);
