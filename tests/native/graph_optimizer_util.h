@@ -12,6 +12,7 @@
 #include "format/model_io.h"
 #include "graph/passes/pipeline.h"
 #include "graph/shape_inference.h"
+#include "ops_nn_test_util.h"
 #include "runtime/session.h"
 
 namespace kiln::opt_test {
@@ -29,24 +30,10 @@ inline Tensor random_tensor(const Dims& d, uint32_t seed, float lo = -1.f, float
   return Tensor::from_f32(random_values(static_cast<size_t>(num_elements(d)), seed, lo, hi), d);
 }
 
-inline Attribute attr_i(int64_t i) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = i;
-  return a;
-}
-inline Attribute attr_f(float f) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = f;
-  return a;
-}
-inline Attribute attr_ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
+// Attribute makers shared with the op tests.
+using nntest::attr_f;
+using nntest::attr_i;
+using nntest::attr_ints;
 
 struct Builder {
   Model m;
