@@ -19,7 +19,7 @@ import path from 'node:path';
 
 import { MODELS } from './peers/models.mjs';
 import { engineSlots } from './peers/engines.mjs';
-import { COMPARISONS, compare, machine, machineLine, median, p90, resultsTable, sizesTable, wasmSizes } from './peers/report.mjs';
+import { COMPARISONS, compare, fastestTable, machine, machineLine, median, p90, resultsTable, sizesTable, wasmSizes } from './peers/report.mjs';
 import { KILN_CLI, ROOT, requireBuilt } from '../tests/js/helpers.mjs';
 
 function parseArgs(argv) {
@@ -131,7 +131,9 @@ async function benchModel(model, slots, opts) {
       const res = results[slot.id];
       if (res.error) continue;
       try {
-        res.samples.push(...(await engine.time(block)));
+        const { samples, min } = await engine.time(block);
+        res.samples.push(...samples);
+        res.min = Math.min(res.min ?? Infinity, min);
       } catch (e) {
         Object.assign(res, { error: e.message });
       }
@@ -191,6 +193,10 @@ async function main() {
     '',
     'kiln-native cells are the median of the CLI\'s per-block medians (`kiln run --repeat`), so they have no p90. ' +
       'A ratio marked (1t) compares kiln\'s single-threaded engine with the 2-thread peer because kiln has no threaded one here.',
+    '',
+    '### Fastest run (ms) and ratios on it',
+    '',
+    fastestTable(rows, slots),
     '',
     '### .wasm sizes (files each runtime loads in Node)',
     '',

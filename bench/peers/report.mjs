@@ -31,19 +31,19 @@ export const COMPARISONS = [
 ];
 
 /**
- * One comparison for one model's results ({engineId: {median} | {missing} | {error}}):
- * { ratio, met, note } or { na } when a side has no number.
+ * One comparison for one model's results ({engineId: {median, min} | {missing} | {error}}),
+ * on the median or another statistic: { ratio, met, note } or { na } when a side has no number.
  */
-export function compare(results, c) {
+export function compare(results, c, stat = 'median') {
   let kiln = results[c.kiln];
   let note = '';
-  if (kiln?.median === undefined && c.fallback && results[c.fallback]?.median !== undefined) {
+  if (kiln?.[stat] === undefined && c.fallback && results[c.fallback]?.[stat] !== undefined) {
     kiln = results[c.fallback];
     note = ` (${c.fallback.endsWith('-1') ? '1t' : c.fallback})`;
   }
   const peer = results[c.peer];
-  if (kiln?.median === undefined || peer?.median === undefined) return { na: true };
-  const ratio = kiln.median / peer.median;
+  if (kiln?.[stat] === undefined || peer?.[stat] === undefined) return { na: true };
+  const ratio = kiln[stat] / peer[stat];
   return { ratio, met: ratio <= c.target, note };
 }
 
@@ -67,6 +67,23 @@ export function resultsTable(rows, slots) {
     const cells = [row.label, row.input, ...slots.map((s) => cell(row.results[s.id])),
                    ...COMPARISONS.map((c) => ratioCell(compare(row.results, c))), row.agreement];
     lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The fastest run of each engine and the ratios on those: on a loaded machine a run is
+ * often preempted, which costs long runs more than short ones; the fastest run is the
+ * closest this run gets to the engines' unloaded speed.
+ */
+export function fastestTable(rows, slots) {
+  const live = slots.filter((s) => !s.missing);
+  const head = ['model', ...live.map((s) => s.label), ...COMPARISONS.map((c) => `${c.kiln.replace(/-\d$/, '')} / ${c.peer}`)];
+  const lines = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`];
+  for (const row of rows) {
+    const mins = live.map((s) => (row.results[s.id]?.min === undefined ? 'n/a' : fmt(row.results[s.id].min)));
+    const ratios = COMPARISONS.map((c) => ratioCell(compare(row.results, c, 'min')));
+    lines.push(`| ${[row.key, ...mins, ...ratios].join(' | ')} |`);
   }
   return lines.join('\n');
 }

@@ -68,6 +68,7 @@ describe('bench/peers.mjs --quick on Silero VAD', () => {
   it('says how each target fared, describes the machine and reports the .wasm sizes', () => {
     for (const c of COMPARISONS) assert.ok(md.includes(`- ${c.title} (`), `no summary line for ${c.title}`);
     assert.match(md, /^Machine: .+, \d+ cores, .*Node v\d+.*onnxruntime-web \d+\.\d+\.\d+, onnxruntime-node \d+\.\d+\.\d+; kiln /m);
+    assert.match(md, /### Fastest run \(ms\) and ratios on it\n\n\| model \|.*\n\|---\|.*\n\| silero \| \d/);
     for (const f of ['kiln.wasm', 'kiln.js', 'ort-wasm-simd-threaded.wasm'])
       assert.match(md, new RegExp(`\\| ${f.replace(/\./g, '\\.')} \\| \\d+ KiB \\| \\d+ KiB \\|`), f);
   });
@@ -81,6 +82,7 @@ describe('bench/peers.mjs --quick on Silero VAD', () => {
       else {
         assert.ok(r.samples.length >= 1 && r.samples.every((t) => t > 0), `${e.id}: samples ${r.samples}`);
         assert.equal(r.median, median(r.samples));
+        assert.ok(r.min > 0 && r.min <= r.median, `${e.id}: min ${r.min}, median ${r.median}`);
       }
     }
   });
