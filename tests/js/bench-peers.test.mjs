@@ -93,6 +93,21 @@ describe('bench/peers.mjs --quick on Silero VAD', () => {
   });
 });
 
+describe('bench engine detection', () => {
+  // engines.mjs reads KILN_CLI when imported, so each case runs in a fresh process.
+  const detect = (cli) => run(process.execPath, ['--input-type=module', '-e',
+    "import { cliHasThreads } from './bench/peers/engines.mjs'; console.log(cliHasThreads());"],
+    { cwd: ROOT, env: { ...process.env, KILN_CLI: cli } }).then(({ stdout }) => stdout.trim());
+
+  it('uses --threads only when `kiln run --help` lists it', async () => {
+    const fake = path.join(OUT, 'fake-kiln.sh');
+    fs.writeFileSync(fake, '#!/bin/sh\necho "  --repeat INT   Run N times"\necho "  --threads INT  Worker threads"\n', { mode: 0o755 });
+    assert.equal(await detect(fake), 'true');
+    fs.writeFileSync(fake, '#!/bin/sh\necho "  --repeat INT   Run N times"\necho "  --threadsafe   not the flag"\n', { mode: 0o755 });
+    assert.equal(await detect(fake), 'false');
+  });
+});
+
 describe('bench statistics', () => {
   it('median and nearest-rank p90', () => {
     assert.equal(median([3, 1, 2]), 2);
