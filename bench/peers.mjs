@@ -205,7 +205,7 @@ async function main() {
   ].join('\n');
   fs.writeFileSync(path.join(opts.out, 'peers.md'), md);
   const json = { options: opts, machine: { ...mach, loadAfter }, engines: slots.map(({ id, label, missing }) => ({ id, label, missing })),
-                 comparisons: COMPARISONS, models: rows.map((r) => ({ ...r, results: r.results })), sizes };
+                 comparisons: COMPARISONS, models: rows, sizes };
   fs.writeFileSync(path.join(opts.out, 'peers.json'), JSON.stringify(json, null, 1));
   console.log(md);
 }

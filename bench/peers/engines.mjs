@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { BUILDS } from '../../web/backend.js';
-import { encodeNpy } from '../../tests/js/npy.mjs';
+import { decodeNpy, encodeNpy } from '../../tests/js/npy.mjs';
 import { KILN_CLI, ROOT } from '../../tests/js/helpers.mjs';
 
 const WORKER = new URL('./engine-worker.mjs', import.meta.url);
@@ -47,6 +47,8 @@ class WorkerEngine {
                          feeds: this.engine === 'kiln-wasm' ? feeds : peerFeeds, warmup };
     this.worker = new Worker(WORKER, { workerData });
     const { info, outputs } = await this.#next();
+    // onnxruntime-web silently falls back to 1 thread where it cannot start its pthreads.
+    if (info.threads !== this.threads) throw new Error(`${info.build} runs ${info.threads} thread(s), not ${this.threads}`);
     return { info, outputs };
   }
 
@@ -85,14 +87,14 @@ class NativeEngine {
     }
     if (this.threadsFlag) this.args.push('--threads', String(this.threads));
     const outDir = path.join(dir, 'native-out');
+    fs.rmSync(outDir, { recursive: true, force: true });
     execFileSync(KILN_CLI, [...this.args, '--output-dir', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const { decodeNpy } = await import('../../tests/js/npy.mjs');
     const outputs = {};
     for (const f of fs.readdirSync(outDir)) {
       const t = decodeNpy(fs.readFileSync(path.join(outDir, f)));
       if (t.type === 'float32') outputs[f.replace(/\.npy$/, '')] = { dims: t.dims, data: Array.from(t.data) };
     }
-    return { info: { build: 'kiln CLI (native)', threads: this.threadsFlag ? this.threads : 1 }, outputs, sanitizedNames: true };
+    return { info: { build: 'kiln CLI (native)', threads: this.threadsFlag ? this.threads : 1 }, outputs };
   }
 
   time(runs) {
