@@ -4,6 +4,9 @@
 //   const out = await session.run({ x: new Tensor('float32', data, [1, 3, 48, 320]) });
 export { KilnError } from './errors.js';
 export { Tensor } from './tensor.js';
+import { setWorkerSessionLoader } from './session.js';
+
+setWorkerSessionLoader(() => import('./worker-session.js'));
 export { Session } from './session.js';
 export { Interpreter } from './interpreter.js';
 export { readModelInfo } from './metadata.js';

@@ -12,8 +12,11 @@ export const isNode =
 // Modules by build files (one per realm and build, shared by all sessions).
 const modules = new Map();
 
+// Node only. The specifier is a variable so bundlers leave it alone (Vite would otherwise
+// swap in a stub that warns at build time); a browser never reaches this.
+const NODE_FS = 'node:fs/promises';
 async function nodeFs() {
-  return import(/* webpackIgnore: true */ 'node:fs/promises');
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_FS);
 }
 
 async function importGlue(js) {
