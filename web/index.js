@@ -4,8 +4,11 @@
 //   const out = await session.run({ x: new Tensor('float32', data, [1, 3, 48, 320]) });
 export { KilnError } from './errors.js';
 export { Tensor } from './tensor.js';
+import { setOwnGlue } from './loader.js';
 import { setWorkerSessionLoader } from './session.js';
 
+// Loaded on demand, as literal imports so bundlers emit them (see loader.js, session.js).
+setOwnGlue(() => import('./dist/kiln.js'));
 setWorkerSessionLoader(() => import('./worker-session.js'));
 export { Session } from './session.js';
 export { Interpreter } from './interpreter.js';
