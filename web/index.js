@@ -2,14 +2,15 @@
 //   import { Session, Tensor } from 'kiln';
 //   const session = await Session.create('model.kiln');
 //   const out = await session.run({ x: new Tensor('float32', data, [1, 3, 48, 320]) });
-export { KilnError } from './errors.js';
-export { Tensor } from './tensor.js';
 import { setOwnGlue } from './loader.js';
 import { setWorkerSessionLoader } from './session.js';
 
 // Loaded on demand, as literal imports so bundlers emit them (see loader.js, session.js).
 setOwnGlue(() => import('./dist/kiln.js'));
 setWorkerSessionLoader(() => import('./worker-session.js'));
+
+export { KilnError } from './errors.js';
+export { Tensor } from './tensor.js';
 export { Session } from './session.js';
 export { Interpreter } from './interpreter.js';
 export { readModelInfo } from './metadata.js';
