@@ -1,8 +1,9 @@
-// The package through bundlers: a tiny app (tests/browser/bundler-app) that imports 'kiln'
-// and 'kiln/ocr' by name is built with Vite and with webpack, using their defaults (the
-// .wasm file and the worker are found through `new URL(..., import.meta.url)`), served
-// from the build output alone and run in Chromium, on the main thread and in worker mode;
-// the recognizer's outputs must match the package run under Node.
+// The package through bundlers: the `npm pack` tarball is unpacked into the node_modules of a
+// tiny app (tests/browser/bundler-app) that imports 'kiln' and 'kiln/ocr' by name; the app is
+// built with Vite and with webpack, using their defaults (the .wasm file and the worker are
+// found through `new URL(..., import.meta.url)`), served from the build output alone and run
+// in Chromium, on the main thread and in worker mode; the recognizer's outputs must match
+// the package run under Node.
 // The bundlers are devDependencies; KILN_BUNDLERS_DIR names another directory whose
 // node_modules holds vite and/or webpack + webpack-cli (a bundler not found there is skipped;
 // e.g. a directory with vite@7 checks Vite 7's Rollup build).
@@ -29,11 +30,17 @@ const skipOf = (name) =>
   fs.existsSync(cliPath(name)) ? false : `${name} is not installed in ${BUNDLERS_DIR}/node_modules (npm ci, or set KILN_BUNDLERS_DIR)`;
 const skipAll = Object.keys(BUNDLERS).every(skipOf);
 
-let browser, expected;
+let browser, expected, packed;
 
 before(async () => {
   if (skipAll) return;
   const { kiln } = recognizerKiln();
+  // What `npm publish` would ship (package.json "files"), not the repository.
+  const dir = path.join(tempDir(), 'pack');
+  fs.mkdirSync(dir, { recursive: true });
+  const { stdout } = await promisify(execFile)('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: ROOT });
+  await promisify(execFile)('tar', ['-xzf', path.join(dir, stdout.trim().split('\n').at(-1)), '-C', dir]);
+  packed = path.join(dir, 'package');
   browser = await launchBrowser();
   const x = preprocessRecognizer(await decodePNG(fs.readFileSync(`${ROOT}/tests/data/textline.png`)));
   const session = await Session.create(fs.readFileSync(kiln));
@@ -45,13 +52,12 @@ after(async () => {
   await browser?.close();
 });
 
-// Copies the app into a temp dir with node_modules/kiln -> the package root, builds it;
+// Copies the app into a temp dir with the packed package as node_modules/kiln, builds it;
 // returns the output directory.
 async function build(name) {
   const app = path.join(tempDir(), `bundler-${name}`);
   fs.cpSync(path.join(ROOT, 'tests/browser/bundler-app'), app, { recursive: true });
-  fs.mkdirSync(path.join(app, 'node_modules'));
-  fs.symlinkSync(ROOT, path.join(app, 'node_modules', 'kiln'), 'dir');
+  fs.cpSync(packed, path.join(app, 'node_modules', 'kiln'), { recursive: true });
   if (name === 'webpack') fs.copyFileSync(path.join(app, 'index.html.webpack'), path.join(app, 'dist-index.html'));
   const t0 = Date.now();
   let output;
