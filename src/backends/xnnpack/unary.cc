@@ -93,9 +93,11 @@ bool clip_bounds(const OpContext& ctx, float* lo, float* hi) {
   return !std::isnan(*lo) && !std::isnan(*hi) && *lo < *hi;
 }
 
-std::unique_ptr<XnnOp> unary(const OpContext& ctx, std::unique_ptr<Op>& kiln_op, xnn_status created,
-                             xnn_operator_t op, SetupFn setup) {
-  if (created != xnn_status_success) return nullptr;
+// `create` makes the operator (a lambda, so it runs before the handle is read).
+template <class Create>
+std::unique_ptr<XnnOp> unary(const OpContext& ctx, std::unique_ptr<Op>& kiln_op, Create create, SetupFn setup) {
+  xnn_operator_t op = nullptr;
+  if (create(&op) != xnn_status_success) return nullptr;
   return std::make_unique<UnaryXnnOp>(std::move(kiln_op), ctx.node.describe(), Operator(op), setup);
 }
 
@@ -105,21 +107,32 @@ std::unique_ptr<XnnOp> make_unary(const OpContext& ctx, std::unique_ptr<Op>& kil
   const Node& n = ctx.node;
   const std::string& t = n.op_type;
   if (!n.domain.empty()) return nullptr;
-  xnn_operator_t op = nullptr;
   if (t == "Relu" || t == "Clip") {
     float lo = 0.f, hi = std::numeric_limits<float>::infinity();
     if (t == "Clip" && !clip_bounds(ctx, &lo, &hi)) return nullptr;
-    return unary(ctx, kiln_op, xnn_create_clamp_nc_f32(1, 1, 1, lo, hi, 0, &op), op, &xnn_setup_clamp_nc_f32);
+    return unary(
+        ctx, kiln_op, [=](xnn_operator_t* op) { return xnn_create_clamp_nc_f32(1, 1, 1, lo, hi, 0, op); },
+        &xnn_setup_clamp_nc_f32);
   }
-  if (t == "Sigmoid") return unary(ctx, kiln_op, xnn_create_sigmoid_nc_f32(1, 1, 1, 0, &op), op, &xnn_setup_sigmoid_nc_f32);
+  if (t == "Sigmoid")
+    return unary(
+        ctx, kiln_op, [](xnn_operator_t* op) { return xnn_create_sigmoid_nc_f32(1, 1, 1, 0, op); },
+        &xnn_setup_sigmoid_nc_f32);
   if (t == "HardSwish")
-    return unary(ctx, kiln_op, xnn_create_hardswish_nc_f32(1, 1, 1, 0, &op), op, &xnn_setup_hardswish_nc_f32);
+    return unary(
+        ctx, kiln_op, [](xnn_operator_t* op) { return xnn_create_hardswish_nc_f32(1, 1, 1, 0, op); },
+        &xnn_setup_hardswish_nc_f32);
   if (t == "LeakyRelu" || t == "Elu") {
     auto alpha = n.attr_float("alpha", t == "Elu" ? 1.f : 0.01f);
     if (!alpha.ok() || !std::isfinite(*alpha)) return nullptr;
+    const float a = *alpha;
     if (t == "Elu")
-      return unary(ctx, kiln_op, xnn_create_elu_nc_f32(1, 1, 1, *alpha, 0, &op), op, &xnn_setup_elu_nc_f32);
-    return unary(ctx, kiln_op, xnn_create_leaky_relu_nc_f32(1, 1, 1, *alpha, 0, &op), op, &xnn_setup_leaky_relu_nc_f32);
+      return unary(
+          ctx, kiln_op, [=](xnn_operator_t* op) { return xnn_create_elu_nc_f32(1, 1, 1, a, 0, op); },
+          &xnn_setup_elu_nc_f32);
+    return unary(
+        ctx, kiln_op, [=](xnn_operator_t* op) { return xnn_create_leaky_relu_nc_f32(1, 1, 1, a, 0, op); },
+        &xnn_setup_leaky_relu_nc_f32);
   }
   if (t == "Softmax") {
     const bool per_axis = ctx.opset >= 13;
