@@ -159,6 +159,34 @@ TEST(XnnpackBackend, ConvMatchesKilnOnAwkwardGeometries) {
   }
 }
 
+TEST(XnnpackBackend, ConvAndPoolingFollowChangingInputSizes) {
+  // Symbolic H and W: the operators are re-created for each new size (SAME pads change
+  // with it), and a batch of 0 goes to kiln's op.
+  Builder b;
+  int x = b.input("x", Shape{Dim{-1, "n"}, Dim{3, ""}, Dim{-1, "h"}, Dim{-1, "w"}});
+  Attrs same = {{"auto_pad", nntest::attr_s("SAME_UPPER")}, {"strides", attr_ints({2, 2})}};
+  int c = b.node("Conv", {x, b.random("w", {4, 3, 3, 3}, 1), b.random("b", {4}, 2)}, "c", same);
+  same["kernel_shape"] = attr_ints({3, 3});
+  Model m = b.done({b.node("MaxPool", {c}, "y", same)});
+  SessionOptions o;
+  o.backend = Backend::kXnnpack;
+  auto xs = Session::create(Model(m), o);
+  auto ks = Session::create(Model(m));
+  ASSERT_TRUE(xs.ok() && ks.ok());
+  EXPECT_EQ((*xs)->delegated_nodes(), 2);
+  EXPECT_EQ((*xs)->backend(), Backend::kXnnpack);
+  EXPECT_EQ((*ks)->delegated_nodes(), 0);
+  uint32_t seed = 3;
+  for (Dims d : {Dims{1, 3, 9, 14}, Dims{2, 3, 16, 5}, Dims{1, 3, 9, 14}, Dims{0, 3, 4, 4}}) {
+    TensorMap in = {{"x", random_tensor(d, seed++)}};
+    auto got = (*xs)->run(in);
+    auto want = (*ks)->run(in);
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    ASSERT_TRUE(want.ok()) << want.status().to_string();
+    expect_same(*got, *want, 1e-4f);
+  }
+}
+
 TEST(XnnpackBackend, ConvWithWeightsKnownOnlyAtRunTimeStaysOnKiln) {
   Builder b;
   int x = b.input("x", Dims{1, 2, 5, 5});

@@ -24,7 +24,7 @@ class ConvXnnOp final : public XnnOp {
   Result<bool> try_run(std::span<const Tensor> in, std::span<Tensor> out) override {
     const Tensor& x = in[0];
     const Dims& wd = w_.dims();
-    if (x.dtype() != DType::kF32 || x.rank() != static_cast<int64_t>(wd.size()) ||
+    if (x.dtype() != DType::kF32 || x.size() == 0 || x.rank() != static_cast<int64_t>(wd.size()) ||
         x.dim(1) != wd[1] * static_cast<int64_t>(groups_) || in[1].data<float>() != w_.data<float>())
       return false;
     const Dims spatial = nn::dims_slice(x.dims(), 2, x.dims().size());

@@ -19,7 +19,7 @@ class FullyConnectedXnnOp final : public XnnOp {
  protected:
   Result<bool> try_run(std::span<const Tensor> in, std::span<Tensor> out) override {
     const Tensor& a = in[0];
-    if (a.dtype() != DType::kF32 || a.rank() < 1 || static_cast<size_t>(a.dims().back()) != k_) return false;
+    if (a.dtype() != DType::kF32 || a.rank() < 1 || a.size() == 0 || static_cast<size_t>(a.dims().back()) != k_) return false;
     const size_t batch = static_cast<size_t>(a.size()) / k_;
     Tensor& y = out[0];
     if (y.dtype() != DType::kF32 || static_cast<size_t>(y.size()) != batch * n_)

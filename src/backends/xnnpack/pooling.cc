@@ -23,7 +23,7 @@ class PoolXnnOp final : public XnnOp {
  protected:
   Result<bool> try_run(std::span<const Tensor> in, std::span<Tensor> out) override {
     const Tensor& x = in[0];
-    if (x.dtype() != DType::kF32 || (x.rank() != 3 && x.rank() != 4) || x.dim(0) <= 0 || x.dim(1) <= 0) return false;
+    if (x.dtype() != DType::kF32 || (x.rank() != 3 && x.rank() != 4) || x.size() == 0) return false;
     const Dims spatial = nn::dims_slice(x.dims(), 2, x.dims().size());
     auto win = nn::resolve_window(attrs_, spatial, attrs_.kernel_shape, ceil_mode_, who() + ": ");
     if (!win.ok()) return false;
