@@ -194,6 +194,18 @@ TEST(XnnpackBackend, ConvAndPoolingFollowChangingInputSizes) {
   }
 }
 
+TEST(XnnpackBackend, ConvXnnpackRejectsAtCreateRunsOnKiln) {
+  // A fused Clip with min == max: XNNPACK refuses the output range (min must be below max)
+  // when the operator is made for the first input size; kiln's op computes every run.
+  Builder b;
+  int x = b.input("x", Dims{1, 2, 5, 5});
+  Model m = one_node(b, "Conv", {x, b.random("w", {3, 2, 3, 3}, 1)}, fused("Clip", 0.25f, 0.25f));
+  Ran r = compare(m, {{"x", random_tensor({1, 2, 5, 5}, 2)}}, 0);
+  EXPECT_EQ(r.delegated, 1);
+  EXPECT_EQ(r.xnnpack, 0u);
+  EXPECT_EQ(r.fallback, 1u);
+}
+
 TEST(XnnpackBackend, ConvWithWeightsKnownOnlyAtRunTimeStaysOnKiln) {
   Builder b;
   int x = b.input("x", Dims{1, 2, 5, 5});

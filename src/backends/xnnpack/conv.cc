@@ -32,11 +32,13 @@ class ConvXnnOp final : public XnnOp {
     if (!win.ok()) return false;  // kiln's op reports the error
     Window2d g;
     if (!to_window2d(*win, spatial, &g)) return false;
-    if (!op_ || g != window_) {
+    if (!tried_ || g != window_) {  // a window XNNPACK rejected is not retried every run
+      tried_ = true;
+      window_ = g;
       op_.reset();
-      KILN_ASSIGN_OR_RETURN(bool made, create(g));
-      if (!made) return false;
+      KILN_RETURN_IF_ERROR(create(g));
     }
+    if (!op_) return false;
     const size_t batch = static_cast<size_t>(x.dim(0)), cin = static_cast<size_t>(x.dim(1));
     const size_t cout = static_cast<size_t>(wd[0]);
     const size_t in_pixels = g.in_h * g.in_w, out_pixels = g.out_h * g.out_w;
@@ -56,8 +58,8 @@ class ConvXnnOp final : public XnnOp {
   }
 
  private:
-  // Creates the operator for window g; false when XNNPACK rejects the parameters.
-  Result<bool> create(const Window2d& g) {
+  // Creates op_ for window g; leaves it null when XNNPACK rejects the parameters.
+  Status create(const Window2d& g) {
     const Dims& wd = w_.dims();
     const size_t cout = static_cast<size_t>(wd[0]), gin = static_cast<size_t>(wd[1]);
     const size_t taps = static_cast<size_t>(num_elements(wd)) / (cout * gin);
@@ -70,11 +72,10 @@ class ConvXnnOp final : public XnnOp {
         g.pad_top, g.pad_right, g.pad_bottom, g.pad_left, g.kernel_h, g.kernel_w, g.stride_h, g.stride_w,
         g.dilation_h, g.dilation_w, static_cast<uint32_t>(groups_), gin, gout, groups_ * gin, groups_ * gout,
         ohwi.data(), bias_ ? bias_->data<float>() : nullptr, clamp_.min, clamp_.max, 0, &op);
-    if (s == xnn_status_invalid_parameter || s == xnn_status_unsupported_parameter) return false;
+    if (s == xnn_status_invalid_parameter || s == xnn_status_unsupported_parameter) return Status::Ok();
     if (s != xnn_status_success) return xnn_error(s, who(), "xnn_create_convolution2d_nhwc_f32");
     op_.reset(op);
-    window_ = g;
-    return true;
+    return Status::Ok();
   }
 
   nn::WindowAttrs attrs_;
@@ -84,6 +85,7 @@ class ConvXnnOp final : public XnnOp {
   OutputClamp clamp_;
   Operator op_;
   Window2d window_;
+  bool tried_ = false;
   Scratch x_nhwc_, y_nhwc_;
 };
 

@@ -37,7 +37,10 @@ class PoolXnnOp final : public XnnOp {
     Window2d g;
     if (!to_window2d(*win, spatial, &g)) return false;
     const size_t batch = static_cast<size_t>(x.dim(0)), channels = static_cast<size_t>(x.dim(1));
-    if (!op_ || g != window_ || channels != channels_) {
+    if (!tried_ || g != window_ || channels != channels_) {  // a rejected window is not retried every run
+      tried_ = true;
+      window_ = g;
+      channels_ = channels;
       op_.reset();
       xnn_operator_t op = nullptr;
       const float inf = std::numeric_limits<float>::infinity();
@@ -48,11 +51,9 @@ class PoolXnnOp final : public XnnOp {
                           : xnn_create_average_pooling2d_nhwc_f32(g.pad_top, g.pad_right, g.pad_bottom, g.pad_left,
                                                                   g.kernel_h, g.kernel_w, g.stride_h, g.stride_w,
                                                                   channels, channels, channels, -inf, inf, 0, &op);
-      if (s != xnn_status_success) return false;  // e.g. a 1x1 window: kiln copies it
-      op_.reset(op);
-      window_ = g;
-      channels_ = channels;
+      if (s == xnn_status_success) op_.reset(op);
     }
+    if (!op_) return false;  // e.g. a 1x1 window: kiln copies it
     const size_t in_pixels = g.in_h * g.in_w, out_pixels = g.out_h * g.out_w;
     Tensor& y = out[0];
     if (y.dtype() != DType::kF32 || static_cast<size_t>(y.size()) != batch * channels * out_pixels)
@@ -75,6 +76,7 @@ class PoolXnnOp final : public XnnOp {
   Operator op_;
   Window2d window_;
   size_t channels_ = 0;
+  bool tried_ = false;
   Scratch x_nhwc_, y_nhwc_;
 };
 
