@@ -10,6 +10,10 @@
 #include "runtime/axis_slices.h"
 #include "runtime/plan.h"
 
+#ifdef KILN_HAVE_XNNPACK
+#include "backends/xnnpack/delegate.h"
+#endif
+
 namespace kiln {
 
 struct Executor::Env {
@@ -44,7 +48,10 @@ std::string with_node(const Node& n, const Status& s) {
 
 }  // namespace
 
-Status Executor::prepare(const Model& model) {
+Status Executor::prepare(const Model& model, Backend backend) {
+  KILN_RETURN_IF_ERROR(backend_available(backend));
+  backend_ = backend;
+  delegated_ = 0;
   std::map<std::string, std::string> unsupported_ops;
   collect_unsupported(model.graph, unsupported_ops);
   if (!unsupported_ops.empty()) {
@@ -78,6 +85,14 @@ Status Executor::prepare_graph(const Model& model, const Graph& g) {
     OpContext ctx{n, model, model.opset};
     auto op = create_op(ctx);
     if (!op.ok()) return op.status();
+#ifdef KILN_HAVE_XNNPACK
+    if (backend_ == Backend::kXnnpack) {
+      xnnpack::Delegation d = xnnpack::delegate(ctx, std::move(op).value());
+      delegated_ += d.delegated ? 1 : 0;
+      ops_[&n] = std::move(d.op);
+      continue;
+    }
+#endif
     ops_[&n] = std::move(op).value();
   }
   // Only values this graph owns (its inputs and its nodes' outputs) are freed here: values

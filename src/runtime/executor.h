@@ -9,6 +9,7 @@
 
 #include "graph/graph.h"
 #include "ops/op.h"
+#include "runtime/backend.h"
 
 namespace kiln {
 
@@ -17,8 +18,11 @@ struct RunPlan;
 class Executor {
  public:
   // Creates ops for every node of the model, including subgraphs. Reports every
-  // unsupported op at once.
-  Status prepare(const Model& model);
+  // unsupported op at once. With Backend::kXnnpack the nodes XNNPACK covers are delegated
+  // to it (the rest keep kiln's ops); an error if this build cannot run XNNPACK.
+  Status prepare(const Model& model, Backend backend = Backend::kKiln);
+  // How many nodes prepare() handed to a backend other than kiln.
+  int delegated_nodes() const { return delegated_; }
   // Runs the main graph with (value index, tensor) inputs; returns graph outputs in order.
   // With a plan (built for these input dims) planned intermediates live in its arena.
   Result<std::vector<Tensor>> run(const Model& model, const std::vector<std::pair<int, Tensor>>& inputs,
@@ -50,6 +54,8 @@ class Executor {
 
   std::unordered_map<const Node*, std::unique_ptr<Op>> ops_;
   std::unordered_map<const Graph*, GraphPlan> plans_;
+  Backend backend_ = Backend::kKiln;
+  int delegated_ = 0;
 };
 
 }  // namespace kiln

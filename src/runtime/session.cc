@@ -66,7 +66,8 @@ Result<std::unique_ptr<Session>> Session::create(Model model, const SessionOptio
   KILN_RETURN_IF_ERROR(expand_stored_weights(s->model_).status());
   s->impl_ = std::make_unique<Impl>();
   s->impl_->cache_size = options.plan_cache_size;
-  KILN_RETURN_IF_ERROR(s->impl_->executor.prepare(s->model_));
+  s->backend_ = options.backend;
+  KILN_RETURN_IF_ERROR(s->impl_->executor.prepare(s->model_, options.backend));
   for (int v : s->model_.graph.inputs) s->inputs_.push_back(describe_value(s->model_.values[v]));
   for (int v : s->model_.graph.outputs) s->outputs_.push_back(describe_value(s->model_.values[v]));
   return s;
@@ -152,6 +153,8 @@ Result<PlanInfo> Session::plan_info(const std::vector<Dims>& input_dims) {
   return PlanInfo{plan->planned_nodes, plan->dynamic_nodes, plan->arena_values, plan->arena_bytes,
                   plan->unshared_bytes};
 }
+
+int Session::delegated_nodes() const { return impl_->executor.delegated_nodes(); }
 
 PlanCacheStats Session::plan_cache_stats() const {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "graph/graph.h"
+#include "runtime/backend.h"
 
 namespace kiln {
 
@@ -23,6 +24,9 @@ struct SessionOptions {
   // Plans (dims + arena layout) kept for this many distinct input shapes (least recently
   // used dropped first); 0 runs without plans: every tensor allocated on its own.
   size_t plan_cache_size = 8;
+  // Who runs the ops: kiln's kernels, or XNNPACK for the nodes it covers (native builds with
+  // XNNPACK only; Session::create fails with a clear error elsewhere).
+  Backend backend = Backend::kKiln;
 };
 
 // What the plan for one input shape does (see runtime/plan.h).
@@ -60,12 +64,17 @@ class Session {
   // The plan for these input dims (one per model input, in order), built if needed.
   Result<PlanInfo> plan_info(const std::vector<Dims>& input_dims);
   PlanCacheStats plan_cache_stats() const;
+  Backend backend() const { return backend_; }
+  // Nodes of the model (subgraphs included) that run on the backend rather than on kiln's
+  // own ops; 0 for Backend::kKiln.
+  int delegated_nodes() const;
 
  private:
   Session() = default;
   struct Impl;
   Model model_;
   std::vector<TensorDesc> inputs_, outputs_;
+  Backend backend_ = Backend::kKiln;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -23,6 +23,7 @@ struct RunOptions {
   int64_t show = 8;
   bool plan = false;
   int repeat = 1;
+  std::string backend = "kiln";
 };
 
 std::string mib(size_t bytes) {
@@ -49,8 +50,17 @@ Status print_plan(Session& s, const TensorMap& feeds) {
 int run_model(const RunOptions& o) {
   auto bytes = read_model_file(o.model);
   if (!bytes.ok()) return fail(bytes.status());
-  auto session = Session::create(*bytes);
+  auto backend = parse_backend(o.backend);
+  if (!backend.ok()) return fail(backend.status());
+  SessionOptions so;
+  so.backend = *backend;
+  auto session = Session::create(*bytes, so);
   if (!session.ok()) return fail(session.status().with_context(o.model));
+  if (*backend == Backend::kKiln)
+    std::cout << "backend kiln\n";
+  else
+    std::cout << "backend " << backend_name(*backend) << ": " << (*session)->delegated_nodes() << " of "
+              << count_nodes((*session)->model()) << " nodes delegated, the rest on kiln\n";
   const auto& declared = (*session)->inputs();
 
   TensorMap feeds;
@@ -140,6 +150,8 @@ Command add_run(CLI::App& root) {
   app->add_option("-d,--output-dir", o->output_dir, "Write each output to <dir>/<output name>.npy");
   app->add_option("--show", o->show, "How many values of each output to print (default 8)");
   app->add_flag("--plan", o->plan, "Print the run plan for these input shapes (shapes known ahead, arena size)");
+  app->add_option("--backend", o->backend,
+                  "Who runs the ops: kiln (default) or xnnpack (the nodes XNNPACK covers; native builds with XNNPACK)");
   app->add_option("--repeat", o->repeat, "Run N times and print the median latency of runs 2..N")
       ->check(CLI::Range(1, 1000000));
   app->footer(
