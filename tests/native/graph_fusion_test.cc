@@ -181,7 +181,8 @@ TEST(Pipeline, ConvBatchNormHardSwishBecomesOneConvAndReports) {
   Model before = b.done({y});
   Model after = before;
   std::vector<PassReport> reports;
-  ASSERT_TRUE(optimize(after, {}, &reports).ok());
+  // The channels-last layout (graph_nhwc_layout_test.cc) would wrap the Conv in Transposes.
+  ASSERT_TRUE(optimize(after, {.skip = {"nhwc_layout"}}, &reports).ok());
   ASSERT_EQ(after.graph.nodes.size(), 1u);
   const Node& n = after.graph.nodes[0];
   EXPECT_EQ(n.op_type, "Conv");
@@ -189,7 +190,7 @@ TEST(Pipeline, ConvBatchNormHardSwishBecomesOneConvAndReports) {
   EXPECT_EQ(after.values[n.outputs[0]].name, "y");
   const TensorMap in = random_inputs(before, 3);
   expect_same(run_model(after, in), run_model(before, in));
-  ASSERT_EQ(reports.size(), default_passes().size());  // one round did everything, the second nothing
+  ASSERT_EQ(reports.size(), default_passes().size() - 1);  // one round did everything, the second nothing
   std::string text;
   for (const PassReport& r : reports) text += describe(r) + "\n";
   EXPECT_NE(text.find("fuse_activation: 1 rewrite (Conv+HardSwish \u00d71); nodes 2 \u2192 1; ops HardSwish -1"),
@@ -226,7 +227,7 @@ TEST(Pipeline, RewritesInsideIfBranches) {
   for (Node& n : after.graph.nodes)
     for (auto& [name, a] : n.attrs)
       if (a.g) a.g = std::make_shared<Graph>(*a.g);
-  ASSERT_TRUE(optimize(after).ok());
+  ASSERT_TRUE(optimize(after, {.skip = {"nhwc_layout"}}).ok());
   const Graph& tg = *after.graph.nodes[0].attrs.at("then_branch").g;
   ASSERT_EQ(tg.nodes.size(), 1u);
   EXPECT_EQ(tg.nodes[0].attr(ext::kActivation)->s, "Relu");

@@ -43,19 +43,39 @@ Node transpose_node(const std::string& name, int x, int y, Perm p) {
   return t;
 }
 
-// The channels-last op for n, or nullptr when n stays.
-const char* nhwc_op(const Model& m, const Node& n) {
-  if (!n.domain.empty() || n.outputs.size() != 1 || n.inputs.empty() || known_rank(m, n.inputs[0]) != 4) return nullptr;
+// Whether v is float32: a known type, or (types are unknown below symbolic dims) made by
+// a float-only op, possibly through ops that keep their input's type.
+bool float_value(const Model& m, const GraphView& view, int v, int depth = 6) {
+  const DType d = m.values[static_cast<size_t>(v)].dtype;
+  if (d != DType::kUndefined) return d == DType::kF32;
+  const Node* p = view.producer(v);
+  if (!p || depth == 0) return false;
+  if (p->domain == ext::kDomain) return true;  // kiln's ops are float32 only
+  for (const char* op : {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "Sigmoid", "HardSigmoid",
+                         "HardSwish", "Softmax", "Resize", "GlobalAveragePool", "ReduceMean", "LayerNormalization"})
+    if (p->op_type == op) return true;
+  for (const char* op : {"Transpose", "Relu", "Clip", "MaxPool", "AveragePool", "Add", "Mul", "Concat", "Pad", "Slice"})
+    if (p->op_type == op && !p->inputs.empty()) return float_value(m, view, p->inputs[0], depth - 1);
+  return false;
+}
+
+// The channels-last op for n, or nullptr when n stays. The rank comes from the weights or
+// the kernel shape when shape inference left X's unknown (below symbolic dims).
+const char* nhwc_op(const Model& m, const GraphView& view, const Node& n) {
+  if (!n.domain.empty() || n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] == kNoValue) return nullptr;
   const int x = n.inputs[0];
+  const int rank = known_rank(m, x);
   if (n.op_type == "Conv") {
-    if (n.num_inputs() < 2 || known_rank(m, n.inputs[1]) != 4 || !may_be_f32(m, x)) return nullptr;
+    if (n.num_inputs() < 2 || known_rank(m, n.inputs[1]) != 4 || (rank != -1 && rank != 4) || !may_be_f32(m, x))
+      return nullptr;
     return ext::kNhwcConv;
   }
-  // Pooling runs other dtypes too: only known float32 input moves.
-  if (m.values[static_cast<size_t>(x)].dtype != DType::kF32) return nullptr;
-  if (n.op_type == "MaxPool") return ext::kNhwcMaxPool;
-  if (n.op_type == "AveragePool") return ext::kNhwcAveragePool;
-  return nullptr;
+  if (n.op_type != "MaxPool" && n.op_type != "AveragePool") return nullptr;
+  auto kernel = n.attr_ints("kernel_shape", std::vector<int64_t>{});
+  if (!kernel.ok() || kernel->size() != 2 || (rank != -1 && rank != 4)) return nullptr;
+  // Pooling runs other dtypes too: only float32 input moves.
+  if (!float_value(m, view, x)) return nullptr;
+  return n.op_type == "MaxPool" ? ext::kNhwcMaxPool : ext::kNhwcAveragePool;
 }
 
 Status tidy(Model& m) {
@@ -121,8 +141,35 @@ int sweep(Model& m, PassResult& r) {
   return changed;
 }
 
-// Transpose that keeps the order of the dims larger than 1 -> Reshape (a view). Unknown
-// dims must stay in place (copied by a 0 in the shape).
+// Axes of v known to have size 1: from its shape, or (below symbolic dims) because a
+// reduction with keepdims made it.
+std::vector<bool> unit_axes(const Model& m, const GraphView& view, int v, size_t rank) {
+  std::vector<bool> ones(rank, false);
+  const Value& val = m.values[static_cast<size_t>(v)];
+  if (val.shape && val.shape->size() == rank) {
+    const Dims d = shape_dims(*val.shape);
+    for (size_t i = 0; i < rank; ++i) ones[i] = d[i] == 1;
+  }
+  const Node* p = view.producer(v);
+  auto keep = p ? p->attr_int("keepdims", 1) : Result<int64_t>(int64_t{0});
+  if (p && p->domain.empty() && p->op_type.rfind("Reduce", 0) == 0 && keep.ok() && *keep != 0) {
+    auto listed = p->attr_ints("axes", std::vector<int64_t>{});
+    std::vector<int64_t> axes = listed.ok() ? *listed : std::vector<int64_t>{};
+    if (p->inputs.size() > 1 && p->inputs[1] != kNoValue) {
+      const Tensor* t = constant_of(m, p->inputs[1]);
+      axes.clear();
+      for (int64_t i = 0; t && i < t->size(); ++i) axes.push_back(static_cast<int64_t>(t->get_f64(i)));
+    }
+    for (int64_t a : axes) {
+      const int64_t r = static_cast<int64_t>(rank);
+      if (a >= -r && a < r) ones[static_cast<size_t>(a < 0 ? a + r : a)] = true;
+    }
+  }
+  return ones;
+}
+
+// A Transpose that keeps the order of the dims not known to be 1 -> Reshape (a view).
+// The new shape copies a dim that stays in place (0), infers at most one (-1).
 int transposes_to_reshapes(Model& m, PassResult& r) {
   int changed = 0;
   GraphView view(m);
@@ -130,17 +177,29 @@ int transposes_to_reshapes(Model& m, PassResult& r) {
     for (Node& n : g->nodes) {
       auto p = perm_of(m, n);
       if (!p) continue;
-      const Value& xv = m.values[static_cast<size_t>(n.inputs[0])];
-      if (!xv.shape || xv.shape->size() != p->size()) continue;
-      const Dims xd = shape_dims(*xv.shape);
+      const int x = n.inputs[0];
+      const std::vector<bool> ones = unit_axes(m, view, x, p->size());
+      const Value& xv = m.values[static_cast<size_t>(x)];
+      const Dims xd = xv.shape && xv.shape->size() == p->size() ? shape_dims(*xv.shape) : Dims(p->size(), -1);
       std::vector<int64_t> order, shape;
-      bool ok = true;
-      for (size_t j = 0; j < p->size() && ok; ++j) {
-        const int64_t d = xd[static_cast<size_t>((*p)[j])];
-        if (d < 0 && (*p)[j] != static_cast<int64_t>(j)) ok = false;
-        if (d != 1) order.push_back((*p)[j]);
-        shape.push_back(d < 0 ? 0 : d);
+      int inferred = 0;
+      for (size_t j = 0; j < p->size(); ++j) {
+        const size_t a = static_cast<size_t>((*p)[j]);
+        if (ones[a]) {
+          shape.push_back(1);
+          continue;
+        }
+        order.push_back((*p)[j]);
+        if (xd[a] >= 0) {
+          shape.push_back(xd[a]);
+        } else if (a == j) {
+          shape.push_back(0);
+        } else {
+          shape.push_back(-1);
+          ++inferred;
+        }
       }
+      bool ok = inferred <= 1;
       for (size_t k = 1; ok && k < order.size(); ++k) ok = order[k - 1] < order[k];
       if (!ok) continue;
       const int s = add_constant(m, n.name + "_shape", Tensor::from_i64(shape, {static_cast<int64_t>(shape.size())}));
@@ -161,7 +220,7 @@ Result<PassResult> nhwc_layout(Model& m) {
   for (Graph* g : view.graphs()) {
     std::vector<Node> added;
     for (Node& n : g->nodes) {
-      const char* op = nhwc_op(m, n);
+      const char* op = nhwc_op(m, view, n);
       if (!op) continue;
       const int x = n.inputs[0], y = n.outputs[0];
       const int xt = new_value(m, m.values[static_cast<size_t>(x)].name + "_nhwc");

@@ -118,7 +118,7 @@ Result<PassResult> sink_transposes(Model& m) {
         for (size_t i : s.others) {
           int& o = s.node->inputs[i];
           if (const Tensor* c = constant_of(m, o)) {
-            o = add_constant(m, m.values[static_cast<size_t>(o)].name + "_t", transpose_constant(*c, *p));
+            o = add_constant(m, m.values[static_cast<size_t>(o)].name + "_t", untranspose_constant(*c, *p));
           } else {
             Node* ot = view.producer(o);
             o = ot->inputs[0];

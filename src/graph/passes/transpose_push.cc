@@ -98,6 +98,8 @@ struct Plan {
   std::vector<size_t> untranspose;                     // input i := the Transpose's input
   std::vector<std::pair<size_t, Tensor>> new_inputs;   // input i := a new constant
   std::map<std::string, Attribute> attrs;              // attributes to set
+  std::vector<std::pair<size_t, const Node*>> fills;   // input i := a ConstantOfShape copy...
+  std::vector<Tensor> fill_shapes;                     // ... with this shape
   std::string op_type;                                 // new op type, or empty
   std::vector<Perm> out_perm;                          // per output: Transpose after it
 };
@@ -148,7 +150,15 @@ bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index,
         plan.untranspose.push_back(i);
       } else if (const Tensor* c = constant_of(m, v)) {
         if (op == "Concat" ? static_cast<size_t>(c->rank()) != r : static_cast<size_t>(c->rank()) > r) return false;
-        plan.new_inputs.emplace_back(i, transpose_constant(*c, *p));
+        plan.new_inputs.emplace_back(i, untranspose_constant(*c, *p));
+      } else if (const Node* f = view.producer(v); f && owns(g, f) && f->op_type == "ConstantOfShape" &&
+                                                     f->domain.empty() && constant_of(m, f->inputs[0])) {
+        // A uniform fill of constant shape (left unfolded for its size): the same fill with
+        // the shape in x's order.
+        auto shape = permute_per_axis(*constant_of(m, f->inputs[0]), *p, 1);
+        if (!shape) return false;
+        plan.fills.emplace_back(i, f);
+        plan.fill_shapes.push_back(std::move(*shape));
       } else {
         auto d = known_dims(m, v);
         if (op == "Concat" || !d || d->size() > r) return false;
@@ -179,7 +189,7 @@ bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index,
       plan.out_perm.assign(n.outputs.size(), p);
     } else if (op == "Pad") {
       if (opset < 11) {
-        auto pads = n.attr_ints("pads", {});
+        auto pads = n.attr_ints("pads", std::vector<int64_t>{});
         if (!pads.ok() || pads->size() != 2 * r) return false;
         std::vector<int64_t> np(2 * r);
         for (size_t i = 0; i < r; ++i) {
@@ -223,8 +233,8 @@ bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index,
       plan.out_perm.assign(1, p);
     } else if (op == "Slice") {
       if (opset < 10) {
-        auto starts = n.attr_ints("starts", {});
-        auto axes = n.attr_ints("axes", {});
+        auto starts = n.attr_ints("starts", std::vector<int64_t>{});
+        auto axes = n.attr_ints("axes", std::vector<int64_t>{});
         if (!starts.ok() || !axes.ok()) return false;
         std::vector<int64_t> ax = *axes;
         if (ax.empty())
@@ -262,7 +272,7 @@ bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index,
         ax = *a;
         from_input = true;
       } else {
-        auto a = n.attr_ints("axes", {});
+        auto a = n.attr_ints("axes", std::vector<int64_t>{});
         if (!a.ok()) return false;
         ax = *a;
       }
@@ -319,6 +329,18 @@ bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index,
     const int c = add_constant(m, base + "_in" + std::to_string(i), std::move(t));
     if (i >= n.inputs.size()) n.inputs.resize(i + 1, kNoValue);
     n.inputs[i] = c;
+  }
+  for (size_t k = 0; k < plan.fills.size(); ++k) {
+    const Node& f = *plan.fills[k].second;
+    Node fill = f;
+    fill.name = f.name + "_t";
+    fill.inputs = {add_constant(m, f.name + "_shape_t", std::move(plan.fill_shapes[k]))};
+    Value v;
+    v.name = m.values[static_cast<size_t>(f.outputs[0])].name + "_t";
+    for (int j = 1; m.find_value(v.name) >= 0; ++j) v.name = m.values[static_cast<size_t>(f.outputs[0])].name + "_t" + std::to_string(j);
+    fill.outputs = {m.add_value(std::move(v))};
+    n.inputs[plan.fills[k].first] = fill.outputs[0];
+    added.push_back(std::move(fill));
   }
   for (size_t i : plan.untranspose) n.inputs[i] = view.producer(n.inputs[i])->inputs[0];
   for (auto& [k, a] : plan.attrs) n.attrs[k] = a;

@@ -41,7 +41,7 @@ Perm inverse(const Perm& p) {
   return r;
 }
 
-Tensor transpose_constant(const Tensor& c, const Perm& p) {
+Tensor untranspose_constant(const Tensor& c, const Perm& p) {
   const size_t r = p.size();
   Dims cd(r - static_cast<size_t>(c.rank()), 1);
   for (int64_t d : c.dims()) cd.push_back(d);

@@ -22,7 +22,7 @@ bool is_identity(const Perm& p);
 Perm inverse(const Perm& p);
 // A constant c aligned (numpy-style, rank <= p.size()) with Transpose(x, p), as seen by x
 // itself: Transpose(c padded with leading 1s, inverse(p)).
-Tensor transpose_constant(const Tensor& c, const Perm& p);
+Tensor untranspose_constant(const Tensor& c, const Perm& p);
 
 // Moves Transposes below node g.nodes[node_index] (transpose_push.cc): when its data
 // inputs are Transposes with one perm p (the others constants, which are transposed to
