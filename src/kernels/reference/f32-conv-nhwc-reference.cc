@@ -29,6 +29,11 @@ void f32_conv_nhwc_reference(const ConvGeometry& g, const float* x, const float*
             const int64_t ix = ox * g.stride[1] - g.pad_begin[1] + kx * g.dilation[1];
             const float* xp = xb + (iy * iw + ix) * static_cast<int64_t>(cin);
             const int64_t tap = ky * kw + kx;
+            if (g.group_in == 1 && g.group_out == 1) {  // depthwise: one weight per channel and tap
+              const float* wp = w + tap;
+              for (size_t c = 0; c < cout; ++c) yp[c] += xp[c] * wp[static_cast<int64_t>(c) * k_size];
+              continue;
+            }
             for (size_t grp = 0; grp < g.groups; ++grp) {
               const float* xg = xp + grp * g.group_in;
               for (size_t oc = 0; oc < g.group_out; ++oc) {
