@@ -55,6 +55,7 @@ class NhwcConvOp final : public Op {
       apply_fused_activation(post_act_, y, out[0].size());
       return Status::Ok();
     }
+    // Packed channels-last kernels take minmax_ and leave post_act_, like the GEMM above.
     f32_conv_nhwc_reference(g, x, in[1].data<float>(), has_bias ? in[2].data<float>() : nullptr, y);
     apply_fused_activation(act_, y, out[0].size());
     return Status::Ok();
