@@ -18,6 +18,7 @@ namespace kiln {
 namespace {
 
 constexpr int kMaxSweeps = 16;
+const Perm kToNhwc = {0, 2, 3, 1}, kToNchw = {0, 3, 1, 2};
 
 Attribute perm_attr(Perm p) {
   Attribute a;
@@ -130,7 +131,9 @@ int sweep(Model& m, PassResult& r) {
         continue;
       }
       std::vector<Node> added;
-      if (!push_transpose_down(m, view, *g, i, added)) continue;
+      // Only the pass's own NHWC -> NCHW Transposes move: the model's others (attention
+      // heads, ...) would multiply across the readers of the ops they pass.
+      if (!push_transpose_down(m, view, *g, i, kToNchw, added)) continue;
       const std::string what = "Transpose moved below " + n.op_type;
       for (Node& t : added) g->nodes.push_back(std::move(t));
       view.refresh();
@@ -225,8 +228,8 @@ Result<PassResult> nhwc_layout(Model& m) {
       const int x = n.inputs[0], y = n.outputs[0];
       const int xt = new_value(m, m.values[static_cast<size_t>(x)].name + "_nhwc");
       const int yt = new_value(m, m.values[static_cast<size_t>(y)].name + "_nhwc");
-      added.push_back(transpose_node(n.name + "_to_nhwc", x, xt, {0, 2, 3, 1}));
-      added.push_back(transpose_node(n.name + "_to_nchw", yt, y, {0, 3, 1, 2}));
+      added.push_back(transpose_node(n.name + "_to_nhwc", x, xt, kToNhwc));
+      added.push_back(transpose_node(n.name + "_to_nchw", yt, y, kToNchw));
       r.add(n.op_type + " -> " + op);
       n.domain = ext::kDomain;
       n.op_type = op;

@@ -118,14 +118,16 @@ bool axes_valid(const std::vector<int64_t>& axes, size_t rank) {
 
 }  // namespace
 
-bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index, std::vector<Node>& added) {
+bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index, const Perm& perm,
+                         std::vector<Node>& added) {
   Node& n = g.nodes[node_index];
   if (n.outputs.empty() || (!n.domain.empty() && !(n.domain == ext::kDomain && n.op_type == ext::kAffine))) return false;
-  // The perm carried by input v: produced by a Transpose of this graph.
+  // The perm carried by input v: produced by a Transpose of this graph with `perm`.
   auto carried = [&](int v) -> std::optional<Perm> {
     Node* t = view.producer(v);
     if (!t || !owns(g, t)) return std::nullopt;
-    return perm_of(m, *t);
+    auto q = perm_of(m, *t);
+    return q && *q == perm ? q : std::nullopt;
   };
   std::optional<Perm> p0 = n.inputs.empty() ? std::nullopt : carried(n.inputs[0]);
   Plan plan;
