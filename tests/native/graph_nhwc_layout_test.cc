@@ -2,6 +2,7 @@
 // ops between Transposes, and the nhwc_layout pass: which ops it rewrites, where the
 // Transposes end up, and the same outputs as the graph before it.
 #include "graph/kiln_extensions.h"
+#include "graph/passes/pass_util.h"
 #include "graph_optimizer_util.h"
 
 namespace kiln {
@@ -187,6 +188,24 @@ TEST(NhwcLayout, OpsThatNeedNchwKeepTheirTransposes) {
   EXPECT_EQ(count_op(after, "Conv"), 1);
   EXPECT_EQ(count_op(after, "MaxPool"), 1);
   EXPECT_EQ(count_op(after, "Transpose"), 2);  // x in, one shared by Add and Reshape out
+}
+
+TEST(NhwcLayout, ChannelPaddingByAConstantOfShapeFillMovesAlong) {
+  // BlazeFace's residual blocks widen x with Concat(x, zeros of a constant shape).
+  Builder b(12);
+  int x = b.input("x", Dims{1, 3, 8, 6});
+  int c = b.node("Conv", {x, b.random("w", {4, 3, 3, 3}, 1)}, "c", {{"pads", attr_ints({1, 1, 1, 1})}});
+  int z = b.node("ConstantOfShape", {b.constant("shape", Tensor::from_i64({1, 2, 8, 6}, {4}))}, "z");
+  int cat = b.node("Concat", {c, z}, "cat", {{"axis", attr_i(1)}});
+  int y = b.node("MaxPool", {cat}, "y", {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}});
+  Model after = run_layout(b.done({y}));
+  EXPECT_EQ(count_op(after, "Transpose"), 2);  // the input's and the output's
+  EXPECT_EQ(count_op(after, "NhwcMaxPool"), 1);
+  const Node* fill = only_node(after, "ConstantOfShape");
+  const Tensor* shape = constant_of(after, fill->inputs[0]);
+  ASSERT_NE(shape, nullptr);
+  EXPECT_EQ(shape->get_f64(1), 8);
+  EXPECT_EQ(shape->get_f64(3), 2);
 }
 
 TEST(NhwcLayout, PipelineRunsItAfterFusion) {
