@@ -13,12 +13,24 @@
 //    row of the product (MatMul followed by Add of a constant, for any input rank).
 //  * kiln.Affine (domain "kiln"): Y = X * scale + bias with numpy broadcasting (a Mul by a
 //    constant then an Add of a constant, in one pass over the data).
+//  * Channels-last (NHWC) ops, written by the nhwc_layout pass (domain "kiln", 2-D, f32):
+//      kiln.NhwcConv         X [N, H, W, C], W [M, C/group, kH, kW] (ONNX layout), optional
+//                            B [M] -> Y [N, OH, OW, M]; Conv's attributes (auto_pad,
+//                            dilations, group, kernel_shape, pads in ONNX order [h_begin,
+//                            w_begin, h_end, w_end], strides) and the fused activation.
+//      kiln.NhwcMaxPool      X [N, H, W, C] -> Y [N, OH, OW, C]; MaxPool's attributes
+//                            (auto_pad, ceil_mode, dilations, kernel_shape, pads, strides),
+//                            one output (no Indices).
+//      kiln.NhwcAveragePool  the same with AveragePool's attributes (+ count_include_pad).
 #pragma once
 
 namespace kiln::ext {
 
 inline constexpr const char* kDomain = "kiln";
 inline constexpr const char* kAffine = "Affine";
+inline constexpr const char* kNhwcConv = "NhwcConv";
+inline constexpr const char* kNhwcMaxPool = "NhwcMaxPool";
+inline constexpr const char* kNhwcAveragePool = "NhwcAveragePool";
 inline constexpr const char* kActivation = "kiln.activation";
 inline constexpr const char* kActivationAlpha = "kiln.activation_alpha";
 inline constexpr const char* kActivationBeta = "kiln.activation_beta";

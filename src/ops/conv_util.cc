@@ -125,4 +125,11 @@ Result<PoolGeometry> pool_geometry(const WindowAttrs& a, const Dims& x, bool cei
   return g;
 }
 
+Result<PoolGeometry> nhwc_pool_geometry(const WindowAttrs& a, const Dims& x, bool ceil_mode, const std::string& who) {
+  if (x.size() != 4) return invalid_argument(who + "input X must be 4-D [N, H, W, C], got " + dims_to_string(x));
+  KILN_ASSIGN_OR_RETURN(PoolGeometry g, pool_geometry(a, Dims{x[0], x[3], x[1], x[2]}, ceil_mode, who));
+  g.planes = static_cast<size_t>(x[0]);
+  return g;
+}
+
 }  // namespace kiln::nn

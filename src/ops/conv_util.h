@@ -44,6 +44,10 @@ Result<Window> resolve_window(const WindowAttrs& a, const Dims& in, const std::v
 // Rejects pads >= kernel (as ONNX Runtime does) so every window touches the input.
 Result<PoolGeometry> pool_geometry(const WindowAttrs& a, const Dims& x, bool ceil_mode, const std::string& who);
 
+// The same for channels-last X [N, H, W, C] (kiln.NhwcMaxPool / kiln.NhwcAveragePool):
+// 2-D only, one plane per image (planes = N; the kernels walk all channels of a pixel).
+Result<PoolGeometry> nhwc_pool_geometry(const WindowAttrs& a, const Dims& x, bool ceil_mode, const std::string& who);
+
 // Checks an attribute list has `rank` (or 2*rank for pads) entries when present.
 Status check_window_lengths(const WindowAttrs& a, size_t rank, const std::string& who);
 

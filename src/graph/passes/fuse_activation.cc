@@ -11,7 +11,7 @@ namespace kiln {
 namespace {
 
 bool float_only_op(const Node& p) {
-  if (p.domain == ext::kDomain) return p.op_type == ext::kAffine;
+  if (p.domain == ext::kDomain) return p.op_type == ext::kAffine || p.op_type == ext::kNhwcConv;
   return p.domain.empty() &&
          (p.op_type == "Conv" || p.op_type == "ConvTranspose" || p.op_type == "Gemm" || p.op_type == "MatMul");
 }

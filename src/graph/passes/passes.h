@@ -41,5 +41,9 @@ Result<PassResult> fuse_activation(Model& m);
 // a constant, and moves Transposes below unary and elementwise ops (transposing their
 // constant operands) so that pairs meet and cancel.
 Result<PassResult> sink_transposes(Model& m);
+// 2-D float32 Conv / MaxPool / AveragePool -> kiln.NhwcConv / NhwcMaxPool /
+// NhwcAveragePool between Transposes, which are then moved through layout-agnostic ops
+// and cancelled so they remain at the graph's edges and around ops that need NCHW.
+Result<PassResult> nhwc_layout(Model& m);
 
 }  // namespace kiln

@@ -44,8 +44,8 @@ struct Entry {
 };
 // Order matters: folding first (shapes, constant weights); identities before pattern
 // matching; hard-swish and layer-norm/GELU recognized before fuse_mul_add could take their
-// Mul/Add parts; MatMul+Add before Mul+Add may fold into it; activations last, onto the
-// final producers.
+// Mul/Add parts; MatMul+Add before Mul+Add may fold into it; activations onto the final
+// producers; the channels-last layout last, on the fused convolutions.
 constexpr Entry kPasses[] = {
     {"fold_constants", fold_constants_pass},
     {"inline_constant_if", inline_constant_if_pass},  // folding made the condition constant
@@ -59,6 +59,7 @@ constexpr Entry kPasses[] = {
     {"fuse_mul_add", fuse_mul_add},
     {"fold_affine_into_conv", fold_affine_into_conv},
     {"fuse_activation", fuse_activation},
+    {"nhwc_layout", nhwc_layout},  // after fusion: copies the fused activations
 };
 
 void count(const Graph& g, int& n) {

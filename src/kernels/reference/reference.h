@@ -50,6 +50,11 @@ void f32_conv_reference(const ConvGeometry& g, const float* x, const float* w, c
 void f32_conv_transpose_reference(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                                   float* y);
 
+// Channels-last 2-D convolution (kiln.NhwcConv; g.rank == 2): x [batch, in0, in1,
+// groups*group_in], w in the ONNX layout [groups*group_out, group_in, kernel0, kernel1],
+// y [batch, out0, out1, groups*group_out]. bias may be null (zero).
+void f32_conv_nhwc_reference(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
+
 // --- Pooling --------------------------------------------------------------------------
 // `planes` independent planes (batch * channels) of `rank` spatial dims each.
 // Window taps: in coordinate = out * stride - pad_begin + k * dilation. Taps outside
@@ -70,6 +75,12 @@ struct PoolGeometry {
 // A window with no tap inside the input yields -inf (max) or 0 (average).
 void f32_maxpool_reference(const PoolGeometry& g, const float* x, float* y);
 void f32_avgpool_reference(const PoolGeometry& g, bool count_include_pad, const float* x, float* y);
+// Channels-last 2-D pooling (kiln.NhwcMaxPool / kiln.NhwcAveragePool; g.rank == 2):
+// x [g.planes (= batch), in0, in1, channels], y [batch, out0, out1, channels], same window
+// rules as above, channels innermost.
+void f32_maxpool_nhwc_reference(const PoolGeometry& g, size_t channels, const float* x, float* y);
+void f32_avgpool_nhwc_reference(const PoolGeometry& g, size_t channels, bool count_include_pad, const float* x,
+                                float* y);
 // y[p] = mean / max of x[p * plane_size .. (p+1) * plane_size).
 void f32_global_avgpool_reference(size_t planes, size_t plane_size, const float* x, float* y);
 void f32_global_maxpool_reference(size_t planes, size_t plane_size, const float* x, float* y);

@@ -1,0 +1,146 @@
+// kiln.NhwcConv (graph/kiln_extensions.h): a 2-D Conv on channels-last data, written by
+// the nhwc_layout pass. X [N, H, W, C], W in the ONNX layout [M, C/group, kH, kW], optional
+// B [M] -> Y [N, OH, OW, M]; the attributes and fused activation are those of Conv.
+// A 1x1 convolution with constant weights is a GEMM over the pixels as they lie
+// (Y[NHW, M] = X[NHW, C] x W^T + B, no transposes); everything else runs the reference
+// kernel.
+#include "kernels/reference/reference.h"
+#include "ops/conv_util.h"
+#include "ops/fused_activation.h"
+#include "ops/op.h"
+#include "ops/packed_gemm.h"
+
+namespace kiln {
+
+using namespace nn;  // NOLINT: this file's helpers (ops/nn_util.h)
+namespace {
+
+class NhwcConvOp final : public Op {
+ public:
+  NhwcConvOp(std::string who, WindowAttrs attrs, int64_t group, FusedActivation act)
+      : who_(std::move(who)), attrs_(std::move(attrs)), group_(group), act_(act) {
+    // Relu and Clip become the GEMM's clamp; other activations run after the kernel.
+    if (act_.kind == FusedActivation::Kind::kRelu) {
+      minmax_.min = 0.f;
+      post_act_ = {};
+    } else if (act_.kind == FusedActivation::Kind::kClip) {
+      minmax_.min = act_.alpha;
+      minmax_.max = act_.beta;
+      post_act_ = {};
+    } else {
+      post_act_ = act_;
+    }
+  }
+
+  Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
+    KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
+    KILN_RETURN_IF_ERROR(expect_f32(in, 0, who_, "X"));
+    KILN_RETURN_IF_ERROR(expect_f32(in, 1, who_, "W"));
+    if (input_present(in, 2)) KILN_RETURN_IF_ERROR(expect_f32(in, 2, who_, "B"));
+    KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims, in[1].dims, input_present(in, 2) ? &in[2].dims : nullptr));
+    out[0].dtype = DType::kF32;
+    out[0].dims = output_dims(g);
+    return Status::Ok();
+  }
+
+  Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
+    const bool has_bias = input_present(in, 2);
+    KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims(), in[1].dims(), has_bias ? &in[2].dims() : nullptr));
+    KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
+    const float* x = in[0].data<float>();
+    float* y = out[0].mutable_data<float>();
+    if (pointwise_.packed() && is_pointwise(g)) {
+      pointwise_.multiply(g.batch * static_cast<size_t>(g.in[0] * g.in[1]), x, g.group_in, y, g.group_out, minmax_);
+      apply_fused_activation(post_act_, y, out[0].size());
+      return Status::Ok();
+    }
+    // Packed channels-last kernels take minmax_ and leave post_act_, like the GEMM above.
+    f32_conv_nhwc_reference(g, x, in[1].data<float>(), has_bias ? in[2].data<float>() : nullptr, y);
+    apply_fused_activation(act_, y, out[0].size());
+    return Status::Ok();
+  }
+
+  // Constant weights (and bias) of a 1x1, group-1 convolution, packed once as W^T [C, M].
+  void pack(const Tensor& w, const Tensor* bias) {
+    const Dims& d = w.dims();
+    if (group_ != 1 || d.size() != 4 || d[2] != 1 || d[3] != 1 || w.dtype() != DType::kF32 || use_reference_kernels())
+      return;
+    if (bias && (bias->dtype() != DType::kF32 || bias->size() != d[0])) return;
+    pointwise_.pack(static_cast<size_t>(d[0]), static_cast<size_t>(d[1]), w.data<float>(), 1, d[1], 1.f,
+                    bias ? bias->data<float>() : nullptr, 1);
+  }
+
+ private:
+  Result<ConvGeometry> geometry(const Dims& x, const Dims& w, const Dims* bias) const {
+    if (x.size() != 4)
+      return invalid_argument(who_ + "input X must be 4-D [N, H, W, C], got " + dims_to_string(x));
+    if (w.size() != 4)
+      return invalid_argument(who_ + "weights W must be 4-D [M, C/group, kH, kW], got " + dims_to_string(w));
+    const int64_t c = x[3], m = w[0];
+    if (c % group_ != 0 || w[1] * group_ != c)
+      return invalid_argument(who_ + "X has " + std::to_string(c) + " channels but W " + dims_to_string(w) +
+                              " with group " + std::to_string(group_) + " expects " + std::to_string(w[1] * group_));
+    if (m % group_ != 0)
+      return invalid_argument(who_ + "W has " + std::to_string(m) + " output channels, not divisible by group " +
+                              std::to_string(group_));
+    if (bias && (bias->size() != 1 || (*bias)[0] != m))
+      return invalid_argument(who_ + "bias B must have shape [" + std::to_string(m) + "], got " +
+                              dims_to_string(*bias));
+    const std::vector<int64_t> kernel = dims_slice(w, 2, 4);
+    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
+      return invalid_argument(who_ + "kernel_shape " + dims_to_string(attrs_.kernel_shape) +
+                              " does not match the weights " + dims_to_string(w));
+    KILN_ASSIGN_OR_RETURN(Window win, resolve_window(attrs_, dims_slice(x, 1, 3), kernel, false, who_));
+    ConvGeometry g;
+    g.batch = static_cast<size_t>(x[0]);
+    g.groups = static_cast<size_t>(group_);
+    g.group_in = static_cast<size_t>(c / group_);
+    g.group_out = static_cast<size_t>(m / group_);
+    g.rank = 2;
+    for (size_t d = 0; d < 2; ++d) {
+      g.in[d] = x[d + 1];
+      g.out[d] = win.out[d];
+      g.kernel[d] = win.kernel[d];
+      g.stride[d] = win.stride[d];
+      g.dilation[d] = win.dilation[d];
+      g.pad_begin[d] = win.pad_begin[d];
+    }
+    return g;
+  }
+
+  bool is_pointwise(const ConvGeometry& g) const {
+    if (g.groups != 1 || g.group_in != pointwise_.k() || g.group_out != pointwise_.n()) return false;
+    for (size_t d = 0; d < 2; ++d)
+      if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_begin[d] != 0 || g.out[d] != g.in[d]) return false;
+    return true;
+  }
+
+  static Dims output_dims(const ConvGeometry& g) {
+    return {static_cast<int64_t>(g.batch), g.out[0], g.out[1], static_cast<int64_t>(g.groups * g.group_out)};
+  }
+
+  std::string who_;
+  WindowAttrs attrs_;
+  int64_t group_;
+  FusedActivation act_, post_act_;
+  F32MinMax minmax_;
+  PackedGemmWeights pointwise_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Op>> create_nhwc_conv(const OpContext& ctx) {
+  KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 3));
+  KILN_ASSIGN_OR_RETURN(WindowAttrs attrs, parse_window_attrs(ctx.node));
+  KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node.attr_int("group", 1));
+  if (group <= 0 || group >= (int64_t{1} << 31))
+    return invalid_model(prefix(ctx.node) + "group must be positive (and sane), got " + std::to_string(group));
+  KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
+  auto op = std::make_unique<NhwcConvOp>(prefix(ctx.node), std::move(attrs), group, act);
+  const Tensor* bias = ctx.constant_input(2);
+  if (const Tensor* w = ctx.constant_input(1); w && (bias || !ctx.has_input(2))) op->pack(*w, bias);
+  return std::unique_ptr<Op>(std::move(op));
+}
+
+}  // namespace kiln
