@@ -13,6 +13,12 @@
 //    row of the product (MatMul followed by Add of a constant, for any input rank).
 //  * kiln.Affine (domain "kiln"): Y = X * scale + bias with numpy broadcasting (a Mul by a
 //    constant then an Add of a constant, in one pass over the data).
+//  * kiln.DynamicQuantMatMul (domain "kiln", written by `kiln compress --int8`, see
+//    src/compress/int8_dynamic.h): inputs X float32 [..., K], W int8 [K, N], W_scale
+//    float32 [N], optional bias float32 [N]; output Y float32 [..., N] =
+//    X x (W * W_scale) + bias, computed in int8: each row of X is quantized at run time
+//    (asymmetric, per-row scale and zero point), W is symmetric per output column.
+//    Takes the fused kiln.activation attributes like MatMul.
 #pragma once
 
 namespace kiln::ext {
@@ -23,5 +29,6 @@ inline constexpr const char* kActivation = "kiln.activation";
 inline constexpr const char* kActivationAlpha = "kiln.activation_alpha";
 inline constexpr const char* kActivationBeta = "kiln.activation_beta";
 inline constexpr const char* kMatMulBias = "kiln.bias";
+inline constexpr const char* kDynamicQuantMatMul = "DynamicQuantMatMul";
 
 }  // namespace kiln::ext
