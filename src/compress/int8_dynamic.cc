@@ -91,7 +91,8 @@ Result<Int8DynamicStats> quantize_int8_dynamic(Model& model, const Int8DynamicOp
       if (node.op_type != "MatMul" && node.op_type != "Gemm") continue;
       Plan p;
       const std::string why = plan_node(model, node, p);
-      if (!why.empty() || name_matches(node.name, options.exclude) || p.k * p.n < options.min_elements) {
+      if (!why.empty() || name_matches(node.name, options.exclude) ||
+          name_matches(model.values[static_cast<size_t>(p.b)].name, options.exclude) || p.k * p.n < options.min_elements) {
         ++stats.skipped;
         continue;
       }

@@ -15,7 +15,8 @@
 namespace kiln {
 
 struct Int8DynamicOptions {
-  // Node names to leave in float: exact names, or a prefix ending in '*' ("head/*").
+  // Nodes to leave in float, by node name or weight (B) name: exact names, or a prefix
+  // ending in '*' ("head/*").
   std::vector<std::string> exclude;
   // Weights with fewer elements stay float: their int8 saving is negligible and the
   // per-row quantization costs more than it saves.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 
 #include "compress/int8_dynamic.h"
 #include "graph/kiln_extensions.h"
@@ -252,6 +253,10 @@ TEST(QuantizeInt8Dynamic, ExcludeListAndSharedWeights) {
   opt.exclude = {"enc/*"};
   ASSERT_TRUE(quantize_int8_dynamic(all, opt).ok());
   EXPECT_EQ(count_op(all, "MatMul"), 2);
+  Model by_weight = before;
+  opt.exclude = {"wh"};  // the weight's name, as `kiln compress --exclude` takes it
+  ASSERT_TRUE(quantize_int8_dynamic(by_weight, opt).ok());
+  EXPECT_EQ(count_op(by_weight, "MatMul"), 1);
   const TensorMap in = opt_test::random_inputs(before, 5);
   expect_close_int8(run_model(after, in), run_model(before, in));
 }
@@ -290,7 +295,9 @@ TEST(QuantizeInt8DynamicRealModels, Recognizer) {
   Model after = before;
   auto stats = quantize_int8_dynamic(after);
   ASSERT_TRUE(stats.ok()) << stats.status().to_string();
-  EXPECT_GE(stats->converted, 10);
+  EXPECT_GE(stats->converted, 9);  // the SVTR neck's MatMuls and the CTC head
+  std::cout << "converted " << stats->converted << ", skipped " << stats->skipped << ", weights " << stats->bytes_before
+            << " -> " << stats->bytes_after << " bytes\n";
   EXPECT_GE(static_cast<double>(stats->bytes_before) / static_cast<double>(stats->bytes_after), 3.5);
   const Value& in = before.values[static_cast<size_t>(before.graph.inputs[0])];
   // A smooth image-like input (a horizontal gradient with stripes), not white noise.
@@ -318,6 +325,7 @@ TEST(QuantizeInt8DynamicRealModels, Recognizer) {
     }
     same += ap == aq;
   }
+  std::cout << same << " of " << steps << " time steps agree, max |dp| " << worst << "\n";
   EXPECT_GE(same, steps * 95 / 100) << same << " of " << steps << " time steps agree";
   EXPECT_LT(worst, 0.1) << "largest probability difference";
 }
