@@ -115,6 +115,10 @@ async function benchModel(context, baseUrl, server, m) {
     kilnFirst: median(kiln.map((r) => r.firstResultMs)),
     ortFirst: median(ort.map((r) => r.firstResultMs)),
     kilnCreate: median(kiln.map((r) => r.createMs)),
+    kilnReady: median(kiln.map((r) => r.readyMs)),
+    kilnLoad: median(kiln.map((r) => r.loadMs)),
+    kilnFirstRun: median(kiln.map((r) => r.firstRunMs)),
+    ortFirstRun: median(ort.map((r) => r.firstRunMs)),
     ortCreate: median(ort.map((r) => r.createMs)),
     kilnWarm: kw.warmMedianMs,
     ortWarm: ow.warmMedianMs,
@@ -211,6 +215,11 @@ async function main() {
       console.log(`  ${r.model}: .onnx ${kb(r.bytes.onnx)}, .kiln ${kb(r.bytes.kiln)}; create alone (median) kiln ${ms(r.kilnCreate)} ms, ort ${ms(r.ortCreate)} ms; ` +
         `second create→first result in an initialized page: kiln ${ms(r.second[0])} ms, ort ${ms(r.second[1])} ms; ` +
         `warm runs timed: kiln ${r.warmRuns[0]}, ort ${r.warmRuns[1]}`);
+    console.log('\nWhere kiln\'s create → first result goes (medians): .wasm instantiated and model read from the Cache API ' +
+      '(in parallel), then the model copied into WASM memory, parsed and its weights packed, then the first run');
+    for (const r of rows)
+      console.log(`  ${r.model}: ready ${ms(r.kilnReady)} ms + load ${ms(r.kilnLoad)} ms + first run ${ms(r.kilnFirstRun)} ms ` +
+        `(warm run ${ms(r.kilnWarm)} ms); ort: create ${ms(r.ortCreate)} ms + first run ${ms(r.ortFirstRun)} ms (warm ${ms(r.ortWarm)} ms)`);
     console.log(`\n${((Date.now() - started) / 1000).toFixed(0)} s in all; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   } finally {
     await browser?.close();

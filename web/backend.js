@@ -77,6 +77,10 @@ export function selectBuild(options = {}, env = detectEnvironment()) {
   throw kilnError('unsupported', `no kiln build can run here (${skipped.join('; ')})`);
 }
 
+// The shipped .wasm as a literal `new URL(..., import.meta.url)`: Vite and webpack see it,
+// emit the file and rewrite the URL; other builds' files sit beside it in web/dist.
+const shippedWasm = () => new URL('./dist/kiln.wasm', import.meta.url);
+
 function baseHref() {
   return globalThis.location?.href;
 }
@@ -88,7 +92,7 @@ function baseHref() {
  * Returns { js: URL | null (null = the package's own glue), wasm: URL }.
  */
 export function buildUrls(build, wasmPaths) {
-  const own = (file) => new URL(`./dist/${file}`, import.meta.url);
+  const own = (file) => (file === 'kiln.wasm' ? shippedWasm() : new URL(file, shippedWasm()));
   if (wasmPaths === undefined || wasmPaths === null) return { js: build.name === 'simd' ? null : own(build.js), wasm: own(build.wasm) };
   if (typeof wasmPaths === 'string' || wasmPaths instanceof URL) {
     let dir = String(wasmPaths instanceof URL ? wasmPaths.href : wasmPaths);

@@ -12,13 +12,27 @@ export const isNode =
 // Modules by build files (one per realm and build, shared by all sessions).
 const modules = new Map();
 
+// Node only. The specifier is a variable so bundlers leave it alone (Vite would otherwise
+// swap in a stub that warns at build time); a browser never reaches this.
+const NODE_FS = 'node:fs/promises';
 async function nodeFs() {
-  return import(/* webpackIgnore: true */ 'node:fs/promises');
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_FS);
+}
+
+// How the package's own glue (web/dist/kiln.js) is imported, set by the entry module:
+// index.js registers a literal dynamic import (bundlers see it; loaded at the first
+// Session.create), web/worker.js a static one. So the worker's module graph has no dynamic
+// import that bundlers split, and fits every worker format (Vite <= 7 defaults to 'iife').
+let importOwnGlue = null;
+export function setOwnGlue(load) {
+  importOwnGlue = load;
 }
 
 async function importGlue(js) {
-  // The package's own glue is a literal import so bundlers see and bundle it.
-  if (js === null) return import('./dist/kiln.js');
+  if (js === null) {
+    if (!importOwnGlue) throw new Error('web/dist/kiln.js is not registered (import the package through web/index.js)');
+    return importOwnGlue();
+  }
   return import(/* webpackIgnore: true */ /* @vite-ignore */ js.href);
 }
 

@@ -5,6 +5,14 @@ import { SessionStream } from './stream.js';
 
 const token = Symbol('kiln.Session');
 
+// Loads web/worker-session.js for options.worker. index.js sets it: web/worker.js imports
+// this file but not index.js, so the worker's own module graph never contains the code
+// that starts the worker (bundlers report such a cycle between the page and worker chunks).
+let loadWorkerSession = null;
+export function setWorkerSessionLoader(load) {
+  loadWorkerSession = load;
+}
+
 export class Session {
   #handle;
 
@@ -17,8 +25,10 @@ export class Session {
   // onProgress, cache, sha256, retries, signal, build, wasmPaths, worker } (see index.d.ts).
   static async create(source, options = {}) {
     if (options?.worker) {
+      if (!loadWorkerSession)
+        throw kilnError('unsupported', 'options.worker: import Session from the package entry (\'kiln\'), not web/session.js');
       // Loaded on demand: worker-session.js extends Session, so it cannot be a static import here.
-      const { WorkerSession } = await import('./worker-session.js');
+      const { WorkerSession } = await loadWorkerSession();
       return WorkerSession.create(source, options, token);
     }
     return new Session(await ModelHandle.create(source, options), token);

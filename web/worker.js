@@ -1,8 +1,14 @@
 // The Web Worker behind Session.create(source, { worker: true }): owns one Session and
 // answers the messages of worker-session.js. Outputs go back as transferred buffers.
+import createKiln from './dist/kiln.js';
 import { KilnError } from './errors.js';
+import { setOwnGlue } from './loader.js';
 import { Session } from './session.js';
 import { Tensor } from './tensor.js';
+
+// A static import: the worker needs the glue at once, and a worker bundle without dynamic
+// imports builds in any worker format.
+setOwnGlue(async () => ({ default: createKiln }));
 
 let session = null;
 

@@ -71,14 +71,21 @@ async function kilnRuntime() {
 async function kiln({ url, inputs, warm = null }) {
   const { Session, Tensor } = await kilnRuntime();
   const feeds = Object.fromEntries(makeInputs(inputs).map((x) => [x.name, new Tensor(x.type, x.data, x.dims)]));
+  // The 'compile' progress events split create: the first comes once the .wasm is
+  // instantiated and the model bytes are read (both at once), the last once the model is
+  // copied into WASM memory, parsed and its weights packed.
+  const compile = [];
+  const onProgress = (e) => e.phase === 'compile' && compile.push(performance.now());
   const t0 = performance.now();
-  const session = await Session.create(url);
+  const session = await Session.create(url, { onProgress });
   const t1 = performance.now();
   const out = await session.run(feeds);
   const t2 = performance.now();
   const y = out[session.outputNames[0]];
   const result = {
     createMs: t1 - t0,
+    readyMs: compile[0] - t0,
+    loadMs: compile.at(-1) - compile[0],
     firstRunMs: t2 - t1,
     firstResultMs: t2 - t0,
     fromCache: session.loadInfo.fromCache,

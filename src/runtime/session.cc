@@ -9,6 +9,7 @@
 #include "ops/registry.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
+#include "runtime/stored_weights.h"
 
 namespace kiln {
 
@@ -62,6 +63,7 @@ Result<std::unique_ptr<Session>> Session::create(Model model, const SessionOptio
   std::unique_ptr<Session> s(new Session());
   s->model_ = std::move(model);
   KILN_RETURN_IF_ERROR(validate_and_sort(s->model_));
+  KILN_RETURN_IF_ERROR(expand_stored_weights(s->model_).status());
   s->impl_ = std::make_unique<Impl>();
   s->impl_->cache_size = options.plan_cache_size;
   KILN_RETURN_IF_ERROR(s->impl_->executor.prepare(s->model_));

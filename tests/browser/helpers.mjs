@@ -62,6 +62,14 @@ export function recognizerKiln() {
   return models;
 }
 
+/** Model `key` (scripts/models.json) converted to <models dir>/<key>.kiln once; served at /models/<key>.kiln. */
+export function kilnModel(key) {
+  const { dir } = recognizerKiln();
+  const out = path.join(dir, `${key}.kiln`);
+  if (!fs.existsSync(out)) execFileSync(KILN_CLI, ['convert', modelPath(key), '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return out;
+}
+
 /** The package root served at /, the converted models at /models/. */
 export async function serve(options = {}) {
   const { dir } = recognizerKiln();

@@ -163,7 +163,17 @@ int run_inspect(const InspectOptions& o) {
   std::cout << "memory plan: "
             << (plan.empty() ? "depends on the symbolic input dims (see kiln run --plan)" : plan) << "\n";
   std::cout << "metadata:" << (m.metadata.empty() ? " none" : "") << "\n";
-  for (const auto& [k, v] : m.metadata) std::cout << "  " << k << " = " << v << "\n";
+  for (const auto& [k, v] : m.metadata) {
+    // JSON values (kiln compress's report) are printed indented, one field a line.
+    auto j = nlohmann::ordered_json::parse(v, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) {
+      std::string text = j.dump(2);
+      for (size_t at = 0; (at = text.find('\n', at)) != std::string::npos; at += 5) text.replace(at, 1, "\n    ");
+      std::cout << "  " << k << " = " << text << "\n";
+    } else {
+      std::cout << "  " << k << " = " << v << "\n";
+    }
+  }
   return 0;
 }
 

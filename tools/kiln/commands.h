@@ -16,5 +16,6 @@ Command add_convert(CLI::App& root);
 Command add_inspect(CLI::App& root);
 Command add_run(CLI::App& root);
 Command add_ops(CLI::App& root);
+Command add_compress(CLI::App& root);
 
 }  // namespace kiln::cli

@@ -1,0 +1,172 @@
+// kiln compress: a .kiln model -> a smaller .kiln model, with a report of what it cost
+// (size by dtype, output error against the original on test inputs, latency), printed and
+// stored in the output's metadata ("kiln.compression") so `kiln inspect` shows it.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "compress/compare.h"
+#include "compress/fp16_weights.h"
+#include "format/model_io.h"
+#include "graph/input_shapes.h"
+#include "platform/platform.h"
+#include "runtime/session.h"
+
+namespace kiln::cli {
+namespace {
+
+struct CompressOptions {
+  std::string input, output;
+  bool fp16 = false;
+  int64_t min_elements = 256;
+  std::vector<std::string> exclude, input_shapes;
+  int eval_runs = 4, latency_runs = 5;
+  bool no_eval = false;
+};
+
+// One line per step on stderr ("[2/4] ..."), so long work shows where it is.
+struct Progress {
+  int total;
+  int step = 0;
+  double t0 = now_ms();
+  void operator()(const std::string& what) {
+    std::fprintf(stderr, "[%d/%d] %s (%.1f s)\n", ++step, total, what.c_str(), (now_ms() - t0) / 1000);
+  }
+};
+
+std::string default_output(const std::string& in, const std::string& mode) {
+  std::string base = in;
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".kiln") == 0) base.resize(base.size() - 5);
+  return base + "." + mode + ".kiln";
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+int run_compress(const CompressOptions& o) {
+  if (!o.fp16) return fail("choose a compression mode: --fp16 (the one built so far; see 'kiln compress --help')");
+  if (o.eval_runs < 1 || o.eval_runs > 1000) return fail("--eval-runs must be in [1, 1000]");
+  if (o.latency_runs < 0 || o.latency_runs > 1000) return fail("--latency-runs must be in [0, 1000]");
+  std::map<std::string, Dims> dims;
+  for (const std::string& text : o.input_shapes) {
+    auto spec = parse_input_shape(text);
+    if (!spec.ok()) return fail(spec.status());
+    if (!shape_is_fixed(spec->shape)) return fail("--input-shape " + text + ": every dim must be a number here");
+    dims[spec->input] = shape_dims(spec->shape);
+  }
+  Progress progress{o.no_eval ? 3 : 4};
+  progress("reading " + o.input);
+  auto bytes = read_model_file(o.input);
+  if (!bytes.ok()) return fail(bytes.status());
+  auto model = read_model(*bytes);
+  if (!model.ok()) return fail(model.status().with_context(o.input));
+  const auto before = constant_bytes_by_dtype(*model);
+
+  progress("storing weights as float16");
+  Fp16Options fo;
+  fo.min_elements = o.min_elements;
+  fo.exclude = o.exclude;
+  auto stats = store_weights_fp16(*model, fo);
+  if (!stats.ok()) return fail(stats.status().with_context(o.input));
+  if (stats->converted == 0) return fail(o.input + ": no float32 weight of at least " + std::to_string(o.min_elements) +
+                                         " elements to convert; nothing to compress");
+  const auto after = constant_bytes_by_dtype(*model);
+
+  progress("writing and loading the result");
+  auto written = write_model(*model);
+  if (!written.ok()) return fail(written.status());
+  auto out_bytes = std::make_shared<const std::vector<uint8_t>>(std::move(written).value());
+  auto test = Session::create(out_bytes);
+  if (!test.ok()) return fail(test.status().with_context("the compressed model does not load"));
+
+  nlohmann::json report;
+  report["mode"] = "fp16";
+  report["tensors_converted"] = stats->converted;
+  report["tensors_out_of_range"] = stats->out_of_range;
+  report["file_bytes_before"] = (*bytes)->size();
+  report["max_weight_rounding"] = stats->max_rounding;
+  for (const auto& [k, v] : before) report["weights_before"][k] = v;
+  for (const auto& [k, v] : after) report["weights_after"][k] = v;
+
+  std::cout << o.input << " -> fp16 weights: " << stats->converted << " tensors converted";
+  if (stats->out_of_range) std::cout << ", " << stats->out_of_range << " kept float32 (values beyond ±65504)";
+  std::cout << "\nweights by dtype:";
+  for (const auto& [k, v] : before) std::cout << "  " << k << " " << human_bytes(v);
+  std::cout << "  ->";
+  for (const auto& [k, v] : after) std::cout << "  " << k << " " << human_bytes(v);
+  std::cout << "\n";
+
+  if (!o.no_eval) {
+    progress("comparing outputs with the original on " + std::to_string(o.eval_runs) + " input sets");
+    auto ref = Session::create(*bytes);
+    if (!ref.ok()) return fail(ref.status().with_context(o.input));
+    CompareOptions co;
+    co.runs = o.eval_runs;
+    co.latency_runs = o.latency_runs;
+    co.input_dims = dims;
+    auto cmp = compare_sessions(**ref, **test, co);
+    if (!cmp.ok())
+      return fail(cmp.status().with_context("evaluation (pass --input-shape for symbolic dims, or --no-eval)"));
+    for (const OutputError& e : cmp->outputs) {
+      std::cout << "output '" << e.name << "': max |err| " << fmt("%.3g", e.max_abs) << ", mean |err| "
+                << fmt("%.3g", e.mean_abs) << ", SNR "
+                << (std::isinf(e.snr_db) ? std::string("exact") : fmt("%.1f dB", e.snr_db)) << "\n";
+      nlohmann::json j{{"name", e.name}, {"max_abs", e.max_abs}, {"mean_abs", e.mean_abs}};
+      if (!std::isinf(e.snr_db)) j["snr_db"] = e.snr_db;
+      report["outputs"].push_back(j);
+    }
+    for (const std::string& s : cmp->exact) std::cout << "output " << s << "\n";
+    if (o.latency_runs > 0) {
+      std::cout << "latency (native, median of " << o.latency_runs << "): " << fmt("%.2f ms", cmp->latency_ms_ref)
+                << " -> " << fmt("%.2f ms", cmp->latency_ms_test) << "\n";
+      report["latency_ms_before"] = cmp->latency_ms_ref;
+      report["latency_ms_after"] = cmp->latency_ms_test;
+    }
+    report["eval_runs"] = o.eval_runs;
+    report["eval_inputs"] = "uniform [0, 1) floats, integers in [0, 8), seed 1";
+  }
+
+  // The report goes into the file itself; the file size it states is the final one.
+  std::erase_if(model->metadata, [](const auto& kv) { return kv.first == "kiln.compression"; });
+  model->metadata.emplace_back("kiln.compression", report.dump());
+  auto final_bytes = write_model(*model);
+  if (!final_bytes.ok()) return fail(final_bytes.status());
+  const std::string out = o.output.empty() ? default_output(o.input, "fp16") : o.output;
+  if (Status s = write_file_bytes(out, *final_bytes); !s.ok()) return fail(s);
+  std::cout << "size: " << human_bytes((*bytes)->size()) << " -> " << human_bytes(final_bytes->size()) << " ("
+            << fmt("%.2f", double((*bytes)->size()) / double(final_bytes->size())) << "x smaller), written to "
+            << out << "\n";
+  return 0;
+}
+
+}  // namespace
+
+Command add_compress(CLI::App& root) {
+  auto o = std::make_shared<CompressOptions>();
+  CLI::App* app = root.add_subcommand("compress", "Make a .kiln model smaller and report what it cost");
+  app->add_option("model", o->input, "Input .kiln file")->required();
+  app->add_option("-o,--output", o->output, "Output .kiln file (default: <model>.<mode>.kiln)");
+  app->add_flag("--fp16", o->fp16, "Store float32 weights as float16 (computed in float32 after loading)");
+  app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
+  app->add_option("--exclude", o->exclude, "Keep this weight (name, or prefix ending in *) as it is; repeatable");
+  app->add_option("--input-shape", o->input_shapes,
+                  "Dims of an input for the evaluation, e.g. x=1,3,48,320 (symbolic dims default to 1)");
+  app->add_option("--eval-runs", o->eval_runs, "Input sets compared with the original (default 4)");
+  app->add_option("--latency-runs", o->latency_runs, "Timed runs per model (default 5; 0 skips timing)");
+  app->add_flag("--no-eval", o->no_eval, "Skip the comparison with the original");
+  app->footer(
+      "Reports weight bytes by dtype before and after, each output's max/mean absolute error\n"
+      "and SNR against the original on deterministic test inputs, native latency before and\n"
+      "after, and the file sizes; the report is stored in the output's metadata.");
+  return {app, [o] { return run_compress(*o); }};
+}
+
+}  // namespace kiln::cli
