@@ -45,16 +45,21 @@ class DynamicQuantMatMulOp final : public Op {
     return Status::Ok();
   }
 
-  // W [K, N] int8 (row-major), its scales and the bias, in the default kernel's panels.
-  void pack(const Tensor& w, const Tensor& scale, const Tensor* bias) {
+  // W [K, N] int8 (row-major), its scales and the bias, in the default kernel's panels
+  // (int32 elements: the panels' sums and scales stay aligned).
+  static std::vector<int32_t> pack(const QD8GemmKernel& kern, const Tensor& w, const Tensor& scale,
+                                   const Tensor* bias) {
     const size_t k = static_cast<size_t>(w.dim(0)), n = static_cast<size_t>(w.dim(1));
-    kern_ = &qd8_gemm_default_kernel();
-    packed_.assign((qd8_gemm_packed_size(kern_->nr, n, k) + 3) / 4, 0);
-    qd8_gemm_pack(kern_->nr, n, k, w.data<int8_t>(), static_cast<ptrdiff_t>(n), 1, scale.data<float>(),
-                  bias ? bias->data<float>() : nullptr, packed_.data());
-    packed_k_ = k, packed_n_ = n;
+    std::vector<int32_t> packed((qd8_gemm_packed_size(kern.nr, n, k) + 3) / 4, 0);
+    qd8_gemm_pack(kern.nr, n, k, w.data<int8_t>(), static_cast<ptrdiff_t>(n), 1, scale.data<float>(),
+                  bias ? bias->data<float>() : nullptr, packed.data());
+    return packed;
   }
-  void set_constant_weights(bool v) { constant_weights_ = v; }
+  void pack_constant(const Tensor& w, const Tensor& scale, const Tensor* bias) {
+    packed_ = pack(kern_, w, scale, bias);
+    packed_k_ = static_cast<size_t>(w.dim(0)), packed_n_ = static_cast<size_t>(w.dim(1));
+    constant_weights_ = true;
+  }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 3, out.size(), 1, who_));
@@ -66,22 +71,25 @@ class DynamicQuantMatMulOp final : public Op {
     const size_t m = n == 0 ? 0 : static_cast<size_t>(out[0].size()) / n;
     float* y = out[0].mutable_data<float>();
     if (m == 0 || n == 0) return Status::Ok();
+    // Run-time state stays local, so concurrent runs of one op do not share scratch.
     const size_t kp = qd8_padded_k(k);
-    qa_.resize(m * kp);
-    row_params_.resize(m);
+    std::vector<int8_t> qa(m * kp);
+    std::vector<QD8RowParams> row_params(m);
     const float* x = in[0].data<float>();
     if (use_reference_kernels()) {
-      qd8_quantize_rows_reference(m, k, x, k, qa_.data(), kp, row_params_.data());
-      qd8_f32_qc8w_gemm_reference(m, n, k, qa_.data(), kp, row_params_.data(), in[1].data<int8_t>(),
+      qd8_quantize_rows_reference(m, k, x, k, qa.data(), kp, row_params.data());
+      qd8_f32_qc8w_gemm_reference(m, n, k, qa.data(), kp, row_params.data(), in[1].data<int8_t>(),
                                   in[2].data<float>(), has_bias ? in[3].data<float>() : nullptr, y, n, minmax_);
     } else {
-      if (!constant_weights_ || packed_k_ != k || packed_n_ != n) pack(in[1], in[2], has_bias ? &in[3] : nullptr);
-      qd8_quantize_rows(m, k, x, k, qa_.data(), kp, row_params_.data());
+      std::vector<int32_t> run_packed;  // weights computed at run time: packed per run
+      const bool constant = constant_weights_ && packed_k_ == k && packed_n_ == n;
+      if (!constant) run_packed = pack(kern_, in[1], in[2], has_bias ? &in[3] : nullptr);
+      qd8_quantize_rows(m, k, x, k, qa.data(), kp, row_params.data());
       QD8GemmArgs args;
-      args.m = m, args.n = n, args.k = k, args.qa = qa_.data(), args.qa_stride = kp;
-      args.row_params = row_params_.data(), args.packed_w = packed_.data(), args.c = y, args.c_stride = n;
-      args.minmax = minmax_;
-      qd8_gemm(*kern_, args);
+      args.m = m, args.n = n, args.k = k, args.qa = qa.data(), args.qa_stride = kp;
+      args.row_params = row_params.data(), args.packed_w = constant ? packed_.data() : run_packed.data();
+      args.c = y, args.c_stride = n, args.minmax = minmax_;
+      qd8_gemm(kern_, args);
     }
     apply_fused_activation(act_, y, out[0].size());
     return Status::Ok();
@@ -107,12 +115,10 @@ class DynamicQuantMatMulOp final : public Op {
   std::string who_;
   FusedActivation act_;
   F32MinMax minmax_;
-  const QD8GemmKernel* kern_ = nullptr;
-  std::vector<int32_t> packed_;  // int32 elements: the panels' sums and scales stay aligned
+  const QD8GemmKernel& kern_ = qd8_gemm_default_kernel();
+  std::vector<int32_t> packed_;  // constant weights, packed at create
   size_t packed_k_ = 0, packed_n_ = 0;
   bool constant_weights_ = false;
-  std::vector<int8_t> qa_;  // run-time scratch: the quantized rows of X
-  std::vector<QD8RowParams> row_params_;
 };
 
 }  // namespace
@@ -136,8 +142,7 @@ Result<std::unique_ptr<Op>> create_dynamic_quant_mat_mul(const OpContext& ctx) {
     if (bias && (bias->dtype() != DType::kF32 || bias->dims() != Dims{wd[1]}))
       return invalid_model(prefix(ctx.node) + "bias must be float32 [" + std::to_string(wd[1]) + "], got " +
                            dims_to_string(bias->dims()));
-    op->pack(*w, *scale, bias);
-    op->set_constant_weights(true);
+    op->pack_constant(*w, *scale, bias);
   }
   return std::unique_ptr<Op>(std::move(op));
 }
