@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/qd8-f32-qc8w-gemm/qd8-f32-qc8w-gemm.h"
 
 namespace {
 
@@ -28,6 +29,16 @@ struct GemmProblem {
   const kiln::F32GemmKernel* kern;
   kiln::F32GemmArgs args;
   std::vector<float> a, packed, c;
+};
+
+// A kiln.DynamicQuantMatMul-shaped problem: quantize A's rows, then the int8 GEMM.
+struct QD8Problem {
+  const kiln::QD8GemmKernel* kern;
+  kiln::QD8GemmArgs args;
+  std::vector<float> a, c;
+  std::vector<int8_t> qa;
+  std::vector<int32_t> packed;
+  std::vector<kiln::QD8RowParams> params;
 };
 
 }  // namespace
@@ -70,4 +81,41 @@ EMSCRIPTEN_KEEPALIVE float kiln_bench_gemm_run(GemmProblem* p, int reps) {
 }
 
 EMSCRIPTEN_KEEPALIVE void kiln_bench_gemm_destroy(GemmProblem* p) { delete p; }
+
+// The qd8-f32-qc8w family (bench/wasm-qd8-gemm.mjs): same shapes and data as above.
+EMSCRIPTEN_KEEPALIVE int kiln_bench_qd8_kernel_count() { return static_cast<int>(kiln::qd8_gemm_kernels().size()); }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qd8_kernel_name(int i) { return kiln::qd8_gemm_kernels()[i].name; }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qd8_default_kernel() { return kiln::qd8_gemm_default_kernel().name; }
+
+EMSCRIPTEN_KEEPALIVE QD8Problem* kiln_bench_qd8_create(int kernel, int m, int n, int k) {
+  auto* p = new QD8Problem;
+  p->kern = &kiln::qd8_gemm_kernels()[kernel];
+  const size_t kp = kiln::qd8_padded_k(k);
+  p->a.resize(static_cast<size_t>(m) * k);
+  std::vector<float> b(static_cast<size_t>(k) * n), w_scale(n);
+  for (size_t i = 0; i < p->a.size(); ++i) p->a[i] = static_cast<float>((i * 7919) % 113) / 113.f - 0.5f;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 104729) % 127) / 127.f - 0.5f;
+  std::vector<int8_t> qw(b.size());
+  kiln::qc8w_quantize_columns(n, k, b.data(), n, 1, qw.data(), w_scale.data());
+  p->packed.resize((kiln::qd8_gemm_packed_size(p->kern->nr, n, k) + 3) / 4);
+  kiln::qd8_gemm_pack(p->kern->nr, n, k, qw.data(), n, 1, w_scale.data(), nullptr, p->packed.data());
+  p->qa.resize(static_cast<size_t>(m) * kp);
+  p->params.resize(m);
+  p->c.resize(static_cast<size_t>(m) * n);
+  p->args.m = m, p->args.n = n, p->args.k = k;
+  p->args.qa = p->qa.data(), p->args.qa_stride = kp, p->args.row_params = p->params.data();
+  p->args.packed_w = p->packed.data(), p->args.c = p->c.data(), p->args.c_stride = n;
+  return p;
+}
+
+EMSCRIPTEN_KEEPALIVE float kiln_bench_qd8_run(QD8Problem* p, int reps) {
+  const size_t m = p->args.m, k = p->args.k;
+  for (int r = 0; r < reps; ++r) {
+    kiln::qd8_quantize_rows(m, k, p->a.data(), k, p->qa.data(), p->args.qa_stride, p->params.data());
+    kiln::qd8_gemm(*p->kern, p->args);
+  }
+  return p->c[0];
+}
+
+EMSCRIPTEN_KEEPALIVE void kiln_bench_qd8_destroy(QD8Problem* p) { delete p; }
 }

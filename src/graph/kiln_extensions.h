@@ -22,6 +22,12 @@
 //                            (auto_pad, ceil_mode, dilations, kernel_shape, pads, strides),
 //                            one output (no Indices).
 //      kiln.NhwcAveragePool  the same with AveragePool's attributes (+ count_include_pad).
+//  * kiln.DynamicQuantMatMul (domain "kiln", written by `kiln compress --int8`, see
+//    src/compress/int8_dynamic.h): inputs X float32 [..., K], W int8 [K, N], W_scale
+//    float32 [N], optional bias float32 [N]; output Y float32 [..., N] =
+//    X x (W * W_scale) + bias, computed in int8: each row of X is quantized at run time
+//    (asymmetric, per-row scale and zero point), W is symmetric per output column.
+//    Takes the fused kiln.activation attributes like MatMul.
 #pragma once
 
 namespace kiln::ext {
@@ -35,5 +41,6 @@ inline constexpr const char* kActivation = "kiln.activation";
 inline constexpr const char* kActivationAlpha = "kiln.activation_alpha";
 inline constexpr const char* kActivationBeta = "kiln.activation_beta";
 inline constexpr const char* kMatMulBias = "kiln.bias";
+inline constexpr const char* kDynamicQuantMatMul = "DynamicQuantMatMul";
 
 }  // namespace kiln::ext

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "compress/compare.h"
 #include "compress/fp16_weights.h"
+#include "compress/int8_dynamic.h"
 #include "format/model_io.h"
 #include "graph/input_shapes.h"
 #include "platform/platform.h"
@@ -22,7 +23,7 @@ namespace {
 
 struct CompressOptions {
   std::string input, output;
-  bool fp16 = false;
+  bool fp16 = false, int8 = false;
   int64_t min_elements = 256;
   std::vector<std::string> exclude, input_shapes;
   int eval_runs = 4, latency_runs = 5;
@@ -52,7 +53,8 @@ std::string fmt(const char* f, double v) {
 }
 
 int run_compress(const CompressOptions& o) {
-  if (!o.fp16) return fail("choose a compression mode: --fp16 (the one built so far; see 'kiln compress --help')");
+  if (!o.fp16 && !o.int8) return fail("choose a compression mode: --fp16 and/or --int8 (see 'kiln compress --help')");
+  const std::string mode = o.int8 && o.fp16 ? "int8+fp16" : o.int8 ? "int8" : "fp16";
   if (o.eval_runs < 1 || o.eval_runs > 1000) return fail("--eval-runs must be in [1, 1000]");
   if (o.latency_runs < 0 || o.latency_runs > 1000) return fail("--latency-runs must be in [0, 1000]");
   std::map<std::string, Dims> dims;
@@ -62,7 +64,7 @@ int run_compress(const CompressOptions& o) {
     if (!shape_is_fixed(spec->shape)) return fail("--input-shape " + text + ": every dim must be a number here");
     dims[spec->input] = shape_dims(spec->shape);
   }
-  Progress progress{o.no_eval ? 3 : 4};
+  Progress progress{2 + int{o.fp16} + int{o.int8} + (o.no_eval ? 0 : 1)};
   progress("reading " + o.input);
   auto bytes = read_model_file(o.input);
   if (!bytes.ok()) return fail(bytes.status());
@@ -70,14 +72,33 @@ int run_compress(const CompressOptions& o) {
   if (!model.ok()) return fail(model.status().with_context(o.input));
   const auto before = constant_bytes_by_dtype(*model);
 
-  progress("storing weights as float16");
-  Fp16Options fo;
-  fo.min_elements = o.min_elements;
-  fo.exclude = o.exclude;
-  auto stats = store_weights_fp16(*model, fo);
-  if (!stats.ok()) return fail(stats.status().with_context(o.input));
-  if (stats->converted == 0) return fail(o.input + ": no float32 weight of at least " + std::to_string(o.min_elements) +
-                                         " elements to convert; nothing to compress");
+  // int8 first: it takes the MatMul / Gemm weights; --fp16 then stores what is left.
+  Int8DynamicStats int8_stats;
+  if (o.int8) {
+    progress("quantizing MatMul / Gemm weights to int8 (dynamic activations)");
+    Int8DynamicOptions io;
+    io.min_elements = o.min_elements;
+    io.exclude = o.exclude;
+    auto s8 = quantize_int8_dynamic(*model, io);
+    if (!s8.ok()) return fail(s8.status().with_context(o.input));
+    int8_stats = *s8;
+    if (int8_stats.converted == 0 && !o.fp16)
+      return fail(o.input + ": no MatMul or Gemm with a constant float32 weight of at least " +
+                  std::to_string(o.min_elements) + " elements; nothing to quantize");
+  }
+  Fp16Stats fp16_stats;
+  if (o.fp16) {
+    progress("storing weights as float16");
+    Fp16Options fo;
+    fo.min_elements = o.min_elements;
+    fo.exclude = o.exclude;
+    auto stats = store_weights_fp16(*model, fo);
+    if (!stats.ok()) return fail(stats.status().with_context(o.input));
+    fp16_stats = *stats;
+    if (fp16_stats.converted == 0 && int8_stats.converted == 0)
+      return fail(o.input + ": no float32 weight of at least " + std::to_string(o.min_elements) +
+                  " elements to convert; nothing to compress");
+  }
   const auto after = constant_bytes_by_dtype(*model);
 
   progress("writing and loading the result");
@@ -88,16 +109,31 @@ int run_compress(const CompressOptions& o) {
   if (!test.ok()) return fail(test.status().with_context("the compressed model does not load"));
 
   nlohmann::json report;
-  report["mode"] = "fp16";
-  report["tensors_converted"] = stats->converted;
-  report["tensors_out_of_range"] = stats->out_of_range;
+  report["mode"] = mode;
+  if (o.fp16) {
+    report["tensors_converted"] = fp16_stats.converted;
+    report["tensors_out_of_range"] = fp16_stats.out_of_range;
+    report["max_weight_rounding"] = fp16_stats.max_rounding;
+  }
+  if (o.int8) {
+    report["int8_layers_converted"] = int8_stats.converted;
+    report["int8_layers_skipped"] = int8_stats.skipped;
+    report["int8_weight_bytes_before"] = int8_stats.bytes_before;
+    report["int8_weight_bytes_after"] = int8_stats.bytes_after;
+  }
   report["file_bytes_before"] = (*bytes)->size();
-  report["max_weight_rounding"] = stats->max_rounding;
   for (const auto& [k, v] : before) report["weights_before"][k] = v;
   for (const auto& [k, v] : after) report["weights_after"][k] = v;
 
-  std::cout << o.input << " -> fp16 weights: " << stats->converted << " tensors converted";
-  if (stats->out_of_range) std::cout << ", " << stats->out_of_range << " kept float32 (values beyond ±65504)";
+  std::cout << o.input << " ->";
+  if (o.int8)
+    std::cout << " int8 weights: " << int8_stats.converted << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul ("
+              << int8_stats.skipped << " left float)" << (o.fp16 ? ";" : "");
+  if (o.fp16) {
+    std::cout << " fp16 weights: " << fp16_stats.converted << " tensors converted";
+    if (fp16_stats.out_of_range)
+      std::cout << ", " << fp16_stats.out_of_range << " kept float32 (values beyond ±65504)";
+  }
   std::cout << "\nweights by dtype:";
   for (const auto& [k, v] : before) std::cout << "  " << k << " " << human_bytes(v);
   std::cout << "  ->";
@@ -139,7 +175,7 @@ int run_compress(const CompressOptions& o) {
   model->metadata.emplace_back("kiln.compression", report.dump());
   auto final_bytes = write_model(*model);
   if (!final_bytes.ok()) return fail(final_bytes.status());
-  const std::string out = o.output.empty() ? default_output(o.input, "fp16") : o.output;
+  const std::string out = o.output.empty() ? default_output(o.input, mode) : o.output;
   if (Status s = write_file_bytes(out, *final_bytes); !s.ok()) return fail(s);
   std::cout << "size: " << human_bytes((*bytes)->size()) << " -> " << human_bytes(final_bytes->size()) << " ("
             << fmt("%.2f", double((*bytes)->size()) / double(final_bytes->size())) << "x smaller), written to "
@@ -155,6 +191,9 @@ Command add_compress(CLI::App& root) {
   app->add_option("model", o->input, "Input .kiln file")->required();
   app->add_option("-o,--output", o->output, "Output .kiln file (default: <model>.<mode>.kiln)");
   app->add_flag("--fp16", o->fp16, "Store float32 weights as float16 (computed in float32 after loading)");
+  app->add_flag("--int8", o->int8,
+                "MatMul/Gemm weights to int8 per output channel, activations quantized per row at run time "
+                "(int8 kernels; with --fp16, the other weights are stored as float16)");
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
   app->add_option("--exclude", o->exclude, "Keep this weight (name, or prefix ending in *) as it is; repeatable");
   app->add_option("--input-shape", o->input_shapes,
