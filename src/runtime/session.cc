@@ -7,13 +7,18 @@
 
 #include "format/model_io.h"
 #include "ops/registry.h"
+#include "platform/thread_pool.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
 
 namespace kiln {
 
+// Beyond this a num_threads is a mistake (a negative number cast to size_t, say).
+constexpr size_t kMaxThreads = 256;
+
 struct Session::Impl {
   Executor executor;
+  std::unique_ptr<ThreadPool> pool;  // ops reach it through parallel_for while run() holds mu
   size_t cache_size = 8;
   std::mutex mu;
   // Most recently used first; a handful of entries, so a list scan is enough.
@@ -59,11 +64,15 @@ TensorDesc describe_value(const Value& v) {
 }  // namespace
 
 Result<std::unique_ptr<Session>> Session::create(Model model, const SessionOptions& options) {
+  if (options.num_threads > kMaxThreads)
+    return invalid_argument("num_threads must be at most " + std::to_string(kMaxThreads) + " (0 = automatic), got " +
+                            std::to_string(options.num_threads));
   std::unique_ptr<Session> s(new Session());
   s->model_ = std::move(model);
   KILN_RETURN_IF_ERROR(validate_and_sort(s->model_));
   s->impl_ = std::make_unique<Impl>();
   s->impl_->cache_size = options.plan_cache_size;
+  s->impl_->pool = std::make_unique<ThreadPool>(options.num_threads == 0 ? default_num_threads() : options.num_threads);
   KILN_RETURN_IF_ERROR(s->impl_->executor.prepare(s->model_));
   for (int v : s->model_.graph.inputs) s->inputs_.push_back(describe_value(s->model_.values[v]));
   for (int v : s->model_.graph.outputs) s->outputs_.push_back(describe_value(s->model_.values[v]));
@@ -127,6 +136,7 @@ Result<TensorMap> Session::run(const TensorMap& inputs) {
         if (model_.graph.inputs[i] == v) dims[i] = t.dims();
     KILN_ASSIGN_OR_RETURN(plan, impl_->plan_for(model_, dims));
   }
+  ThreadPoolScope threads(impl_->pool.get());
   KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, impl_->executor.run(model_, bound, plan));
   TensorMap result;
   for (size_t i = 0; i < outputs_.size(); ++i) result[outputs_[i].name] = std::move(outs[i]);
@@ -150,6 +160,8 @@ Result<PlanInfo> Session::plan_info(const std::vector<Dims>& input_dims) {
   return PlanInfo{plan->planned_nodes, plan->dynamic_nodes, plan->arena_values, plan->arena_bytes,
                   plan->unshared_bytes};
 }
+
+size_t Session::num_threads() const { return impl_->pool->num_threads(); }
 
 PlanCacheStats Session::plan_cache_stats() const {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -23,6 +23,7 @@ struct RunOptions {
   int64_t show = 8;
   bool plan = false;
   int repeat = 1;
+  int threads = 0;  // 0: automatic (SessionOptions::num_threads)
 };
 
 std::string mib(size_t bytes) {
@@ -49,7 +50,9 @@ Status print_plan(Session& s, const TensorMap& feeds) {
 int run_model(const RunOptions& o) {
   auto bytes = read_model_file(o.model);
   if (!bytes.ok()) return fail(bytes.status());
-  auto session = Session::create(*bytes);
+  SessionOptions options;
+  options.num_threads = static_cast<size_t>(o.threads);
+  auto session = Session::create(*bytes, options);
   if (!session.ok()) return fail(session.status().with_context(o.model));
   const auto& declared = (*session)->inputs();
 
@@ -100,8 +103,8 @@ int run_model(const RunOptions& o) {
       ms.push_back(now_ms() - t0);
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("latency over %zu runs after a warm-up: median %.3f ms, min %.3f ms\n", ms.size(),
-                ms[ms.size() / 2], ms.front());
+    std::printf("latency over %zu runs after a warm-up: median %.3f ms, min %.3f ms (%zu thread%s)\n", ms.size(),
+                ms[ms.size() / 2], ms.front(), (*session)->num_threads(), (*session)->num_threads() == 1 ? "" : "s");
   }
 
   if (!o.output_dir.empty()) {
@@ -142,6 +145,10 @@ Command add_run(CLI::App& root) {
   app->add_flag("--plan", o->plan, "Print the run plan for these input shapes (shapes known ahead, arena size)");
   app->add_option("--repeat", o->repeat, "Run N times and print the median latency of runs 2..N")
       ->check(CLI::Range(1, 1000000));
+  app->add_option("--threads", o->threads,
+                  "Threads per run, the calling one included (default 0: the machine's cores, at most 4; "
+                  "results are identical for every count)")
+      ->check(CLI::Range(0, 256));
   app->footer(
       ".npy files: little-endian, C order; float32/float64/float16, int64/int32/int8, uint8, bool.\n"
       "Without --output-dir, prints each output's name, dtype, shape and first values.");
