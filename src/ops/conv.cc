@@ -39,7 +39,6 @@ class ConvOp final : public Op {
     float* y = out[0].mutable_data<float>();
     if (packed_.packed() && is_pointwise(g) && !use_reference_kernels()) {
       run_pointwise(g, in[0].data<float>(), y);
-      apply_fused_activation(act_, y, out[0].size());
       return Status::Ok();
     }
     // Threads split the (image, output channel) planes; each applies the activation to its own.
@@ -121,9 +120,17 @@ class ConvOp final : public Op {
     const size_t cin = g.group_in, cout = g.group_out;
     std::vector<float> xt(hw * cin), yt(hw * cout);
     for (size_t b = 0; b < g.batch; ++b) {
-      f32_transpose_reference(cin, hw, x + b * cin * hw, hw, xt.data(), cin);
+      // Each step splits over the threads by the rows it writes: pixels, then channels.
+      const float* xb = x + b * cin * hw;
+      float* yb = y + b * cout * hw;
+      parallel_for(hw, [&](size_t p0, size_t p1) {
+        f32_transpose_reference(cin, p1 - p0, xb + p0, hw, xt.data() + p0 * cin, cin);
+      });
       packed_.multiply(hw, xt.data(), cin, yt.data(), cout);
-      f32_transpose_reference(hw, cout, yt.data(), cout, y + b * cout * hw, hw);
+      parallel_for(cout, [&](size_t c0, size_t c1) {
+        f32_transpose_reference(hw, c1 - c0, yt.data() + c0, cout, yb + c0 * hw, hw);
+        apply_fused_activation(act_, yb + c0 * hw, static_cast<int64_t>((c1 - c0) * hw));
+      });
     }
   }
 
