@@ -121,8 +121,11 @@ class WasmSession {
   }
 
   // Parses, verifies and plans the model copied into the buffer from allocModel().
-  // num_threads: SessionOptions::num_threads (the single-threaded build always runs 1).
-  val load(bool verify_hashes, double num_threads) {
+  val load(bool verify_hashes) { return load_threads(verify_hashes, 1); }
+
+  // load() with SessionOptions::num_threads (the threaded build's loader passes it; the
+  // single-threaded build runs 1 thread whatever is asked).
+  val load_threads(bool verify_hashes, double num_threads) {
     if (!model_bytes_) return error_val(internal_error("load() called before allocModel()"));
     if (session_) return error_val(internal_error("session already loaded"));
     if (!(num_threads >= 0) || num_threads > 256 || num_threads != std::floor(num_threads))
@@ -242,7 +245,8 @@ EMSCRIPTEN_BINDINGS(kiln) {
   emscripten::class_<kiln::WasmSession>("WasmSession")
       .constructor<>()
       .function("allocModel", &kiln::WasmSession::allocModel)
-      .function("load", &kiln::WasmSession::load)
+      .function("load", &kiln::WasmSession::load)  // overloaded by argument count
+      .function("load", &kiln::WasmSession::load_threads)
       .function("numThreads", &kiln::WasmSession::numThreads)
       .function("inputs", &kiln::WasmSession::inputs)
       .function("outputs", &kiln::WasmSession::outputs)

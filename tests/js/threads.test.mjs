@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { KilnError, Session, Tensor } from '../../web/index.js';
-import { selectBuild } from '../../web/backend.js';
+import { BUILDS, buildUrls, selectBuild } from '../../web/backend.js';
 import { autoThreads } from '../../web/loader.js';
 import { ROOT, convert, randomFloats, requireBuilt } from './helpers.mjs';
 import { modelPath } from '../../scripts/fetch-models.mjs';
@@ -95,4 +95,9 @@ test('selectBuild: threads in an isolated page, simd without isolation, with the
   assert.equal(plain.build.name, 'simd');
   assert.match(plain.reason, /^simd: WebAssembly SIMD is available; not simd-threads: the page is not cross-origin isolated/);
   assert.equal(selectBuild({ numThreads: 4 }, page).build.name, 'simd-threads');
+  // The pthread worker script sits beside the glue unless mapped on its own.
+  const threaded = BUILDS.find((b) => b.name === 'simd-threads');
+  assert.match(buildUrls(threaded).worker.href, /\/web\/dist\/kiln-simd-threads\.worker\.js$/);
+  assert.equal(buildUrls(threaded, { 'kiln-simd-threads.js': 'https://cdn.example/g.js' }).worker.href, 'https://cdn.example/kiln-simd-threads.worker.js');
+  assert.equal(buildUrls(threaded, { 'kiln-simd-threads.worker.js': 'https://cdn.example/w.js' }).worker.href, 'https://cdn.example/w.js');
 });
