@@ -89,7 +89,8 @@ export function selectBuild(options = {}, env = detectEnvironment()) {
     if (!build)
       throw kilnError('invalid_argument', `unknown build '${requested}'; expected 'auto' or one of ${BUILDS.map((b) => b.name).join(', ')}`);
     if (!build.shipped) throw kilnError('unsupported', `this package does not ship the ${build.name} build`);
-    const why = build.threads ? (whyNoThreads(build, env) ?? threadsTurnedOff(options)) : null;
+    // (numThreads: 1 with build 'simd-threads' is allowed: the threaded build on one thread.)
+    const why = build.threads ? (whyNoThreads(build, env) ?? (options.threads === false ? threadsTurnedOff(options) : null)) : null;
     if (why) throw kilnError('unsupported', `the ${build.name} build cannot run here: ${why}`);
     return { build, reason: `${build.name} requested by options.build` };
   }

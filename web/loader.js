@@ -85,10 +85,18 @@ async function instantiate(urls, key, build, numThreads) {
     const worker = isNode ? (await import(/* webpackIgnore: true */ 'node:url')).fileURLToPath(new URL(urls.worker.href.replace(/\.js$/, '.cjs'))) : urls.worker.href;
     args.locateFile = (file) => (file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? urls.wasm.href : new URL(file, urls.wasm).href);
   }
+  // In Node, Emscripten's threaded glue sets globalThis.Worker to worker_threads' Worker to
+  // start its pthread workers, all preallocated while it loads: put the global back after.
+  const savedWorker = isNode && build.threads ? Object.getOwnPropertyDescriptor(globalThis, 'Worker') : null;
   try {
     return await createKiln(args);
   } catch (e) {
     throw kilnError('internal', `cannot instantiate ${urls.wasm.href}: ${e.message ?? e}`, { cause: e });
+  } finally {
+    if (isNode && build.threads) {
+      if (savedWorker) Object.defineProperty(globalThis, 'Worker', savedWorker);
+      else delete globalThis.Worker;
+    }
   }
 }
 
