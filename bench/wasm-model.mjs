@@ -1,7 +1,9 @@
 // Times Session.run of a .kiln model in WASM under Node: warm-up runs, then the median of
 // --repeat runs, on the PP-OCR text line for the recognizer or uniform noise otherwise.
 // Usage: node bench/wasm-model.mjs model.kiln [--repeat=5] [--web=path/to/web/index.js]
-// (--web lets you time another checkout's build, e.g. before/after a change).
+//        [--threads=N] [--shape=1,3,640,640]
+// (--web lets you time another checkout's build, e.g. before/after a change; --threads is
+// Session.create's numThreads: 1 = the single-threaded build; --shape fixes symbolic dims.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,14 +20,16 @@ const web = opts.web ? pathToFileURL(path.resolve(opts.web)).href : pathToFileUR
 const { Session, Tensor } = await import(web);
 const { decodePNG, preprocessRecognizer } = await import(pathToFileURL(path.join(ROOT, 'web/ocr.js')).href);
 
-const session = await Session.create(fs.readFileSync(file));
+const createOptions = opts.threads === undefined ? {} : { numThreads: Number(opts.threads) };
+const session = await Session.create(fs.readFileSync(file), createOptions);
+const shape = opts.shape ? opts.shape.split(',').map(Number) : null;
 const feeds = {};
 for (const input of session.inputs) {
-  if (input.dims.length === 4 && input.dims[1] === 3 && input.dims[2] === 48) {
+  if (!shape && input.dims.length === 4 && input.dims[1] === 3 && input.dims[2] === 48) {
     const x = preprocessRecognizer(await decodePNG(fs.readFileSync(path.join(ROOT, 'tests/data/textline.png'))));
     feeds[input.name] = new Tensor('float32', x.data, x.dims);
   } else {
-    const dims = input.dims.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const dims = shape ?? input.dims.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
     const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
     feeds[input.name] = new Tensor('float32', data, dims);
   }
@@ -39,5 +43,6 @@ for (let i = 0; i < repeat; ++i) {
 }
 times.sort((a, b) => a - b);
 console.log(`${path.basename(file)}: median ${times[times.length >> 1].toFixed(1)} ms over ${repeat} runs ` +
-  `(min ${times[0].toFixed(1)}, max ${times[times.length - 1].toFixed(1)})`);
+  `(min ${times[0].toFixed(1)}, max ${times[times.length - 1].toFixed(1)}; ${session.backendInfo.build}, ` +
+  `${session.backendInfo.numThreads} thread${session.backendInfo.numThreads === 1 ? '' : 's'})`);
 session.release();

@@ -79,11 +79,19 @@ fi
 cmake --build build/wasm -j "$JOBS" >build/wasm-build.log 2>&1 || {
   show_errors build/wasm-build.log; die "wasm build failed (full log: build/wasm-build.log)"; }
 mkdir -p web/dist
-for f in build/wasm/wasm/kiln.js build/wasm/wasm/kiln.wasm build/wasm/wasm/kiln.worker.js; do
+# (the build's post-build steps copy these too; this also repairs a web/dist cleaned by hand)
+for f in build/wasm/wasm/kiln.js build/wasm/wasm/kiln.wasm build/wasm/wasm/kiln-simd-threads.js \
+    build/wasm/wasm/kiln-simd-threads.wasm build/wasm/wasm/kiln-simd-threads.worker.js; do
   [[ -f "$f" ]] || continue
   cmp -s "$f" "web/dist/$(basename "$f")" || cp "$f" web/dist/
 done
+if [[ -f web/dist/kiln-simd-threads.worker.js ]]; then
+  cmp -s web/dist/kiln-simd-threads.worker.js web/dist/kiln-simd-threads.worker.cjs ||
+    cp web/dist/kiln-simd-threads.worker.js web/dist/kiln-simd-threads.worker.cjs
+fi
 [[ -f web/dist/kiln.js && -f web/dist/kiln.wasm ]] || die "the WASM build did not produce web/dist/kiln.js and kiln.wasm"
+[[ -f web/dist/kiln-simd-threads.js && -f web/dist/kiln-simd-threads.wasm ]] ||
+  die "the WASM build did not produce web/dist/kiln-simd-threads.js and .wasm (the threaded build)"
 
 # --- 5. real models ----------------------------------------------------------
 node scripts/fetch-models.mjs --quiet || die "fetching the models failed"

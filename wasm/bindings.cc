@@ -121,11 +121,19 @@ class WasmSession {
   }
 
   // Parses, verifies and plans the model copied into the buffer from allocModel().
-  val load(bool verify_hashes) {
+  val load(bool verify_hashes) { return load_threads(verify_hashes, 1); }
+
+  // load() with SessionOptions::num_threads (the threaded build's loader passes it; the
+  // single-threaded build runs 1 thread whatever is asked).
+  val load_threads(bool verify_hashes, double num_threads) {
     if (!model_bytes_) return error_val(internal_error("load() called before allocModel()"));
     if (session_) return error_val(internal_error("session already loaded"));
+    if (!(num_threads >= 0) || num_threads > 256 || num_threads != std::floor(num_threads))
+      return error_val(invalid_argument("numThreads must be an integer from 0 (automatic) to 256, got " +
+                                        std::to_string(num_threads)));
     SessionOptions options;
     options.verify_hashes = verify_hashes;
+    options.num_threads = static_cast<size_t>(num_threads);
     // The session keeps the bytes alive: constants are views into them.
     auto r = Session::create(std::move(model_bytes_), options);
     model_bytes_.reset();
@@ -133,6 +141,9 @@ class WasmSession {
     session_ = std::move(r).value();
     return ok_val();
   }
+
+  // Threads a run uses (the calling one included); 0 before load().
+  double numThreads() const { return session_ ? static_cast<double>(session_->num_threads()) : 0; }
 
   val inputs() const { return descs(session_ ? &session_->inputs() : nullptr); }
   val outputs() const { return descs(session_ ? &session_->outputs() : nullptr); }
@@ -234,7 +245,9 @@ EMSCRIPTEN_BINDINGS(kiln) {
   emscripten::class_<kiln::WasmSession>("WasmSession")
       .constructor<>()
       .function("allocModel", &kiln::WasmSession::allocModel)
-      .function("load", &kiln::WasmSession::load)
+      .function("load", &kiln::WasmSession::load)  // overloaded by argument count
+      .function("load", &kiln::WasmSession::load_threads)
+      .function("numThreads", &kiln::WasmSession::numThreads)
       .function("inputs", &kiln::WasmSession::inputs)
       .function("outputs", &kiln::WasmSession::outputs)
       .function("setInput", &kiln::WasmSession::setInput)

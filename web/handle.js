@@ -80,9 +80,12 @@ export class ModelHandle {
       const buffer = check(callWasm(() => ws.allocModel(loaded.bytes.byteLength)));
       buffer.view.set(loaded.bytes); // the one copy of the model into WASM memory
       // Segments already checked while downloading are not hashed a second time.
-      check(callWasm(() => ws.load(options.verifyHashes !== false && !loaded.verified)));
+      const verify = options.verifyHashes !== false && !loaded.verified;
+      const threaded = backend.info.threads;
+      check(callWasm(() => (threaded ? ws.load(verify, backend.numThreads) : ws.load(verify))));
       const handle = new ModelHandle(ws);
-      handle.backendInfo = backend.info;
+      // numThreads: what the session got (fewer than asked when the worker pool is used up).
+      handle.backendInfo = Object.freeze({ ...backend.info, numThreads: threaded ? callWasm(() => ws.numThreads()) : 1 });
       handle.loadInfo = Object.freeze({
         bytes: loaded.bytes.byteLength,
         fromCache: loaded.fromCache,

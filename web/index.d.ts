@@ -96,7 +96,7 @@ export interface LoadProgress {
 export type BuildName = 'simd' | 'simd-threads';
 
 /** Where the WASM files are: a directory URL for the .wasm file, or file name -> URL ('kiln.wasm', 'kiln.js'). */
-export type WasmPaths = string | URL | Partial<Record<'kiln.wasm' | 'kiln.js' | 'kiln-threads.wasm' | 'kiln-threads.js', string | URL>>;
+export type WasmPaths = string | URL | Partial<Record<'kiln.wasm' | 'kiln.js' | 'kiln-simd-threads.wasm' | 'kiln-simd-threads.js' | 'kiln-simd-threads.worker.js', string | URL>>;
 
 export interface SessionOptions {
   /** Check every weight segment's SHA-256 before use (default true; fetched models are checked while downloading). */
@@ -118,6 +118,14 @@ export interface SessionOptions {
   build?: 'auto' | BuildName;
   /** Overrides where the .wasm (and optionally the .js glue) is loaded from; default web/dist/ beside the package. */
   wasmPaths?: WasmPaths;
+  /**
+   * Threads a run uses, the calling one included: 0 (default) = the machine's cores, at most 4;
+   * 1 = single-threaded (the simd build). More than 1 needs the simd-threads build (Node, or a
+   * cross-origin isolated page); results are bit-identical for every count.
+   */
+  numThreads?: number;
+  /** false: never load the threaded build (same as numThreads: 1). */
+  threads?: boolean;
   /** Run the session in a dedicated Web Worker (browsers): same API, the main thread never blocks. */
   worker?: boolean;
   /** Worker mode: transfer the model bytes to the worker instead of copying them (the caller's buffer is detached). */
@@ -138,6 +146,8 @@ export interface BackendInfo {
   readonly crossOriginIsolated: boolean;
   /** True when the session runs in a Web Worker (worker: true). */
   readonly worker: boolean;
+  /** Threads this session's runs use (1 with the simd build; fewer than asked when the worker pool is used up). */
+  readonly numThreads: number;
 }
 
 /** How the model was loaded. */

@@ -2,7 +2,7 @@
 // kiln.wasm is found relative to this file (or at options.wasmPaths): read with fs in Node
 // (Emscripten 3.1.6's own Node path is broken for ES modules), fetched by the Emscripten
 // runtime elsewhere.
-import { buildUrls, detectEnvironment, selectBuild } from './backend.js';
+import { buildUrls, detectEnvironment, requestedThreads, selectBuild } from './backend.js';
 import { KilnError, kilnError } from './errors.js';
 
 export const isNode =
@@ -43,7 +43,31 @@ async function readWasm(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function instantiate(urls, key) {
+// Logical cores of this machine (navigator.hardwareConcurrency; os in Node 20, which has no navigator).
+async function hardwareThreads() {
+  const n = globalThis.navigator?.hardwareConcurrency;
+  if (Number.isInteger(n) && n > 0) return n;
+  if (isNode) {
+    const os = await import(/* webpackIgnore: true */ 'node:os');
+    return os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return 1;
+}
+
+// Threads a session uses when numThreads is 0 (automatic): the cores, at most 4.
+export async function autoThreads() {
+  return Math.max(1, Math.min(4, await hardwareThreads()));
+}
+
+// Web Workers the threaded module preallocates (one per pthread; a thread needs its worker
+// ready before a run blocks the caller): room for two sessions at the automatic count,
+// or one at the count asked for, whichever is larger, at most 16.
+async function poolWorkers(numThreads) {
+  const auto = await autoThreads();
+  return Math.min(16, Math.max(1, numThreads - 1, 2 * (auto - 1)));
+}
+
+async function instantiate(urls, key, build, numThreads) {
   let createKiln;
   try {
     ({ default: createKiln } = await importGlue(urls.js));
@@ -67,10 +91,26 @@ async function instantiate(urls, key) {
   } else {
     args.locateFile = (file) => (file.endsWith('.wasm') ? urls.wasm.href : new URL(file, urls.wasm).href);
   }
+  if (build.threads) {
+    // Pthread workers import the glue themselves and load the worker script.
+    args.mainScriptUrlOrBlob = urls.js.href;
+    args.kilnWorkers = await poolWorkers(numThreads);
+    // Node loads it through worker_threads as CommonJS: the .cjs copy, by path.
+    const worker = isNode ? (await import(/* webpackIgnore: true */ 'node:url')).fileURLToPath(new URL(urls.worker.href.replace(/\.js$/, '.cjs'))) : urls.worker.href;
+    args.locateFile = (file) => (file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? urls.wasm.href : new URL(file, urls.wasm).href);
+  }
+  // In Node, Emscripten's threaded glue sets globalThis.Worker to worker_threads' Worker to
+  // start its pthread workers, all preallocated while it loads: put the global back after.
+  const savedWorker = isNode && build.threads ? Object.getOwnPropertyDescriptor(globalThis, 'Worker') : null;
   try {
     return await createKiln(args);
   } catch (e) {
     throw kilnError('internal', `cannot instantiate ${urls.wasm.href}: ${e.message ?? e}`, { cause: e });
+  } finally {
+    if (isNode && build.threads) {
+      if (savedWorker) Object.defineProperty(globalThis, 'Worker', savedWorker);
+      else delete globalThis.Worker;
+    }
   }
 }
 
@@ -81,10 +121,13 @@ async function instantiate(urls, key) {
 export async function loadBackend(options = {}) {
   const { build, reason } = selectBuild(options);
   const urls = buildUrls(build, options.wasmPaths);
+  // The thread count each session asks for (numThreads 0 = automatic is resolved here, so
+  // the count does not depend on what the WASM runtime reports about the machine).
+  const numThreads = build.threads ? requestedThreads(options) || (await autoThreads()) : 1;
   const key = `${urls.js?.href ?? ''} ${urls.wasm.href}`;
   let entry = modules.get(key);
   if (!entry) {
-    const promise = instantiate(urls, key);
+    const promise = instantiate(urls, key, build, numThreads);
     entry = { promise };
     modules.set(key, entry);
     promise.catch(() => {
@@ -102,7 +145,7 @@ export async function loadBackend(options = {}) {
     crossOriginIsolated: env.crossOriginIsolated,
     worker: typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope,
   });
-  return { module, info };
+  return { module, info, numThreads };
 }
 
 // The module of the default build (kept for callers that need only the module).

@@ -8,7 +8,7 @@ import { Session } from './session.js';
 import { Tensor } from './tensor.js';
 
 // Options that cross into the worker (functions and signals stay here).
-const CLONED_OPTIONS = ['verifyHashes', 'cache', 'sha256', 'retries', 'build', 'wasmPaths'];
+const CLONED_OPTIONS = ['verifyHashes', 'cache', 'sha256', 'retries', 'build', 'wasmPaths', 'threads', 'numThreads'];
 
 function absoluteUrl(source) {
   if (source instanceof URL) return source.href;

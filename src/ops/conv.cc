@@ -1,10 +1,13 @@
 // Conv (opsets 1..22 share one form): N-D, groups (incl. depthwise), strides, dilations,
 // explicit or automatic padding, optional bias; kernel_shape may be omitted (taken from W).
+#include <algorithm>
+
 #include "kernels/reference/reference.h"
 #include "ops/conv_util.h"
 #include "ops/fused_activation.h"
 #include "ops/op.h"
 #include "ops/packed_gemm.h"
+#include "platform/thread_pool.h"
 
 namespace kiln {
 
@@ -33,13 +36,20 @@ class ConvOp final : public Op {
     const bool has_bias = input_present(in, 2);
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims(), in[1].dims(), has_bias ? &in[2].dims() : nullptr));
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
+    float* y = out[0].mutable_data<float>();
     if (packed_.packed() && is_pointwise(g) && !use_reference_kernels()) {
-      run_pointwise(g, in[0].data<float>(), out[0].mutable_data<float>());
-    } else {
-      f32_conv_reference(g, in[0].data<float>(), in[1].data<float>(), has_bias ? in[2].data<float>() : nullptr,
-                         out[0].mutable_data<float>());
+      run_pointwise(g, in[0].data<float>(), y);
+      return Status::Ok();
     }
-    apply_fused_activation(act_, out[0].mutable_data<float>(), out[0].size());
+    // Threads split the (image, output channel) planes; each applies the activation to its own.
+    const float* x = in[0].data<float>();
+    const float* w = in[1].data<float>();
+    const float* bias = has_bias ? in[2].data<float>() : nullptr;
+    const int64_t plane = out[0].size() / std::max<int64_t>(1, out[0].dim(0) * out[0].dim(1));
+    parallel_for(g.batch * g.groups * g.group_out, [&](size_t begin, size_t end) {
+      f32_conv_reference_channels(g, x, w, bias, y, begin, end);
+      apply_fused_activation(act_, y + static_cast<int64_t>(begin) * plane, static_cast<int64_t>(end - begin) * plane);
+    });
     return Status::Ok();
   }
 
@@ -110,9 +120,17 @@ class ConvOp final : public Op {
     const size_t cin = g.group_in, cout = g.group_out;
     std::vector<float> xt(hw * cin), yt(hw * cout);
     for (size_t b = 0; b < g.batch; ++b) {
-      f32_transpose_reference(cin, hw, x + b * cin * hw, hw, xt.data(), cin);
+      // Each step splits over the threads by the rows it writes: pixels, then channels.
+      const float* xb = x + b * cin * hw;
+      float* yb = y + b * cout * hw;
+      parallel_for(hw, [&](size_t p0, size_t p1) {
+        f32_transpose_reference(cin, p1 - p0, xb + p0, hw, xt.data() + p0 * cin, cin);
+      });
       packed_.multiply(hw, xt.data(), cin, yt.data(), cout);
-      f32_transpose_reference(hw, cout, yt.data(), cout, y + b * cout * hw, hw);
+      parallel_for(cout, [&](size_t c0, size_t c1) {
+        f32_transpose_reference(hw, c1 - c0, yt.data() + c0, cout, yb + c0 * hw, hw);
+        apply_fused_activation(act_, yb + c0 * hw, static_cast<int64_t>((c1 - c0) * hw));
+      });
     }
   }
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "platform/thread_pool.h"
+
 namespace kiln {
 namespace {
 
@@ -48,7 +50,14 @@ void PackedGemmWeights::multiply(size_t m, const float* a, size_t a_stride, floa
   args.c = c;
   args.c_stride = c_stride;
   args.minmax = minmax;
-  f32_gemm(*kern_, args);
+  if (m == 0 || n_ == 0) return;
+  // Threads split the larger of the two tile counts (row tiles or column panels), so the
+  // chunks stay even; each thread runs its slice blocked like the single-threaded GEMM.
+  const size_t rows = f32_gemm_row_tiles(*kern_, m), panels = f32_gemm_col_panels(*kern_, n_);
+  if (rows >= panels)
+    parallel_for(rows, [&](size_t begin, size_t end) { f32_gemm_blocked(*kern_, args, begin, end, 0, panels); });
+  else
+    parallel_for(panels, [&](size_t begin, size_t end) { f32_gemm_blocked(*kern_, args, 0, rows, begin, end); });
 }
 
 }  // namespace kiln

@@ -23,7 +23,8 @@ class PackedGemmWeights {
   bool packed() const { return kern_ != nullptr; }
   size_t n() const { return n_; }
   size_t k() const { return k_; }
-  // C[m, n] (row stride c_stride) = clamp(A[m, k] (row stride a_stride) x B + bias).
+  // C[m, n] (row stride c_stride) = clamp(A[m, k] (row stride a_stride) x B + bias), split
+  // over the current thread pool (platform/thread_pool.h); bit-identical for any count.
   void multiply(size_t m, const float* a, size_t a_stride, float* c, size_t c_stride,
                 F32MinMax minmax = F32MinMax()) const;
 

@@ -7,14 +7,19 @@
 
 #include "format/model_io.h"
 #include "ops/registry.h"
+#include "platform/thread_pool.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
 #include "runtime/stored_weights.h"
 
 namespace kiln {
 
+// Beyond this a num_threads is a mistake (a negative number cast to size_t, say).
+constexpr size_t kMaxThreads = 256;
+
 struct Session::Impl {
   Executor executor;
+  std::unique_ptr<ThreadPool> pool;  // ops reach it through parallel_for while run() holds mu
   size_t cache_size = 8;
   std::mutex mu;
   // Most recently used first; a handful of entries, so a list scan is enough.
@@ -60,6 +65,9 @@ TensorDesc describe_value(const Value& v) {
 }  // namespace
 
 Result<std::unique_ptr<Session>> Session::create(Model model, const SessionOptions& options) {
+  if (options.num_threads > kMaxThreads)
+    return invalid_argument("num_threads must be at most " + std::to_string(kMaxThreads) + " (0 = automatic), got " +
+                            std::to_string(options.num_threads));
   std::unique_ptr<Session> s(new Session());
   s->model_ = std::move(model);
   KILN_RETURN_IF_ERROR(validate_and_sort(s->model_));
@@ -67,6 +75,7 @@ Result<std::unique_ptr<Session>> Session::create(Model model, const SessionOptio
   s->impl_ = std::make_unique<Impl>();
   s->impl_->cache_size = options.plan_cache_size;
   s->backend_ = options.backend;
+  s->impl_->pool = std::make_unique<ThreadPool>(options.num_threads == 0 ? default_num_threads() : options.num_threads);
   KILN_RETURN_IF_ERROR(s->impl_->executor.prepare(s->model_, options.backend));
   for (int v : s->model_.graph.inputs) s->inputs_.push_back(describe_value(s->model_.values[v]));
   for (int v : s->model_.graph.outputs) s->outputs_.push_back(describe_value(s->model_.values[v]));
@@ -130,6 +139,7 @@ Result<TensorMap> Session::run(const TensorMap& inputs) {
         if (model_.graph.inputs[i] == v) dims[i] = t.dims();
     KILN_ASSIGN_OR_RETURN(plan, impl_->plan_for(model_, dims));
   }
+  ThreadPoolScope threads(impl_->pool.get());
   KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, impl_->executor.run(model_, bound, plan));
   TensorMap result;
   for (size_t i = 0; i < outputs_.size(); ++i) result[outputs_[i].name] = std::move(outs[i]);
@@ -155,6 +165,7 @@ Result<PlanInfo> Session::plan_info(const std::vector<Dims>& input_dims) {
 }
 
 int Session::delegated_nodes() const { return impl_->executor.delegated_nodes(); }
+size_t Session::num_threads() const { return impl_->pool->num_threads(); }
 
 PlanCacheStats Session::plan_cache_stats() const {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -27,6 +27,10 @@ struct SessionOptions {
   // Who runs the ops: kiln's kernels, or XNNPACK for the nodes it covers (native builds with
   // XNNPACK only; Session::create fails with a clear error elsewhere).
   Backend backend = Backend::kKiln;
+  // Threads a run may use, the calling thread included: 1 runs single-threaded, 0 picks
+  // the hardware's threads, at most 4 (platform/thread_pool.h). Results are bit-identical
+  // for every count. Single-threaded WebAssembly always runs with 1.
+  size_t num_threads = 0;
 };
 
 // What the plan for one input shape does (see runtime/plan.h).
@@ -55,6 +59,8 @@ class Session {
   const std::vector<TensorDesc>& inputs() const { return inputs_; }
   const std::vector<TensorDesc>& outputs() const { return outputs_; }
   const Model& model() const { return model_; }
+  // Threads a run uses (the calling thread included): SessionOptions::num_threads resolved.
+  size_t num_threads() const;
 
   // Checks names, dtypes and shapes of the inputs against the model, then runs. Symbolic
   // dims take their sizes from the inputs; the plan is built once per concrete shape.

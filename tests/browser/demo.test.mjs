@@ -38,8 +38,8 @@ test('the demo loads the model, reads typed text, and reloads from the cache', a
   assert.equal(await page.getAttribute('#load-status', 'data-source'), 'network');
   const first = await resultText(page, '—');
   assert.equal(first.replace(/\s+/g, ' ').trim(), 'Hello kiln 2026');
-  // Isolated, so threads are possible; the reason names what is missing instead.
-  assert.match(await page.textContent('#backend'), /Build: simd in a Web Worker — simd: .*; not simd-threads: this package does not ship/);
+  // Isolated, so the worker runs the threaded build.
+  assert.match(await page.textContent('#backend'), /Build: simd-threads in a Web Worker, \d+ threads? — simd-threads: SharedArrayBuffer and cross-origin isolation are available/);
   assert.match(await page.textContent('#latency'), /run \d+\.\d ms/);
 
   await page.fill('#text', 'OCR 42');
@@ -69,6 +69,6 @@ test('the demo loads the model, reads typed text, and reloads from the cache', a
 test('the ten-line page of the README runs a model', async () => {
   const { page, errors } = await openPage(browser.context, server.url, '/web/demo/minimal.html');
   await page.waitForFunction(() => document.body.textContent.includes(':'), null, { timeout: 60_000 });
-  assert.equal(await page.textContent('body'), 'simd: [1,40,6625]');
+  assert.equal(await page.textContent('body'), 'simd-threads: [1,40,6625]');  // the demo server is isolated
   assert.deepEqual(errors, []);
 });

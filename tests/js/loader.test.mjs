@@ -46,7 +46,7 @@ test('Session.create from a URL matches Session.create from bytes', async () => 
   const b = await Session.create(bytes);
   assert.equal(a.loadInfo.verifiedWhileLoading, true);
   assert.equal(b.loadInfo.verifiedWhileLoading, false);
-  assert.equal(a.backendInfo.build, 'simd');
+  assert.equal(a.backendInfo.build, 'simd-threads');  // Node always allows threads
   const ya = (await a.run({ x }))[a.outputNames[0]];
   const yb = (await b.run({ x }))[b.outputNames[0]];
   assert.ok(maxError(ya.data, yb.data) <= 1);
@@ -128,11 +128,16 @@ test('buildUrls: the package default and wasmPaths overrides', async () => {
   assert.equal(obj.wasm.href, 'https://cdn.example/x.wasm');
   assert.throws(() => buildUrls(simd, 42), (e) => e.code === 'invalid_argument');
   // wasmPaths served over HTTP: the .wasm is fetched from there (here, in Node).
-  const s = await Session.create(bytes, { wasmPaths: `${server.url}/wasm/` });
+  const s = await Session.create(bytes, { wasmPaths: `${server.url}/wasm/`, threads: false });
   assert.equal(s.backendInfo.wasmUrl, `${server.url}/wasm/kiln.wasm`);
   assert.ok(server.requests.some((r) => r.path === '/wasm/kiln.wasm'));
   s.release();
-  await assert.rejects(Session.create(bytes, { wasmPaths: `${server.url}/m/` }), (e) => e.code === 'io' && /kiln\.wasm/.test(e.message));
+  // The threaded build (Node's default) too.
+  const t = await Session.create(bytes, { wasmPaths: `${server.url}/wasm/` });
+  assert.equal(t.backendInfo.wasmUrl, `${server.url}/wasm/kiln-simd-threads.wasm`);
+  assert.ok(server.requests.some((r) => r.path === '/wasm/kiln-simd-threads.wasm'));
+  t.release();
+  await assert.rejects(Session.create(bytes, { wasmPaths: `${server.url}/m/`, threads: false }), (e) => e.code === 'io' && /kiln\.wasm/.test(e.message));
 });
 
 test('sha256 pins the content hash; signal aborts the download', async () => {

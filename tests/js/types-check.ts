@@ -107,9 +107,11 @@ export async function loaderExample(url: string, response: Response): Promise<st
   const build: BuildName = backend.build;
   const load: LoadInfo = worker.loadInfo;
   const hash: string | null = load.contentHash;
-  const options: SessionOptions = { verifyHashes: false };
+  const options: SessionOptions = { verifyHashes: false, numThreads: 2 };
+  await Session.create(url, { threads: false, wasmPaths: { 'kiln-simd-threads.worker.js': 'https://cdn.example/w.js' } });
+  const threadCount: number = backend.numThreads;
   await Interpreter.create(url, options as InterpreterOptions);
-  return `${build} ${backend.reason} ${backend.threads} ${load.fromCache} ${hash} ${phases.join()}`;
+  return `${build} ${backend.reason} ${backend.threads} ${threadCount} ${load.fromCache} ${hash} ${phases.join()}`;
 }
 
 // @ts-expect-error: the Interpreter has no worker mode

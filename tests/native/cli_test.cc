@@ -180,6 +180,11 @@ TEST(KilnCli, PinnedShapesPlansAndRepeat) {
             std::string::npos) << r.out;
   EXPECT_NE(r.out.find("latency over 2 runs after a warm-up: median"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[1.5, 0, 3.5, 0, 1.5, 0]"), std::string::npos) << r.out;
+  r = kiln_cli({"run", kiln_path, "-i", in_path, "--repeat", "2", "--threads", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("(2 threads)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[1.5, 0, 3.5, 0, 1.5, 0]"), std::string::npos) << r.out;
+  expect_error_line(kiln_cli({"run", kiln_path, "-i", in_path, "--threads", "-1"}), "--threads");
   for (const std::string& p : {onnx_path, kiln_path, in_path}) std::remove(p.c_str());
 }
 

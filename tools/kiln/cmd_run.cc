@@ -24,6 +24,7 @@ struct RunOptions {
   bool plan = false;
   int repeat = 1;
   std::string backend = "kiln";
+  int threads = 0;  // 0: automatic (SessionOptions::num_threads)
 };
 
 std::string mib(size_t bytes) {
@@ -54,6 +55,7 @@ int run_model(const RunOptions& o) {
   if (!backend.ok()) return fail(backend.status());
   SessionOptions so;
   so.backend = *backend;
+  so.num_threads = static_cast<size_t>(o.threads);
   auto session = Session::create(*bytes, so);
   if (!session.ok()) return fail(session.status().with_context(o.model));
   if (*backend == Backend::kKiln)
@@ -110,8 +112,8 @@ int run_model(const RunOptions& o) {
       ms.push_back(now_ms() - t0);
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("latency over %zu runs after a warm-up: median %.3f ms, min %.3f ms\n", ms.size(),
-                ms[ms.size() / 2], ms.front());
+    std::printf("latency over %zu runs after a warm-up: median %.3f ms, min %.3f ms (%zu thread%s)\n", ms.size(),
+                ms[ms.size() / 2], ms.front(), (*session)->num_threads(), (*session)->num_threads() == 1 ? "" : "s");
   }
 
   if (!o.output_dir.empty()) {
@@ -154,6 +156,10 @@ Command add_run(CLI::App& root) {
                   "Who runs the ops: kiln (default) or xnnpack (the nodes XNNPACK covers; native builds with XNNPACK)");
   app->add_option("--repeat", o->repeat, "Run N times and print the median latency of runs 2..N")
       ->check(CLI::Range(1, 1000000));
+  app->add_option("--threads", o->threads,
+                  "Threads per run, the calling one included (default 0: the machine's cores, at most 4; "
+                  "results are identical for every count)")
+      ->check(CLI::Range(0, 256));
   app->footer(
       ".npy files: little-endian, C order; float32/float64/float16, int64/int32/int8, uint8, bool.\n"
       "Without --output-dir, prints each output's name, dtype, shape and first values.");

@@ -105,7 +105,8 @@ async function load() {
       `Ready in ${ms(performance.now() - t0)}: ${mb(loadInfo.bytes)} ${loadInfo.fromCache ? 'from the cache (no network)' : 'from the network'}, ` +
       `every weight segment verified.`);
     ui.loadStatus.dataset.source = loadInfo.fromCache ? 'cache' : 'network';
-    ui.backend.textContent = `Build: ${backendInfo.build}${backendInfo.worker ? ' in a Web Worker' : ' on the main thread'} — ${backendInfo.reason}. ` +
+    ui.backend.textContent = `Build: ${backendInfo.build}${backendInfo.worker ? ' in a Web Worker' : ' on the main thread'}, ` +
+      `${backendInfo.numThreads} thread${backendInfo.numThreads === 1 ? '' : 's'} — ${backendInfo.reason}. ` +
       `crossOriginIsolated: ${globalThis.crossOriginIsolated === true}.`;
     await recognize(ui.text.value);
   } catch (e) {

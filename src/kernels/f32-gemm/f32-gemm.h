@@ -82,11 +82,16 @@ struct F32GemmArgs {
 // Number of MR-row tiles and NR-column panels of a problem.
 inline size_t f32_gemm_row_tiles(const F32GemmKernel& kern, size_t m) { return (m + kern.mr - 1) / kern.mr; }
 inline size_t f32_gemm_col_panels(const F32GemmKernel& kern, size_t n) { return (n + kern.nr - 1) / kern.nr; }
-// Computes row tiles [row_begin, row_end) x column panels [panel_begin, panel_end): the
-// unit of work a thread pool can later hand out.
+// Computes row tiles [row_begin, row_end) x column panels [panel_begin, panel_end). Every
+// output element is computed the same way whatever the ranges, so splitting a problem
+// into ranges (one per thread) gives bit-identical results.
 void f32_gemm_tiles(const F32GemmKernel& kern, const F32GemmArgs& args, size_t row_begin, size_t row_end,
                     size_t panel_begin, size_t panel_end);
-// The whole problem, blocked over column panels so a slice of packed weights stays in cache.
+// The same ranges, blocked over column panels so a slice of packed weights stays in cache
+// while the row tiles stream past it: what one thread of a parallel GEMM runs.
+void f32_gemm_blocked(const F32GemmKernel& kern, const F32GemmArgs& args, size_t row_begin, size_t row_end,
+                      size_t panel_begin, size_t panel_end);
+// The whole problem on the calling thread (f32_gemm_blocked over every tile).
 void f32_gemm(const F32GemmKernel& kern, const F32GemmArgs& args);
 
 }  // namespace kiln

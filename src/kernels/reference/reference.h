@@ -47,6 +47,10 @@ struct ConvGeometry {
 
 // bias may be null (zero).
 void f32_conv_reference(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
+// Only the (image, output channel) planes [begin, end) of y, numbered b * C_out + c: each
+// is computed independently, so threads can split them.
+void f32_conv_reference_channels(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y,
+                                 size_t begin, size_t end);
 void f32_conv_transpose_reference(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                                   float* y);
 

@@ -1,0 +1,2 @@
+// kiln: Emscripten's Node code path uses require/__dirname, which ES modules lack.
+var require, __dirname, __filename; if (typeof process == 'object' && typeof process.versions?.node == 'string' && typeof window == 'undefined') { require = (await import('node:module')).createRequire(import.meta.url); __filename = new URL(import.meta.url).pathname; __dirname = __filename.replace(/\/[^/]*$/, ''); }
