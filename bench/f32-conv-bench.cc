@@ -180,7 +180,9 @@ const int kRegistered = [] {
       if (kern.taps == 0 || kern.taps == static_cast<size_t>(s[5] * s[5])) b->Args(s);
     b->ArgNames({"H", "W", "Cin", "Cout", "G", "K", "S"});
   }
-  for (auto [name, fn] : {std::pair{"conv_nhwc_kernels", run_nhwc_conv}, std::pair{"conv_nchw_today", run_nchw_conv_today}}) {
+  using Fn = void (*)(benchmark::State&);
+  const std::pair<const char*, Fn> ops[] = {{"conv_nhwc_kernels", run_nhwc_conv}, {"conv_nchw_today", run_nchw_conv_today}};
+  for (const auto& [name, fn] : ops) {
     auto* b = benchmark::RegisterBenchmark(name, fn);
     for (const auto& s : kOpShapes) b->Args(s);
     b->ArgNames({"H", "W", "Cin", "Cout", "G", "K", "S"});
