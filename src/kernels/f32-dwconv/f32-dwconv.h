@@ -36,7 +36,7 @@ struct F32DwconvKernel {
 
 // --- config table -----------------------------------------------------------------
 std::span<const F32DwconvKernel> f32_dwconv_kernels();
-// The kernel the ops use for ks taps: the fixed-tap one when there is one, else generic.
+// The kernel the ops use for ks taps: a fixed-tap one (taps == ks) or a generic one.
 const F32DwconvKernel& f32_dwconv_default_kernel(size_t ks);
 
 // --- packing ------------------------------------------------------------------------
