@@ -3,6 +3,7 @@
 // NhwcConvKernels against the NCHW reference convolution the Conv op runs today for
 // non-1x1 layers. GFLOP/s. Needs the WASM build (target kiln_kernel_bench_wasm).
 // Usage: node bench/wasm-conv.mjs [--seconds=0.3] [--kernels=name,...] [--module=path.js]
+// (--kernels=ops runs only the op-facing comparison)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -64,7 +65,7 @@ for (let i = 0; i < mod._kiln_bench_dwconv_count(); ++i) {
     console.log(`${name.padEnd(24)} ${label(s)} ${gflops(1, i, s).toFixed(1).padStart(7)}`);
   }
 }
-if (!only) {
+if (!only || only.has('ops')) {
   for (const s of opShapes) {
     const fast = gflops(2, 0, s), ref = gflops(3, 0, s);
     console.log(`${'conv_nhwc_kernels'.padEnd(24)} ${label(s)} ${fast.toFixed(1).padStart(7)}`);
