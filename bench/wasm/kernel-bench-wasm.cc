@@ -1,12 +1,19 @@
-// Entry points for bench/wasm-gemm.mjs: the machine's WASM SIMD128 f32 peak (independent
-// chains of dependent mul+add) and f32 GEMM runs per microkernel, so Node can time them.
+// Entry points for bench/wasm-gemm.mjs and bench/wasm-conv.mjs: the machine's WASM SIMD128
+// f32 peak (independent chains of dependent mul+add), f32 GEMM runs per microkernel, and
+// NHWC convolution runs (IGEMM / depthwise microkernels, NhwcConvKernels, the NCHW
+// reference convolution), so Node can time them.
 #include <emscripten/emscripten.h>
 #include <wasm_simd128.h>
 
 #include <vector>
 
+#include "kernels/f32-dwconv/f32-dwconv.h"
 #include "kernels/f32-gemm/f32-gemm.h"
 #include "kernels/qd8-f32-qc8w-gemm/qd8-f32-qc8w-gemm.h"
+#include "kernels/f32-igemm/conv-indirection.h"
+#include "kernels/f32-igemm/f32-igemm.h"
+#include "kernels/reference/reference.h"
+#include "ops/conv_nhwc_kernels.h"
 
 namespace {
 
@@ -40,6 +47,27 @@ struct QD8Problem {
   std::vector<int32_t> packed;
   std::vector<kiln::QD8RowParams> params;
 };
+
+// One convolution layer {H, W, Cin, Cout, groups, K, stride}, padding K / 2, run by
+// `kind`: 0 an IGEMM microkernel, 1 a depthwise microkernel (index `kernel` in its
+// list), 2 NhwcConvKernels, 3 the NCHW reference convolution.
+struct ConvProblem {
+  int kind = 0;
+  const kiln::F32IgemmKernel* igemm = nullptr;
+  const kiln::F32DwconvKernel* dwconv = nullptr;
+  kiln::ConvGeometry g;
+  std::vector<float> x, w, bias, packed, zero, y;
+  std::vector<const float*> ind;
+  kiln::F32IgemmArgs iargs;
+  kiln::F32DwconvArgs dargs;
+  kiln::NhwcConvKernels op;
+};
+
+std::vector<float> fill(size_t n, size_t salt) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<float>((i * 7919 + salt) % 113) / 113.f - 0.5f;
+  return v;
+}
 
 }  // namespace
 
@@ -118,4 +146,67 @@ EMSCRIPTEN_KEEPALIVE float kiln_bench_qd8_run(QD8Problem* p, int reps) {
 }
 
 EMSCRIPTEN_KEEPALIVE void kiln_bench_qd8_destroy(QD8Problem* p) { delete p; }
+EMSCRIPTEN_KEEPALIVE int kiln_bench_igemm_count() { return static_cast<int>(kiln::f32_igemm_kernels().size()); }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_igemm_name(int i) { return kiln::f32_igemm_kernels()[i].name; }
+EMSCRIPTEN_KEEPALIVE int kiln_bench_dwconv_count() { return static_cast<int>(kiln::f32_dwconv_kernels().size()); }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_dwconv_name(int i) { return kiln::f32_dwconv_kernels()[i].name; }
+EMSCRIPTEN_KEEPALIVE int kiln_bench_dwconv_taps(int i) { return static_cast<int>(kiln::f32_dwconv_kernels()[i].taps); }
+
+EMSCRIPTEN_KEEPALIVE ConvProblem* kiln_bench_conv_create(int kind, int kernel, int h, int w, int cin, int cout,
+                                                         int groups, int k, int stride) {
+  auto* p = new ConvProblem;
+  p->kind = kind;
+  kiln::ConvGeometry& g = p->g;
+  g.groups = groups, g.group_in = cin / groups, g.group_out = cout / groups, g.rank = 2;
+  const int in[2] = {h, w};
+  for (int d = 0; d < 2; ++d) {
+    g.in[d] = in[d], g.kernel[d] = k, g.stride[d] = stride, g.dilation[d] = 1, g.pad_begin[d] = k / 2;
+    g.out[d] = (in[d] + 2 * (k / 2) - k) / stride + 1;
+  }
+  const size_t ks = static_cast<size_t>(k) * k, out_pixels = static_cast<size_t>(g.out[0] * g.out[1]);
+  p->x = fill(static_cast<size_t>(h) * w * cin, 1);
+  p->w = fill(static_cast<size_t>(cout) * g.group_in * ks, 2);
+  p->bias = fill(cout, 3);
+  p->y.resize(out_pixels * cout);
+  kiln::NhwcConv2dShape s;
+  s.in_h = h, s.in_w = w, s.out_h = g.out[0], s.out_w = g.out[1], s.kernel_h = s.kernel_w = k;
+  s.stride_h = s.stride_w = stride, s.pad_top = s.pad_left = k / 2, s.pixel_stride = cin;
+  p->zero.assign(cin, 0.f);
+  if (kind == 0) {
+    p->igemm = &kiln::f32_igemm_kernels()[kernel];
+    p->packed.resize(kiln::f32_igemm_packed_size(p->igemm->nr, cout, cin, ks));
+    kiln::f32_igemm_pack(p->igemm->nr, cout, cin, ks, p->w.data(), p->bias.data(), p->packed.data());
+    p->ind.resize(kiln::nhwc_conv_indirection_size(s, p->igemm->mr));
+    kiln::nhwc_conv_indirection_init(s, p->igemm->mr, p->x.data(), p->zero.data(), p->ind.data());
+    kiln::F32IgemmArgs& a = p->iargs;
+    a.m = out_pixels, a.n = cout, a.kc = cin, a.ks = ks, a.indirection = p->ind.data(), a.zero = p->zero.data();
+    a.packed_w = p->packed.data(), a.c = p->y.data(), a.c_stride = cout;
+  } else if (kind == 1) {
+    p->dwconv = &kiln::f32_dwconv_kernels()[kernel];
+    p->packed.resize(kiln::f32_dwconv_packed_size(p->dwconv->ct, cin, ks));
+    kiln::f32_dwconv_pack(p->dwconv->ct, cin, ks, p->w.data(), p->bias.data(), p->packed.data());
+    p->ind.resize(kiln::nhwc_conv_indirection_size(s, 1));
+    kiln::nhwc_conv_indirection_init(s, 1, p->x.data(), p->zero.data(), p->ind.data());
+    kiln::F32DwconvArgs& a = p->dargs;
+    a.pixels = out_pixels, a.channels = cin, a.ks = ks, a.indirection = p->ind.data(), a.zero = p->zero.data();
+    a.packed_w = p->packed.data(), a.out = p->y.data(), a.out_stride = cin;
+  } else if (kind == 2) {
+    p->op.pack(groups, g.group_in, g.group_out, k, k, p->w.data(), p->bias.data());
+  }
+  return p;
+}
+
+EMSCRIPTEN_KEEPALIVE float kiln_bench_conv_run(ConvProblem* p, int reps) {
+  for (int r = 0; r < reps; ++r) {
+    switch (p->kind) {
+      case 0: kiln::f32_igemm(*p->igemm, p->iargs); break;
+      case 1: kiln::f32_dwconv(*p->dwconv, p->dargs); break;
+      case 2: p->op.run(p->g, p->x.data(), p->y.data(), kiln::F32MinMax()); break;
+      default: kiln::f32_conv_reference(p->g, p->x.data(), p->w.data(), p->bias.data(), p->y.data());
+    }
+  }
+  return p->y[0];
+}
+
+EMSCRIPTEN_KEEPALIVE void kiln_bench_conv_destroy(ConvProblem* p) { delete p; }
 }

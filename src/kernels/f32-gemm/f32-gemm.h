@@ -43,6 +43,14 @@ struct F32GemmKernel {
 #define KILN_F32_GEMM_AVX2 0
 #endif
 #define KILN_F32_GEMM_VEC 1
+// kiln.wasm links only the tiles its config tables can pick (size budget); the kernel
+// tests and benchmarks (tests/wasm) define KILN_KERNEL_ALL_TILES to get every tile.
+// Generated lists mark each tile picked or not (scripts/gen-f32-gemm.mjs).
+#if defined(__EMSCRIPTEN__) && !defined(KILN_KERNEL_ALL_TILES)
+#define KILN_KERNEL_PICKED_ONLY 1
+#else
+#define KILN_KERNEL_PICKED_ONLY 0
+#endif
 
 // Microkernels, generated from f32-gemm-ukernel.h (see scripts/gen-f32-gemm.mjs).
 #define KILN_F32_GEMM(name, tile_mr, tile_nr, arch) \
