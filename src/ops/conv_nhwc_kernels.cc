@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "ops/packed_gemm.h"
+#include "platform/thread_pool.h"
 
 namespace kiln {
 
@@ -92,7 +93,9 @@ void NhwcConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32Mi
     args.m = g.batch * in_pixels, args.n = cout, args.k = cin;
     args.a = x, args.a_stride = cin;
     args.packed_w = weights_.data(), args.c = y, args.c_stride = cout, args.minmax = minmax;
-    f32_gemm(*gemm_, args);
+    parallel_for(f32_gemm_row_tiles(*gemm_, args.m), [&](size_t begin, size_t end) {
+      f32_gemm_blocked(*gemm_, args, begin, end, 0, f32_gemm_col_panels(*gemm_, cout));
+    });
     return;
   }
   prepare(s, x);
@@ -106,7 +109,7 @@ void NhwcConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32Mi
       args.pixels = out_pixels, args.channels = groups_, args.ks = kh_ * kw_;
       args.indirection = indirection_.data(), args.a_offset = image, args.zero = zero_.data();
       args.packed_w = weights_.data(), args.out = yb, args.out_stride = cout, args.minmax = minmax;
-      f32_dwconv(*dwconv_, args);
+      parallel_for(out_pixels, [&](size_t begin, size_t end) { f32_dwconv_pixels(*dwconv_, args, begin, end); });
       continue;
     }
     for (size_t grp = 0; grp < groups_; ++grp) {
@@ -117,7 +120,10 @@ void NhwcConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32Mi
       args.zero = zero_.data();
       args.packed_w = weights_.data() + grp * group_packed_;
       args.c = yb + grp * group_out_, args.c_stride = cout, args.minmax = minmax;
-      f32_igemm(*igemm_, args);
+      // Threads take disjoint row tiles (each writes its own outputs: bit-identical results).
+      const size_t panels = (group_out_ + igemm_->nr - 1) / igemm_->nr;
+      parallel_for((out_pixels + igemm_->mr - 1) / igemm_->mr,
+                   [&](size_t begin, size_t end) { f32_igemm_tiles(*igemm_, args, begin, end, 0, panels); });
     }
   }
 }

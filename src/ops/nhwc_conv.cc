@@ -1,14 +1,15 @@
 // kiln.NhwcConv (graph/kiln_extensions.h): a 2-D Conv on channels-last data, written by
 // the nhwc_layout pass. X [N, H, W, C], W in the ONNX layout [M, C/group, kH, kW], optional
 // B [M] -> Y [N, OH, OW, M]; the attributes and fused activation are those of Conv.
-// A 1x1 convolution with constant weights is a GEMM over the pixels as they lie
-// (Y[NHW, M] = X[NHW, C] x W^T + B, no transposes); everything else runs the reference
-// kernel.
+// With constant weights it runs the packed kernels of ops/conv_nhwc_kernels.h: a 1x1
+// convolution is one GEMM over the pixels as they lie (no transposes), depthwise layers
+// run the depthwise microkernels, the rest IGEMM over an indirection buffer. Otherwise
+// (weights computed at run time, KILN_REFERENCE_KERNELS=1) the reference kernel.
 #include "kernels/reference/reference.h"
 #include "ops/conv_util.h"
 #include "ops/fused_activation.h"
 #include "ops/op.h"
-#include "ops/packed_gemm.h"
+#include "ops/conv_nhwc_kernels.h"
 
 namespace kiln {
 
@@ -50,25 +51,24 @@ class NhwcConvOp final : public Op {
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
     const float* x = in[0].data<float>();
     float* y = out[0].mutable_data<float>();
-    if (pointwise_.packed() && is_pointwise(g)) {
-      pointwise_.multiply(g.batch * static_cast<size_t>(g.in[0] * g.in[1]), x, g.group_in, y, g.group_out, minmax_);
+    if (fast_.packed()) {
+      fast_.run(g, x, y, minmax_);
       apply_fused_activation(post_act_, y, out[0].size());
       return Status::Ok();
     }
-    // Packed channels-last kernels take minmax_ and leave post_act_, like the GEMM above.
     f32_conv_nhwc_reference(g, x, in[1].data<float>(), has_bias ? in[2].data<float>() : nullptr, y);
     apply_fused_activation(act_, y, out[0].size());
     return Status::Ok();
   }
 
-  // Constant weights (and bias) of a 1x1, group-1 convolution, packed once as W^T [C, M].
+  // Constant weights (and bias), packed once for the channels-last kernels.
   void pack(const Tensor& w, const Tensor* bias) {
     const Dims& d = w.dims();
-    if (group_ != 1 || d.size() != 4 || d[2] != 1 || d[3] != 1 || w.dtype() != DType::kF32 || use_reference_kernels())
-      return;
+    if (d.size() != 4 || w.dtype() != DType::kF32 || d[0] % group_ != 0) return;
     if (bias && (bias->dtype() != DType::kF32 || bias->size() != d[0])) return;
-    pointwise_.pack(static_cast<size_t>(d[0]), static_cast<size_t>(d[1]), w.data<float>(), 1, d[1], 1.f,
-                    bias ? bias->data<float>() : nullptr, 1);
+    fast_.pack(static_cast<size_t>(group_), static_cast<size_t>(d[1]), static_cast<size_t>(d[0] / group_),
+               static_cast<size_t>(d[2]), static_cast<size_t>(d[3]), w.data<float>(),
+               bias ? bias->data<float>() : nullptr);
   }
 
  private:
@@ -109,13 +109,6 @@ class NhwcConvOp final : public Op {
     return g;
   }
 
-  bool is_pointwise(const ConvGeometry& g) const {
-    if (g.groups != 1 || g.group_in != pointwise_.k() || g.group_out != pointwise_.n()) return false;
-    for (size_t d = 0; d < 2; ++d)
-      if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_begin[d] != 0 || g.out[d] != g.in[d]) return false;
-    return true;
-  }
-
   static Dims output_dims(const ConvGeometry& g) {
     return {static_cast<int64_t>(g.batch), g.out[0], g.out[1], static_cast<int64_t>(g.groups * g.group_out)};
   }
@@ -125,7 +118,7 @@ class NhwcConvOp final : public Op {
   int64_t group_;
   FusedActivation act_, post_act_;
   F32MinMax minmax_;
-  PackedGemmWeights pointwise_;
+  NhwcConvKernels fast_;
 };
 
 }  // namespace

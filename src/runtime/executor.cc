@@ -187,7 +187,9 @@ const void* Executor::arena_slot(RunPlan& plan, int value, const TensorInfo& inf
   const PlannedValue& pv = plan.values[static_cast<size_t>(value)];
   if (pv.offset < 0 || pv.dtype != info.dtype || pv.dims != info.dims) return nullptr;
   if (!plan.arena) {
-    plan.arena = aligned_alloc_shared(plan.arena_bytes);
+    // 64 bytes of slack: vector kernels (XNNPACK's among them) may read a little past a
+    // tensor's end without using the values; the last tensor in the arena stays in bounds.
+    plan.arena = aligned_alloc_shared(plan.arena_bytes + 64);
     if (!plan.arena) return nullptr;  // fall back to one allocation per tensor
   }
   uint8_t* p = static_cast<uint8_t*>(plan.arena.get()) + pv.offset;

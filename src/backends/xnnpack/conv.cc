@@ -2,7 +2,8 @@
 // constant float32 weights and bias on xnn_convolution2d_nhwc_f32. The operator is created
 // per input size (auto_pad makes the pads depend on it; the weights are re-packed then) from
 // the model's weights, transposed from ONNX's [M, C/g, kh, kw] to XNNPACK's [M, kh, kw, C/g].
-// X and Y are transposed NCHW <-> NHWC around the operator.
+// X and Y are transposed NCHW <-> NHWC around the operator; kiln.NhwcConv (written by the
+// nhwc_layout pass) is already channels-last and maps onto it directly.
 #include "backends/xnnpack/xnn_op.h"
 #include "ops/nn_util.h"
 
@@ -12,8 +13,9 @@ namespace {
 class ConvXnnOp final : public XnnOp {
  public:
   ConvXnnOp(std::unique_ptr<Op> kiln_op, std::string who, nn::WindowAttrs attrs, size_t groups, const Tensor& w,
-            const Tensor* bias, FusedActivation act)
+            const Tensor* bias, FusedActivation act, bool nhwc)
       : XnnOp(std::move(kiln_op), std::move(who)),
+        nhwc_(nhwc),
         attrs_(std::move(attrs)),
         groups_(groups),
         w_(w),
@@ -24,10 +26,13 @@ class ConvXnnOp final : public XnnOp {
   Result<bool> try_run(std::span<const Tensor> in, std::span<Tensor> out) override {
     const Tensor& x = in[0];
     const Dims& wd = w_.dims();
+    const size_t c_axis = nhwc_ ? x.dims().size() - 1 : 1;
     if (x.dtype() != DType::kF32 || x.size() == 0 || x.rank() != static_cast<int64_t>(wd.size()) ||
-        x.dim(1) != wd[1] * static_cast<int64_t>(groups_) || in[1].data<float>() != w_.data<float>())
+        x.dim(static_cast<int64_t>(c_axis)) != wd[1] * static_cast<int64_t>(groups_) ||
+        in[1].data<float>() != w_.data<float>())
       return false;
-    const Dims spatial = nn::dims_slice(x.dims(), 2, x.dims().size());
+    const Dims spatial = nhwc_ ? nn::dims_slice(x.dims(), 1, x.dims().size() - 1)
+                               : nn::dims_slice(x.dims(), 2, x.dims().size());
     auto win = nn::resolve_window(attrs_, spatial, nn::dims_slice(wd, 2, wd.size()), false, who() + ": ");
     if (!win.ok()) return false;  // kiln's op reports the error
     Window2d g;
@@ -39,20 +44,25 @@ class ConvXnnOp final : public XnnOp {
       KILN_RETURN_IF_ERROR(create(g));
     }
     if (!op_) return false;
-    const size_t batch = static_cast<size_t>(x.dim(0)), cin = static_cast<size_t>(x.dim(1));
+    const size_t batch = static_cast<size_t>(x.dim(0)), cin = static_cast<size_t>(x.dim(static_cast<int64_t>(c_axis)));
     const size_t cout = static_cast<size_t>(wd[0]);
     const size_t in_pixels = g.in_h * g.in_w, out_pixels = g.out_h * g.out_w;
     Tensor& y = out[0];
     if (y.dtype() != DType::kF32 || static_cast<size_t>(y.size()) != batch * cout * out_pixels)
       return internal_error(who() + ": output buffer does not match the convolution's output");
-    float* xs = x_nhwc_.get(batch * in_pixels * cin);
-    float* ys = y_nhwc_.get(batch * out_pixels * cout);
-    nchw_to_nhwc(x.data<float>(), xs, batch, cin, in_pixels);
+    const float* xs = x.data<float>();
+    float* ys = y.mutable_data<float>();
+    if (!nhwc_) {
+      float* xt = x_nhwc_.get(batch * in_pixels * cin);
+      nchw_to_nhwc(x.data<float>(), xt, batch, cin, in_pixels);
+      xs = xt;
+      ys = y_nhwc_.get(batch * out_pixels * cout);
+    }
     xnn_status s = xnn_setup_convolution2d_nhwc_f32(op_.get(), batch, g.in_h, g.in_w, xs, ys, nullptr);
     if (s != xnn_status_success) return xnn_error(s, who(), "xnn_setup_convolution2d_nhwc_f32");
     s = xnn_run_operator(op_.get(), nullptr);
     if (s != xnn_status_success) return xnn_error(s, who(), "xnn_run_operator");
-    nhwc_to_nchw(ys, y.mutable_data<float>(), batch, cout, out_pixels);
+    if (!nhwc_) nhwc_to_nchw(ys, y.mutable_data<float>(), batch, cout, out_pixels);
     apply_fused_activation(clamp_.rest, y.mutable_data<float>(), y.size());
     return true;
   }
@@ -78,6 +88,7 @@ class ConvXnnOp final : public XnnOp {
     return Status::Ok();
   }
 
+  bool nhwc_;  // kiln.NhwcConv: X and Y are channels-last already
   nn::WindowAttrs attrs_;
   size_t groups_;
   const Tensor& w_;      // the model's constant, alive as long as the session
@@ -93,10 +104,12 @@ class ConvXnnOp final : public XnnOp {
 
 std::unique_ptr<XnnOp> make_conv(const OpContext& ctx, std::unique_ptr<Op>& kiln_op) {
   const Node& n = ctx.node;
-  if (n.op_type != "Conv" || !n.domain.empty()) return nullptr;
+  const bool nhwc = n.op_type == "NhwcConv" && n.domain == "kiln";
+  if (!nhwc && (n.op_type != "Conv" || !n.domain.empty())) return nullptr;
   const Tensor* w = ctx.constant_input(1);
   const Tensor* bias = ctx.constant_input(2);
-  if (!w || w->dtype() != DType::kF32 || (w->rank() != 3 && w->rank() != 4) || w->dim(0) <= 0 || w->dim(1) <= 0)
+  if (!w || w->dtype() != DType::kF32 || (w->rank() != 3 && w->rank() != 4) || (nhwc && w->rank() != 4) ||
+      w->dim(0) <= 0 || w->dim(1) <= 0)
     return nullptr;
   for (int64_t d : w->dims())
     if (d <= 0) return nullptr;
@@ -106,7 +119,7 @@ std::unique_ptr<XnnOp> make_conv(const OpContext& ctx, std::unique_ptr<Op>& kiln
   auto act = parse_fused_activation(n);
   if (!attrs.ok() || !group.ok() || !act.ok() || *group <= 0 || w->dim(0) % *group != 0) return nullptr;
   return std::make_unique<ConvXnnOp>(std::move(kiln_op), n.describe(), std::move(attrs).value(),
-                                     static_cast<size_t>(*group), *w, bias, *act);
+                                     static_cast<size_t>(*group), *w, bias, *act, nhwc);
 }
 
 }  // namespace kiln::xnnpack
