@@ -15,6 +15,8 @@ const modules = new Map();
 // Node only. The specifier is a variable so bundlers leave it alone (Vite would otherwise
 // swap in a stub that warns at build time); a browser never reaches this.
 const NODE_FS = 'node:fs/promises';
+const NODE_OS = 'node:os';
+const NODE_URL = 'node:url';
 async function nodeFs() {
   return import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_FS);
 }
@@ -48,7 +50,7 @@ async function hardwareThreads() {
   const n = globalThis.navigator?.hardwareConcurrency;
   if (Number.isInteger(n) && n > 0) return n;
   if (isNode) {
-    const os = await import(/* webpackIgnore: true */ 'node:os');
+    const os = await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_OS);
     return os.availableParallelism?.() ?? os.cpus().length;
   }
   return 1;
@@ -96,7 +98,7 @@ async function instantiate(urls, key, build, numThreads) {
     args.mainScriptUrlOrBlob = urls.js.href;
     args.kilnWorkers = await poolWorkers(numThreads);
     // Node loads it through worker_threads as CommonJS: the .cjs copy, by path.
-    const worker = isNode ? (await import(/* webpackIgnore: true */ 'node:url')).fileURLToPath(new URL(urls.worker.href.replace(/\.js$/, '.cjs'))) : urls.worker.href;
+    const worker = isNode ? (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_URL)).fileURLToPath(new URL(urls.worker.href.replace(/\.js$/, '.cjs'))) : urls.worker.href;
     args.locateFile = (file) => (file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? urls.wasm.href : new URL(file, urls.wasm).href);
   }
   // In Node, Emscripten's threaded glue sets globalThis.Worker to worker_threads' Worker to
