@@ -12,8 +12,9 @@ export const isNode =
 // Modules by build files (one per realm and build, shared by all sessions).
 const modules = new Map();
 
-// Node only. The specifier is a variable so bundlers leave it alone (Vite would otherwise
-// swap in a stub that warns at build time); a browser never reaches this.
+// Node only. The specifiers are variables so bundlers leave them alone (Vite would otherwise
+// replace the module with an empty browser shim and warn at build time); a browser never
+// reaches these imports.
 const NODE_FS = 'node:fs/promises';
 const NODE_OS = 'node:os';
 const NODE_URL = 'node:url';
