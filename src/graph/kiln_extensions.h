@@ -28,6 +28,12 @@
 //    X x (W * W_scale) + bias, computed in int8: each row of X is quantized at run time
 //    (asymmetric, per-row scale and zero point), W is symmetric per output column.
 //    Takes the fused kiln.activation attributes like MatMul.
+//  * kiln.DynamicQuantConv (domain "kiln", written by `kiln compress --int8` in place of
+//    kiln.NhwcConv, see src/compress/int8_conv.h): X float32 [N, H, W, C], W int8
+//    [M, C/group, kH, kW] symmetric per output channel, W_scale float32 [M], optional B
+//    float32 [M] -> Y float32 [N, OH, OW, M]; kiln.NhwcConv's attributes and fused
+//    activation. Activations are quantized at run time (per pixel for 1x1 layers, per
+//    image otherwise).
 #pragma once
 
 namespace kiln::ext {
@@ -42,5 +48,6 @@ inline constexpr const char* kActivationAlpha = "kiln.activation_alpha";
 inline constexpr const char* kActivationBeta = "kiln.activation_beta";
 inline constexpr const char* kMatMulBias = "kiln.bias";
 inline constexpr const char* kDynamicQuantMatMul = "DynamicQuantMatMul";
+inline constexpr const char* kDynamicQuantConv = "DynamicQuantConv";
 
 }  // namespace kiln::ext

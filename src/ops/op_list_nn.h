@@ -38,6 +38,7 @@ KILN_OP("", "STFT", create_stft)
 KILN_OP("", "Upsample", create_upsample)
 // kiln's own ops (graph/kiln_extensions.h), written by the graph optimizer.
 KILN_OP("kiln", "Affine", create_affine)
+KILN_OP("kiln", "DynamicQuantConv", create_dynamic_quant_conv)
 KILN_OP("kiln", "DynamicQuantMatMul", create_dynamic_quant_mat_mul)
 KILN_OP("kiln", "NhwcAveragePool", create_nhwc_average_pool)
 KILN_OP("kiln", "NhwcConv", create_nhwc_conv)

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "compress/compare.h"
 #include "compress/fp16_weights.h"
+#include "compress/int8_conv.h"
 #include "compress/int8_dynamic.h"
 #include "format/model_io.h"
 #include "graph/input_shapes.h"
@@ -74,16 +75,21 @@ int run_compress(const CompressOptions& o) {
 
   // int8 first: it takes the MatMul / Gemm weights; --fp16 then stores what is left.
   Int8DynamicStats int8_stats;
+  Int8ConvStats conv_stats;
   if (o.int8) {
-    progress("quantizing MatMul / Gemm weights to int8 (dynamic activations)");
+    progress("quantizing MatMul / Gemm / Conv weights to int8 (dynamic activations)");
     Int8DynamicOptions io;
     io.min_elements = o.min_elements;
     io.exclude = o.exclude;
     auto s8 = quantize_int8_dynamic(*model, io);
     if (!s8.ok()) return fail(s8.status().with_context(o.input));
     int8_stats = *s8;
+    auto sc = quantize_int8_conv(*model, io);  // the stored graph is channels-last: kiln.NhwcConv
+    if (!sc.ok()) return fail(sc.status().with_context(o.input));
+    conv_stats = *sc;
+    int8_stats.converted += conv_stats.converted;  // the totals below cover both kinds
     if (int8_stats.converted == 0 && !o.fp16)
-      return fail(o.input + ": no MatMul or Gemm with a constant float32 weight of at least " +
+      return fail(o.input + ": no MatMul, Gemm or Conv with a constant float32 weight of at least " +
                   std::to_string(o.min_elements) + " elements; nothing to quantize");
   }
   Fp16Stats fp16_stats;
@@ -118,8 +124,11 @@ int run_compress(const CompressOptions& o) {
   if (o.int8) {
     report["int8_layers_converted"] = int8_stats.converted;
     report["int8_layers_skipped"] = int8_stats.skipped;
-    report["int8_weight_bytes_before"] = int8_stats.bytes_before;
-    report["int8_weight_bytes_after"] = int8_stats.bytes_after;
+    report["int8_weight_bytes_before"] = int8_stats.bytes_before + conv_stats.bytes_before;
+    report["int8_weight_bytes_after"] = int8_stats.bytes_after + conv_stats.bytes_after;
+    report["int8_conv_layers_converted"] = conv_stats.converted;
+    report["int8_conv_depthwise_kept_float"] = conv_stats.depthwise;
+    report["int8_conv_layers_skipped"] = conv_stats.skipped;
   }
   report["file_bytes_before"] = (*bytes)->size();
   for (const auto& [k, v] : before) report["weights_before"][k] = v;
@@ -127,8 +136,10 @@ int run_compress(const CompressOptions& o) {
 
   std::cout << o.input << " ->";
   if (o.int8)
-    std::cout << " int8 weights: " << int8_stats.converted << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul ("
-              << int8_stats.skipped << " left float)" << (o.fp16 ? ";" : "");
+    std::cout << " int8 weights: " << int8_stats.converted - conv_stats.converted
+              << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul (" << int8_stats.skipped << " left float), "
+              << conv_stats.converted << " Conv layers to kiln.DynamicQuantConv (" << conv_stats.depthwise
+              << " depthwise and " << conv_stats.skipped << " others left float)" << (o.fp16 ? ";" : "");
   if (o.fp16) {
     std::cout << " fp16 weights: " << fp16_stats.converted << " tensors converted";
     if (fp16_stats.out_of_range)
@@ -192,7 +203,7 @@ Command add_compress(CLI::App& root) {
   app->add_option("-o,--output", o->output, "Output .kiln file (default: <model>.<mode>.kiln)");
   app->add_flag("--fp16", o->fp16, "Store float32 weights as float16 (computed in float32 after loading)");
   app->add_flag("--int8", o->int8,
-                "MatMul/Gemm weights to int8 per output channel, activations quantized per row at run time "
+                "MatMul/Gemm/Conv weights to int8 per output channel, activations quantized at run time "
                 "(int8 kernels; with --fp16, the other weights are stored as float16)");
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
   app->add_option("--exclude", o->exclude, "Keep this weight (name, or prefix ending in *) as it is; repeatable");

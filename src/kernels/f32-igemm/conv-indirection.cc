@@ -9,8 +9,11 @@ size_t nhwc_conv_indirection_size(const NhwcConv2dShape& s, size_t mr) {
   return (pixels + mr - 1) / mr * mr * s.kernel_h * s.kernel_w;
 }
 
-void nhwc_conv_indirection_init(const NhwcConv2dShape& s, size_t mr, const float* x, const float* zero,
-                                const float** out) {
+namespace {
+
+// One body for every element type: the pointers step in elements of T.
+template <class T>
+void init(const NhwcConv2dShape& s, size_t mr, const T* x, const T* zero, const T** out) {
   const size_t pixels = s.out_h * s.out_w, taps = s.kernel_h * s.kernel_w;
   if (pixels == 0) return;
   const size_t tiles = (pixels + mr - 1) / mr;
@@ -32,6 +35,18 @@ void nhwc_conv_indirection_init(const NhwcConv2dShape& s, size_t mr, const float
       }
     }
   }
+}
+
+}  // namespace
+
+void nhwc_conv_indirection_init(const NhwcConv2dShape& s, size_t mr, const float* x, const float* zero,
+                                const float** out) {
+  init(s, mr, x, zero, out);
+}
+
+void nhwc_conv_indirection_init(const NhwcConv2dShape& s, size_t mr, const int8_t* x, const int8_t* zero,
+                                const int8_t** out) {
+  init(s, mr, x, zero, out);
 }
 
 }  // namespace kiln

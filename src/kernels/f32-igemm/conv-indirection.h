@@ -5,6 +5,7 @@
 // (channel offset) and a moved input.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace kiln {
 
@@ -25,5 +26,8 @@ size_t nhwc_conv_indirection_size(const NhwcConv2dShape& s, size_t mr);
 // x: the image's first element (the pointers' base); zero: the padding row.
 void nhwc_conv_indirection_init(const NhwcConv2dShape& s, size_t mr, const float* x, const float* zero,
                                 const float** out);
+// The same over int8 data (qd8-f32-qc8w-igemm: a quantized image, pixel_stride in bytes).
+void nhwc_conv_indirection_init(const NhwcConv2dShape& s, size_t mr, const int8_t* x, const int8_t* zero,
+                                const int8_t** out);
 
 }  // namespace kiln
