@@ -5,7 +5,8 @@
 // activations are quantized at run time (no calibration data). Depthwise layers (one input
 // and one output channel per group) stay float: their weights are a few percent of a
 // network's and the int8 kernels have no depthwise path (measured in src/kernels/README.md);
-// --fp16 still halves them. Plain ONNX Conv nodes (a model converted with --no-optimize)
+// --fp16 still halves them. Layers with fewer than 8 input channels per group (stems
+// reading the image) stay float too. Plain ONNX Conv nodes (a model converted with --no-optimize)
 // are left as they are.
 #pragma once
 #include <cstdint>
@@ -21,16 +22,22 @@ namespace kiln {
 struct Int8ConvStats {
   int converted = 0;  // kiln.NhwcConv nodes rewritten
   int depthwise = 0;  // depthwise convolutions kept float
-  int skipped = 0;    // other convolutions left float (excluded, too small, non-constant weights, ...)
+  int skipped = 0;    // other convolutions left float (excluded, too small, out of scope, non-constant weights, ...)
   // Bytes of the converted nodes' weights and biases before, and of int8 weights, scales
   // and biases after.
   int64_t bytes_before = 0, bytes_after = 0;
   std::vector<std::string> converted_nodes;
 };
 
+// Which convolutions to convert: all (but depthwise), only the pointwise ones (1x1, stride
+// 1, unpadded, group 1: their activations are quantized per pixel, like MatMul rows), or
+// none. The others quantize each image with one scale, which costs more accuracy.
+enum class Int8ConvScope { kAll, kPointwise, kNone };
+
 // Rewrites the model in place (main graph and subgraphs), then removes unused values.
 // options.exclude matches node names and weight names; options.min_elements skips small
 // weights (same meaning as for MatMul / Gemm).
-Result<Int8ConvStats> quantize_int8_conv(Model& model, const Int8DynamicOptions& options = {});
+Result<Int8ConvStats> quantize_int8_conv(Model& model, const Int8DynamicOptions& options = {},
+                                         Int8ConvScope scope = Int8ConvScope::kAll);
 
 }  // namespace kiln

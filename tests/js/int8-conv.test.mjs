@@ -41,7 +41,7 @@ function runNative(model, name, input, tag) {
 }
 
 async function runWasm(model, name, input) {
-  const session = await Session.create(fs.readFileSync(model));
+  const session = await Session.create(fs.readFileSync(model), { numThreads: 1 });
   try {
     const out = await session.run({ [name]: new Tensor(input.type, input.data, input.dims) });
     // kiln run names its files after the outputs; sort the same way.

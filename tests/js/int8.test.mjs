@@ -1,6 +1,7 @@
 // `kiln compress --int8` end to end on the real recognizer: its MatMul / Gemm layers become
-// kiln.DynamicQuantMatMul (int8 weights per output channel, activations quantized per row
-// at run time), the report is printed and stored, and the native CLI still reads the text
+// kiln.DynamicQuantMatMul and its convolutions kiln.DynamicQuantConv (int8 weights per
+// output channel, activations quantized at run time; `--int8-conv none` keeps the old
+// MatMul-only form), the report is printed and stored, and the native CLI still reads the text
 // line. (The WASM side of the int8 kernels is tested by the kernel testers in
 // tests/wasm; this file needs only the native CLI.)
 import { describe, it, before, after } from 'node:test';
@@ -35,12 +36,14 @@ function runNative(model, input, name) {
 
 describe('kiln compress --int8 (recognizer)', () => {
   const full = path.join(TMP, 'rec.kiln'), small = path.join(TMP, 'rec.int8.kiln'), both = path.join(TMP, 'rec.both.kiln');
+  const matmulOnly = path.join(TMP, 'rec.matmul.kiln');
   let report, input;
 
   before(async () => {
     cli('convert', models.recognizer, '-o', full);
     report = cli('compress', full, '--int8', '--input-shape', 'x=1,3,48,320', '--eval-runs', '2', '--latency-runs', '1');
     cli('compress', full, '--int8', '--fp16', '--no-eval', '-o', both);
+    cli('compress', full, '--int8', '--int8-conv', 'none', '--no-eval', '-o', matmulOnly);
     const x = preprocessRecognizer(await decodePNG(fs.readFileSync(path.join(ROOT, 'tests/data/textline.png'))));
     input = { type: 'float32', data: x.data, dims: x.dims };
   });
@@ -52,11 +55,15 @@ describe('kiln compress --int8 (recognizer)', () => {
     assert.match(report, /weights by dtype:.*float32.*->.*int8/);
     assert.match(report, /output '.+': max \|err\| [0-9.e+-]+, mean \|err\| [0-9.e+-]+, SNR [0-9.]+ dB/);
     assert.match(report, /latency \(native, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
-    // Only the MatMul / Gemm weights shrink (4x); the recognizer's convolutions stay float32.
+    // MatMul / Gemm and (non-depthwise) Conv weights shrink 4x; depthwise stays float32.
+    assert.match(report, /(\d+) Conv layers to kiln\.DynamicQuantConv/);
     const ratio = fs.statSync(full).size / fs.statSync(small).size;
-    assert.ok(ratio > 1.3, `size ratio ${ratio}`);
+    assert.ok(ratio > 3.2, `size ratio ${ratio}`);
     const ratioBoth = fs.statSync(full).size / fs.statSync(both).size;
-    assert.ok(ratioBoth > 2.2, `--int8 --fp16 size ratio ${ratioBoth}`);
+    assert.ok(ratioBoth > 3.5, `--int8 --fp16 size ratio ${ratioBoth}`);
+    // --int8-conv none: only the MatMul / Gemm weights (the convolutions stay float32).
+    const ratioMatMul = fs.statSync(full).size / fs.statSync(matmulOnly).size;
+    assert.ok(ratioMatMul > 1.3 && ratioMatMul < 2, `--int8-conv none size ratio ${ratioMatMul}`);
   });
 
   it('stores the report in the file, shown by kiln inspect', () => {
@@ -66,7 +73,8 @@ describe('kiln compress --int8 (recognizer)', () => {
     assert.ok(stored.int8_layers_converted >= 9);
     assert.ok(stored.int8_weight_bytes_before > 3.5 * stored.int8_weight_bytes_after);
     assert.ok(stored.weights_after.int8 > 0);
-    assert.ok(stored.outputs[0].snr_db > 25, `SNR ${stored.outputs[0].snr_db}`);
+    // ~27 dB with the convolutions in int8 too (42 dB with MatMul / Gemm only).
+    assert.ok(stored.outputs[0].snr_db > 22, `SNR ${stored.outputs[0].snr_db}`);
     const ops = cli('inspect', small);
     assert.match(ops, /DynamicQuantMatMul/);
   });
@@ -74,12 +82,14 @@ describe('kiln compress --int8 (recognizer)', () => {
   it('still reads the text line natively (int8, and int8 + fp16)', () => {
     const ref = runNative(full, input, 'full');
     assert.equal(decode(ref), 'kiln runs models in the browser');
-    for (const [model, name] of [[small, 'int8'], [both, 'both']]) {
+    // Per character probabilities move more once the convolutions are int8 too (~0.3 at
+    // worst on this line) than with MatMul / Gemm only (< 0.1); the text stays exact.
+    for (const [model, name, bound] of [[small, 'int8', 0.5], [both, 'both', 0.5], [matmulOnly, 'matmul', 0.1]]) {
       const out = runNative(model, input, name);
       assert.equal(decode(out), 'kiln runs models in the browser', name);
       let worst = 0;
       for (let i = 0; i < out.data.length; i++) worst = Math.max(worst, Math.abs(out.data[i] - ref.data[i]));
-      assert.ok(worst > 0 && worst < 0.1, `${name}: max probability difference to float ${worst}`);
+      assert.ok(worst > 0 && worst < bound, `${name}: max probability difference to float ${worst}`);
     }
   });
 

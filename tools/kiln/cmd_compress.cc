@@ -25,6 +25,7 @@ namespace {
 struct CompressOptions {
   std::string input, output;
   bool fp16 = false, int8 = false;
+  std::string int8_conv = "all";  // which convolutions --int8 converts (compress/int8_conv.h)
   int64_t min_elements = 256;
   std::vector<std::string> exclude, input_shapes;
   int eval_runs = 4, latency_runs = 5;
@@ -84,7 +85,10 @@ int run_compress(const CompressOptions& o) {
     auto s8 = quantize_int8_dynamic(*model, io);
     if (!s8.ok()) return fail(s8.status().with_context(o.input));
     int8_stats = *s8;
-    auto sc = quantize_int8_conv(*model, io);  // the stored graph is channels-last: kiln.NhwcConv
+    const Int8ConvScope scope = o.int8_conv == "none"        ? Int8ConvScope::kNone
+                                : o.int8_conv == "pointwise" ? Int8ConvScope::kPointwise
+                                                             : Int8ConvScope::kAll;
+    auto sc = quantize_int8_conv(*model, io, scope);  // the stored graph is channels-last: kiln.NhwcConv
     if (!sc.ok()) return fail(sc.status().with_context(o.input));
     conv_stats = *sc;
     int8_stats.converted += conv_stats.converted;  // the totals below cover both kinds
@@ -205,6 +209,10 @@ Command add_compress(CLI::App& root) {
   app->add_flag("--int8", o->int8,
                 "MatMul/Gemm/Conv weights to int8 per output channel, activations quantized at run time "
                 "(int8 kernels; with --fp16, the other weights are stored as float16)");
+  app->add_option("--int8-conv", o->int8_conv,
+                  "Convolutions --int8 converts: all (default; depthwise stays float), pointwise (1x1 only: "
+                  "activations quantized per pixel, more accurate) or none")
+      ->check(CLI::IsMember({"all", "pointwise", "none"}));
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
   app->add_option("--exclude", o->exclude, "Keep this weight (name, or prefix ending in *) as it is; repeatable");
   app->add_option("--input-shape", o->input_shapes,
