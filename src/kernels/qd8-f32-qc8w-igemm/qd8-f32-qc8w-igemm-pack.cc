@@ -16,20 +16,18 @@ void qd8_igemm_pack(size_t nr, size_t n, size_t kc, size_t ks, const int8_t* qw,
   const size_t kp = qd8_padded_k(kc);
   auto* out = static_cast<int8_t*>(packed);
   for (size_t j0 = 0; j0 < n; j0 += nr) {
-    int32_t ksum[64];  // nr <= 64 (the widest tile is 16)
-    float sc[64], bs[64];
+    // Header: nr sums, nr scales, nr biases (memcpy: `packed` is only 4-byte aligned).
     for (size_t jj = 0; jj < nr; ++jj) {
       const size_t j = j0 + jj;
       int32_t sum = 0;
       if (j < n)
         for (size_t t = 0; t < kc * ks; ++t) sum += qw[j * kc * ks + t];
-      ksum[jj] = -sum;
-      sc[jj] = j < n ? scale[j] : 0.f;
-      bs[jj] = j < n && bias ? bias[j] : 0.f;
+      const int32_t neg = -sum;
+      const float sc = j < n ? scale[j] : 0.f, bs = j < n && bias ? bias[j] : 0.f;
+      std::memcpy(out + jj * 4, &neg, 4);
+      std::memcpy(out + nr * 4 + jj * 4, &sc, 4);
+      std::memcpy(out + nr * 8 + jj * 4, &bs, 4);
     }
-    std::memcpy(out, ksum, nr * 4);
-    std::memcpy(out + nr * 4, sc, nr * 4);
-    std::memcpy(out + nr * 8, bs, nr * 4);
     int8_t* taps = out + nr * 12;
     // Tap s: kp k in pairs; pair (p, p+1) is nr columns x 2 int8 at taps[(s * kp + p) * nr + jj * 2 + d].
     for (size_t s = 0; s < ks; ++s)
