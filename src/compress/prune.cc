@@ -8,6 +8,7 @@
 #include <set>
 
 #include "compress/int8_dynamic.h"  // name_matches
+#include "graph/kiln_extensions.h"
 #include "graph/passes/pass_util.h"
 
 namespace kiln {
@@ -23,7 +24,8 @@ struct Target {
 
 // Why a node's weight cannot be pruned (empty: `t` describes it).
 std::string plan_target(const Model& m, const Node& node, Target& t) {
-  if (!node.domain.empty() && node.domain != "ai.onnx") return "not an ONNX op";
+  const bool nhwc_conv = node.domain == ext::kDomain && node.op_type == ext::kNhwcConv;
+  if (!nhwc_conv && !node.domain.empty() && node.domain != "ai.onnx") return "not an ONNX op";
   const int w = input_of(node, 1);
   const Tensor* b = constant_of(m, w);
   if (!b || b->dtype() != DType::kF32) return "weight is not a float32 constant";
@@ -47,7 +49,8 @@ std::string plan_target(const Model& m, const Node& node, Target& t) {
     }
     return "";
   }
-  // Conv: only pointwise group-1 layers run as a GEMM (and so on the sparse kernels).
+  // Conv / kiln.NhwcConv (same W layout): only pointwise group-1 layers run as a GEMM
+  // (and so on the sparse kernels).
   auto group = node.attr_int("group", 1);
   if (!group.ok() || group.value() != 1) return "grouped convolution";
   if (b->rank() != 4 || b->dim(2) != 1 || b->dim(3) != 1) return "not a 1x1 convolution";
@@ -67,7 +70,9 @@ Collected collect(Model& model, const PruneOptions& o) {
   GraphView view(model);
   for (Graph* g : view.graphs())
     for (const Node& node : g->nodes) {
-      if (node.op_type != "MatMul" && node.op_type != "Gemm" && node.op_type != "Conv") continue;
+      if (node.op_type != "MatMul" && node.op_type != "Gemm" && node.op_type != "Conv" &&
+          node.op_type != ext::kNhwcConv)
+        continue;
       Target t;
       const std::string why = plan_target(model, node, t);
       if (!why.empty() || name_matches(node.name, o.exclude) ||

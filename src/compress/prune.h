@@ -4,7 +4,7 @@
 // float32 tensors with exact zeros (they also compress well when the file is gzipped).
 //
 // Layers: MatMul with a constant 2-D float B, Gemm with a constant B (transA = 0), and
-// 1x1 group-1 Conv (W [Cout, Cin, 1, 1]), i.e. everything that is a GEMM over rows.
+// 1x1 group-1 Conv / kiln.NhwcConv (W [Cout, Cin, 1, 1]): everything that is a GEMM over rows.
 // Weights shared by several nodes are pruned once.
 //   prune_magnitude  per layer: exactly round(sparsity x elements) zeros per weight, the
 //                    smallest |w| first (ties by position); global: one threshold over

@@ -82,7 +82,7 @@ TEST(PruneMagnitude, ExactPerLayerAndSmallestFirst) {
 TEST(PruneMagnitude, GlobalThresholdAcrossLayers) {
   Builder b;
   const int x = b.input("x", Dims{3, 64});
-  const int h = b.node("MatMul", {x, b.random("big", {64, 64}, 1, -1.f, 1.f)}, "h");
+  const int h = b.node("MatMul", {x, b.random("big", {64, 64}, 1, 0.2f, 1.f)}, "h");
   const int y = b.node("MatMul", {h, b.random("tiny", {64, 64}, 2, -0.1f, 0.1f)}, "y");
   Model m = b.done({y});
   PruneOptions o;

@@ -58,7 +58,7 @@ std::string fmt(const char* f, double v) {
 
 int run_compress(const CompressOptions& o) {
   if (!o.fp16 && !o.int8 && o.prune.empty())
-    return fail("choose a compression mode: --prune, --fp16 and/or --int8 (see 'kiln compress --help')");
+    return fail("choose a compression mode: --fp16 and/or --int8, or --prune (see 'kiln compress --help')");
   PruneSpec prune_spec;
   if (!o.prune.empty()) {
     auto spec = parse_prune_spec(o.prune);
