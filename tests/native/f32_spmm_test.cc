@@ -220,6 +220,7 @@ TEST(F32SpmmConfig, DefaultAndChoice) {
   EXPECT_GT(def.mr, 0u);
   EXPECT_FALSE(f32_spmm_preferred(64, 64, 0));             // dense stays dense
   EXPECT_TRUE(f32_spmm_preferred(64, 64, 64 * 64 * 9 / 10));  // 90% zeros goes sparse
+  EXPECT_FALSE(f32_spmm_preferred(64, 16, 64 * 16));         // k = 16: the transposes dominate
   EXPECT_FALSE(f32_spmm_preferred(0, 64, 0));
   const double be = f32_spmm_break_even(256, 256);
   EXPECT_GT(be, 0.0);

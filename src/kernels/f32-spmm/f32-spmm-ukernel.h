@@ -17,15 +17,28 @@ inline void f32_spmm_pass(size_t nc, const float* a, const float* w, const int32
   using Vec = typename S::V;
   constexpr size_t L = S::kLanes;
   for (size_t j = 0; j < nc; ++j) {
-    Vec acc[V];
+    // Two accumulator sets take alternate nonzeros, so with few vectors per row tile the
+    // multiply-add latency chain does not bound the loop; summed once per column.
+    Vec acc[V], acc2[V];
     const Vec bias = S::splat(*w++);
-    for (size_t v = 0; v < V; ++v) acc[v] = bias;
-    for (uint32_t nnz = *nnzmap++; nnz != 0; --nnz) {
-      const Vec wv = S::splat(*w++);
-      for (size_t v = 0; v < V; ++v) acc[v] = S::muladd(S::load(a + v * L), wv, acc[v]);
+    for (size_t v = 0; v < V; ++v) acc[v] = bias, acc2[v] = S::splat(0.f);
+    uint32_t nnz = *nnzmap++;
+    for (; nnz >= 2; nnz -= 2) {
+      const Vec w0 = S::splat(w[0]), w1 = S::splat(w[1]);
+      w += 2;
+      const float* a1 = reinterpret_cast<const float*>(reinterpret_cast<const char*>(a) + dmap[0]);
+      for (size_t v = 0; v < V; ++v) acc[v] = S::muladd(S::load(a + v * L), w0, acc[v]);
+      for (size_t v = 0; v < V; ++v) acc2[v] = S::muladd(S::load(a1 + v * L), w1, acc2[v]);
+      a = reinterpret_cast<const float*>(reinterpret_cast<const char*>(a1) + dmap[1]);
+      dmap += 2;
+    }
+    if (nnz != 0) {
+      const Vec w0 = S::splat(*w++);
+      for (size_t v = 0; v < V; ++v) acc[v] = S::muladd(S::load(a + v * L), w0, acc[v]);
       a = reinterpret_cast<const float*>(reinterpret_cast<const char*>(a) + *dmap++);
     }
-    for (size_t v = 0; v < V; ++v) S::store(c + v * L, S::min(S::max(acc[v], vmin), vmax));
+    const Vec one = S::splat(1.f);  // acc + acc2 * 1 is exact: the SIMD layer's muladd as an add
+    for (size_t v = 0; v < V; ++v) S::store(c + v * L, S::min(S::max(S::muladd(acc2[v], one, acc[v]), vmin), vmax));
     c += mr;
   }
 }
