@@ -10,6 +10,7 @@
 #include "compress/int8_dynamic.h"  // name_matches
 #include "graph/kiln_extensions.h"
 #include "graph/passes/pass_util.h"
+#include "kernels/f32-spmm/f32-spmm.h"
 
 namespace kiln {
 namespace {
@@ -116,7 +117,9 @@ PruneStats apply(Model& model, const Collected& c, Fn&& fn) {
     s.elements += static_cast<int64_t>(w.size());
     s.zeros_before += static_cast<int64_t>(before);
     s.zeros_after += static_cast<int64_t>(after);
-    s.pruned.push_back({t.node, v.name, static_cast<int64_t>(w.size()), static_cast<int64_t>(after)});
+    const bool sparse = f32_spmm_preferred(t.n, t.k, after);
+    s.sparse_layers += sparse;
+    s.pruned.push_back({t.node, v.name, static_cast<int64_t>(w.size()), static_cast<int64_t>(after), sparse});
   }
   return s;
 }

@@ -34,11 +34,13 @@ struct PruneOptions {
 struct PrunedLayer {
   std::string node, weight;
   int64_t elements = 0, zeros = 0;
+  bool sparse_kernel = false;  // sparse enough for the SpMM kernels at load (f32_spmm_preferred)
 };
 
 struct PruneStats {
   int layers = 0;   // weights pruned
   int skipped = 0;  // candidate nodes left alone (excluded, too small, not constant, ...)
+  int sparse_layers = 0;  // pruned weights that will run on the sparse kernels
   int64_t elements = 0;                   // in the pruned weights
   int64_t zeros_before = 0, zeros_after = 0;
   std::vector<PrunedLayer> pruned;

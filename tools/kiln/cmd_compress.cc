@@ -161,6 +161,7 @@ int run_compress(const CompressOptions& o) {
     report["prune_skipped"] = prune_stats.skipped;
     report["pruned_weight_elements"] = prune_stats.elements;
     report["pruned_sparsity"] = prune_stats.sparsity();
+    report["pruned_layers_sparse_kernels"] = prune_stats.sparse_layers;
   }
   report["file_bytes_before"] = (*bytes)->size();
   for (const auto& [k, v] : before) report["weights_before"][k] = v;
@@ -171,7 +172,8 @@ int run_compress(const CompressOptions& o) {
     std::cout << " pruned " << prune_stats.layers << " weights (" << prune_stats.elements << " elements, "
               << fmt("%.1f%%", 100.0 * prune_stats.sparsity()) << " zeros, was "
               << fmt("%.1f%%", prune_stats.elements ? 100.0 * double(prune_stats.zeros_before) / double(prune_stats.elements) : 0.0)
-              << "; " << prune_stats.skipped << " left dense; sparse kernels where faster at load)"
+              << "; " << prune_stats.skipped << " left alone; " << prune_stats.sparse_layers
+              << " sparse enough for the sparse kernels at load)"
               << (o.int8 || o.fp16 ? ";" : "");
   if (o.int8)
     std::cout << " int8 weights: " << int8_stats.converted << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul ("
