@@ -37,7 +37,8 @@ std::span<const F32SpmmKernel> f32_spmm_kernels() {
 const F32SpmmKernel& f32_spmm_default_kernel() {
   static const F32SpmmKernel* chosen = [] {
     const std::span<const F32SpmmKernel> ks = f32_spmm_kernels();
-    for (std::string_view name : {"f32_spmm_32x1_avx2", "f32_spmm_32x1_simd", "f32_spmm_16x1_vec"})
+    // WASM: 16 rows; 32 rows with two accumulator sets is 16 vectors, which V8 spills.
+    for (std::string_view name : {"f32_spmm_32x1_avx2", "f32_spmm_16x1_simd", "f32_spmm_16x1_vec"})
       for (const F32SpmmKernel& k : ks)
         if (name == k.name) return &k;
     return &ks.front();  // unreachable: the vec kernel exists everywhere
