@@ -96,7 +96,7 @@ void NhwcConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32Mi
   const size_t in_pixels = s.in_h * s.in_w, out_pixels = s.out_h * s.out_w;
   if (g.batch == 0 || out_pixels == 0) return;
 
-  if (path_ == Path::kIgemm && spmm_ && is_pointwise(s)) {  // NHWC rows x sparse W
+  if (path_ == Path::kIgemm && spmm_ && is_pointwise(s) && g.batch * in_pixels >= f32_spmm_min_rows()) {  // NHWC rows x sparse W
     spmm_multiply(*spmm_, sparse_, g.batch * in_pixels, x, cin, y, cout, minmax);
     return;
   }

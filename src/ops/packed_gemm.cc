@@ -49,17 +49,18 @@ void spmm_multiply(const F32SpmmKernel& kern, const F32SpmmPacked& w, size_t m, 
 }
 
 void PackedGemmWeights::pack(size_t n, size_t k, const float* b, ptrdiff_t b_stride_k, ptrdiff_t b_stride_n,
-                             float scale, const float* bias, ptrdiff_t bias_stride, float bias_scale) {
+                             float scale, const float* bias, ptrdiff_t bias_stride, float bias_scale,
+                             bool allow_sparse) {
   n_ = n;
   k_ = k;
   kern_ = nullptr;
   spmm_ = nullptr;
   sparse_ = F32SpmmPacked();
-  if (sparse_kernels_enabled() && f32_spmm_preferred(n, k, f32_count_zeros(n, k, b, b_stride_k, b_stride_n))) {
+  if (allow_sparse && sparse_kernels_enabled() && f32_spmm_preferred(n, k, f32_count_zeros(n, k, b, b_stride_k, b_stride_n))) {
     spmm_ = &f32_spmm_default_kernel();
     sparse_ = f32_spmm_pack(spmm_->mr, n, k, b, b_stride_k, b_stride_n, bias, bias_stride, scale, bias_scale);
     data_.clear();
-    return;
+    if (f32_spmm_min_rows() <= 1) return;  // no dense copy needed: sparse wins for every M
   }
   kern_ = &f32_gemm_default_kernel();
   data_.resize(f32_gemm_packed_size(kern_->nr, n, k));
@@ -75,7 +76,7 @@ void PackedGemmWeights::pack(size_t n, size_t k, const float* b, ptrdiff_t b_str
 
 void PackedGemmWeights::multiply(size_t m, const float* a, size_t a_stride, float* c, size_t c_stride,
                                  F32MinMax minmax) const {
-  if (spmm_) {
+  if (spmm_ && (m >= f32_spmm_min_rows() || kern_ == nullptr)) {
     spmm_multiply(*spmm_, sparse_, m, a, a_stride, c, c_stride, minmax);
     return;
   }

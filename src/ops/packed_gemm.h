@@ -25,12 +25,13 @@ void spmm_multiply(const F32SpmmKernel& kern, const F32SpmmPacked& w, size_t m, 
                    float* c, size_t c_stride, F32MinMax minmax);
 
 // B (k x n, any element strides) times `scale`, with an optional bias (n values at
-// bias_stride, times bias_scale), packed for the default microkernel.
+// bias_stride, times bias_scale), packed for the default microkernel, or for the SpMM
+// kernels when allow_sparse and the weight is sparse enough (f32_spmm_preferred).
 class PackedGemmWeights {
  public:
   PackedGemmWeights() = default;
   void pack(size_t n, size_t k, const float* b, ptrdiff_t b_stride_k, ptrdiff_t b_stride_n, float scale = 1.f,
-            const float* bias = nullptr, ptrdiff_t bias_stride = 0, float bias_scale = 1.f);
+            const float* bias = nullptr, ptrdiff_t bias_stride = 0, float bias_scale = 1.f, bool allow_sparse = true);
   bool packed() const { return kern_ != nullptr || spmm_ != nullptr; }
   bool sparse() const { return spmm_ != nullptr; }
   size_t n() const { return n_; }
@@ -42,7 +43,8 @@ class PackedGemmWeights {
 
  private:
   const F32GemmKernel* kern_ = nullptr;
-  const F32SpmmKernel* spmm_ = nullptr;  // set instead of kern_ for sparse weights
+  // Sparse weights: spmm_ is set; kern_ too (a dense copy) when few rows run faster dense.
+  const F32SpmmKernel* spmm_ = nullptr;
   size_t n_ = 0, k_ = 0;
   std::vector<float> data_;
   F32SpmmPacked sparse_;

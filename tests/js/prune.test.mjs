@@ -39,7 +39,8 @@ function runNative(model, input, name) {
 }
 
 async function runWasm(model, input) {
-  const session = await Session.create(fs.readFileSync(model));
+  // The single-threaded build: results do not depend on the thread count (see README, Threads).
+  const session = await Session.create(fs.readFileSync(model), { threads: false });
   try {
     return Object.values(await session.run({ x: new Tensor('float32', input.data, input.dims) }))[0];
   } finally {

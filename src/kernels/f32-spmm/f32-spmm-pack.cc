@@ -60,6 +60,14 @@ double f32_spmm_break_even(size_t n, size_t k) {
 #endif
 }
 
+size_t f32_spmm_min_rows() {
+#if defined(__EMSCRIPTEN__)
+  return 1;
+#else
+  return 16;
+#endif
+}
+
 bool f32_spmm_preferred(size_t n, size_t k, size_t zeros) {
   if (n == 0 || k == 0) return false;
   // int32 byte increments bound k * MR; any realistic layer is far below.

@@ -81,6 +81,10 @@ size_t f32_count_zeros(size_t n, size_t k, const float* b, ptrdiff_t b_stride_k,
 double f32_spmm_break_even(size_t n, size_t k);
 // True when a weight with `zeros` zero elements should run sparse.
 bool f32_spmm_preferred(size_t n, size_t k, size_t zeros);
+// Fewest rows (M) for which the sparse kernels beat the dense GEMM on such a weight:
+// natively a problem of a few rows is a scalar pass per row (0.4x dense at one row), so
+// ops keep the dense packing too and use it below this; in WASM sparse wins from one row.
+size_t f32_spmm_min_rows();
 
 // --- driver -------------------------------------------------------------------------
 struct F32SpmmArgs {
