@@ -1,7 +1,7 @@
 // f32 SpMM microkernels (through the driver) against the default dense f32 GEMM on the
 // same shapes, at 50 / 75 / 90% unstructured sparsity. FLOPS counts the *dense* work
 // (2·M·N·K) for both, so the ratio of the two counters is the speed-up of going sparse.
-// Names: f32_spmm_32x1_avx2/M/N/K/S (S = sparsity in %), f32_gemm_dense_default/M/N/K/S.
+// Names: f32_spmm_32x1_avx2/M/N/K/S (S = sparsity in %), dense_f32_gemm_default/M/N/K/S.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -77,7 +77,7 @@ const int kRegistered = [] {
       for (int64_t sparsity : {50, 75, 90}) b->Args({s[0], s[1], s[2], sparsity});
     b->ArgNames({"M", "N", "K", "S"});
   };
-  add(benchmark::RegisterBenchmark("f32_gemm_dense_default", run_dense));
+  add(benchmark::RegisterBenchmark("dense_f32_gemm_default", run_dense));
   for (const kiln::F32SpmmKernel& kern : kiln::f32_spmm_kernels())
     add(benchmark::RegisterBenchmark(kern.name, run_spmm, &kern));
   return 0;
