@@ -21,6 +21,8 @@ bool NhwcConvKernels::pack(size_t groups, size_t group_in, size_t group_out, siz
   path_ = Path::kNone;
   key_ = Key();
   weights_.clear();
+  spmm_ = nullptr;
+  sparse_ = F32SpmmPacked();
   if (use_reference_kernels() || groups == 0 || group_in == 0 || group_out == 0 || kh == 0 || kw == 0) return false;
   groups_ = groups, group_in_ = group_in, group_out_ = group_out, kh_ = kh, kw_ = kw;
   const size_t ks = kh * kw;
@@ -37,6 +39,12 @@ bool NhwcConvKernels::pack(size_t groups, size_t group_in, size_t group_out, siz
   if (groups == 1 && ks == 1) {  // ks = 1 IGEMM weights are GEMM weights for the same NR
     const F32GemmKernel& g = f32_gemm_default_kernel();
     if (g.nr == igemm_->nr) gemm_ = &g;
+    // W [Cout][Cin] is B (k = Cin, n = Cout) read transposed.
+    if (gemm_ && sparse_kernels_enabled() &&
+        f32_spmm_preferred(group_out, group_in, f32_count_zeros(group_out, group_in, w, 1, static_cast<ptrdiff_t>(group_in)))) {
+      spmm_ = &f32_spmm_default_kernel();
+      sparse_ = f32_spmm_pack(spmm_->mr, group_out, group_in, w, 1, static_cast<ptrdiff_t>(group_in), bias, 1);
+    }
   }
   group_packed_ = f32_igemm_packed_size(igemm_->nr, group_out, group_in, ks);
   weights_.resize(groups * group_packed_);
@@ -88,6 +96,10 @@ void NhwcConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32Mi
   const size_t in_pixels = s.in_h * s.in_w, out_pixels = s.out_h * s.out_w;
   if (g.batch == 0 || out_pixels == 0) return;
 
+  if (path_ == Path::kIgemm && spmm_ && is_pointwise(s) && g.batch * in_pixels >= f32_spmm_min_rows()) {  // NHWC rows x sparse W
+    spmm_multiply(*spmm_, sparse_, g.batch * in_pixels, x, cin, y, cout, minmax);
+    return;
+  }
   if (path_ == Path::kIgemm && is_pointwise(s)) {  // NHWC rows x packed W: one GEMM
     F32GemmArgs args;
     args.m = g.batch * in_pixels, args.n = cout, args.k = cin;

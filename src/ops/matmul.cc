@@ -82,8 +82,8 @@ class MatMulOp final : public Op {
         if (b_index < packed_b_.size() && packed_b_[b_index].n() == static_cast<size_t>(p.n) &&
             packed_b_[b_index].k() == static_cast<size_t>(p.k)) {
           w = &packed_b_[b_index];
-        } else {  // B is computed at run time: pack it per run (once per distinct matrix)
-          if (!run_b.packed() || b_off != run_b_off) run_b.pack(p.n, p.k, b + b_off, p.n, 1);
+        } else {  // B is computed at run time: pack it per run (once per distinct matrix), dense
+          if (!run_b.packed() || b_off != run_b_off) run_b.pack(p.n, p.k, b + b_off, p.n, 1, 1.f, nullptr, 0, 1.f, false);
           run_b_off = b_off;
           w = &run_b;
         }

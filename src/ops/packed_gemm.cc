@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "platform/thread_pool.h"
 
@@ -17,16 +18,51 @@ std::atomic<bool>& reference_flag() {
   return flag;
 }
 
+std::atomic<bool>& sparse_flag() {
+  static std::atomic<bool> flag([] {
+    const char* env = std::getenv("KILN_SPARSE_KERNELS");
+    return env == nullptr || std::strcmp(env, "0") != 0;
+  }());
+  return flag;
+}
+
 }  // namespace
 
 bool use_reference_kernels() { return reference_flag().load(std::memory_order_relaxed); }
 void set_use_reference_kernels(bool on) { reference_flag().store(on, std::memory_order_relaxed); }
+bool sparse_kernels_enabled() { return sparse_flag().load(std::memory_order_relaxed); }
+void set_sparse_kernels_enabled(bool on) { sparse_flag().store(on, std::memory_order_relaxed); }
+
+void spmm_multiply(const F32SpmmKernel& kern, const F32SpmmPacked& w, size_t m, const float* a, size_t a_stride,
+                   float* c, size_t c_stride, F32MinMax minmax) {
+  if (m == 0 || w.n == 0) return;
+  F32SpmmArgs args;
+  args.m = m, args.a = a, args.a_stride = a_stride, args.w = &w, args.c = c, args.c_stride = c_stride;
+  args.minmax = minmax;
+  const size_t need = f32_spmm_workspace_size(kern, w);
+  parallel_for(f32_spmm_row_tiles(kern, m), [&](size_t begin, size_t end) {
+    // Scratch per thread, grown once to the largest layer and then reused.
+    thread_local std::vector<float> workspace;
+    if (workspace.size() < need) workspace.resize(need);
+    f32_spmm_tiles(kern, args, begin, end, workspace.data());
+  });
+}
 
 void PackedGemmWeights::pack(size_t n, size_t k, const float* b, ptrdiff_t b_stride_k, ptrdiff_t b_stride_n,
-                             float scale, const float* bias, ptrdiff_t bias_stride, float bias_scale) {
-  kern_ = &f32_gemm_default_kernel();
+                             float scale, const float* bias, ptrdiff_t bias_stride, float bias_scale,
+                             bool allow_sparse) {
   n_ = n;
   k_ = k;
+  kern_ = nullptr;
+  spmm_ = nullptr;
+  sparse_ = F32SpmmPacked();
+  if (allow_sparse && sparse_kernels_enabled() && f32_spmm_preferred(n, k, f32_count_zeros(n, k, b, b_stride_k, b_stride_n))) {
+    spmm_ = &f32_spmm_default_kernel();
+    sparse_ = f32_spmm_pack(spmm_->mr, n, k, b, b_stride_k, b_stride_n, bias, bias_stride, scale, bias_scale);
+    data_.clear();
+    if (f32_spmm_min_rows() <= 1) return;  // no dense copy needed: sparse wins for every M
+  }
+  kern_ = &f32_gemm_default_kernel();
   data_.resize(f32_gemm_packed_size(kern_->nr, n, k));
   f32_gemm_pack(kern_->nr, n, k, b, b_stride_k, b_stride_n, bias, bias_stride, data_.data());
   if (scale != 1.f || bias_scale != 1.f) {  // Gemm's alpha / beta, folded into the weights
@@ -40,6 +76,10 @@ void PackedGemmWeights::pack(size_t n, size_t k, const float* b, ptrdiff_t b_str
 
 void PackedGemmWeights::multiply(size_t m, const float* a, size_t a_stride, float* c, size_t c_stride,
                                  F32MinMax minmax) const {
+  if (spmm_ && (m >= f32_spmm_min_rows() || kern_ == nullptr)) {
+    spmm_multiply(*spmm_, sparse_, m, a, a_stride, c, c_stride, minmax);
+    return;
+  }
   F32GemmArgs args;
   args.m = m;
   args.n = n_;

@@ -1,6 +1,7 @@
 // kiln compress: a .kiln model -> a smaller .kiln model, with a report of what it cost
 // (size by dtype, output error against the original on test inputs, latency), printed and
 // stored in the output's metadata ("kiln.compression") so `kiln inspect` shows it.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "compress/fp16_weights.h"
 #include "compress/int8_conv.h"
 #include "compress/int8_dynamic.h"
+#include "compress/prune.h"
 #include "format/model_io.h"
 #include "graph/input_shapes.h"
 #include "platform/platform.h"
@@ -30,6 +32,8 @@ struct CompressOptions {
   std::vector<std::string> exclude, input_shapes;
   int eval_runs = 4, latency_runs = 5;
   bool no_eval = false;
+  std::string prune;  // "0.5" (magnitude) or "2:4" (N:M); empty: no pruning
+  bool prune_global = false;
 };
 
 // One line per step on stderr ("[2/4] ..."), so long work shows where it is.
@@ -55,8 +59,20 @@ std::string fmt(const char* f, double v) {
 }
 
 int run_compress(const CompressOptions& o) {
-  if (!o.fp16 && !o.int8) return fail("choose a compression mode: --fp16 and/or --int8 (see 'kiln compress --help')");
-  const std::string mode = o.int8 && o.fp16 ? "int8+fp16" : o.int8 ? "int8" : "fp16";
+  if (!o.fp16 && !o.int8 && o.prune.empty())
+    return fail("choose a compression mode: --fp16 and/or --int8, or --prune (see 'kiln compress --help')");
+  PruneSpec prune_spec;
+  if (!o.prune.empty()) {
+    auto spec = parse_prune_spec(o.prune);
+    if (!spec.ok()) return fail(spec.status());
+    prune_spec = *spec;
+  }
+  std::string mode = o.int8 && o.fp16 ? "int8+fp16" : o.int8 ? "int8" : o.fp16 ? "fp16" : "";
+  if (!o.prune.empty()) {
+    const std::string p = prune_spec.n_m ? "prune" + std::to_string(prune_spec.n) + "of" + std::to_string(prune_spec.m)
+                                         : "prune" + std::to_string(static_cast<int>(prune_spec.sparsity * 100 + 0.5));
+    mode = mode.empty() ? p : p + "+" + mode;
+  }
   if (o.eval_runs < 1 || o.eval_runs > 1000) return fail("--eval-runs must be in [1, 1000]");
   if (o.latency_runs < 0 || o.latency_runs > 1000) return fail("--latency-runs must be in [0, 1000]");
   std::map<std::string, Dims> dims;
@@ -66,7 +82,7 @@ int run_compress(const CompressOptions& o) {
     if (!shape_is_fixed(spec->shape)) return fail("--input-shape " + text + ": every dim must be a number here");
     dims[spec->input] = shape_dims(spec->shape);
   }
-  Progress progress{2 + int{o.fp16} + int{o.int8} + (o.no_eval ? 0 : 1)};
+  Progress progress{2 + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} + (o.no_eval ? 0 : 1)};
   progress("reading " + o.input);
   auto bytes = read_model_file(o.input);
   if (!bytes.ok()) return fail(bytes.status());
@@ -74,6 +90,23 @@ int run_compress(const CompressOptions& o) {
   if (!model.ok()) return fail(model.status().with_context(o.input));
   const auto before = constant_bytes_by_dtype(*model);
 
+  // Pruning first (it reads float32 weights), then int8, then fp16.
+  PruneStats prune_stats;
+  if (!o.prune.empty()) {
+    progress(prune_spec.n_m ? "pruning " + o.prune + " (N:M) weights of MatMul / Gemm / 1x1 Conv"
+                            : "pruning " + o.prune + (o.prune_global ? " (global)" : " (per layer)") +
+                                  " of MatMul / Gemm / 1x1 Conv weights by magnitude");
+    PruneOptions po;
+    po.sparsity = prune_spec.sparsity, po.global = o.prune_global, po.n = prune_spec.n, po.m = prune_spec.m;
+    po.exclude = o.exclude;
+    po.min_elements = std::max<int64_t>(o.min_elements, 1024);
+    auto ps = prune_spec.n_m ? prune_n_m(*model, po) : prune_magnitude(*model, po);
+    if (!ps.ok()) return fail(ps.status().with_context(o.input));
+    prune_stats = *ps;
+    if (prune_stats.layers == 0)
+      return fail(o.input + ": no MatMul, Gemm or 1x1 Conv with a constant float32 weight of at least " +
+                  std::to_string(po.min_elements) + " elements; nothing to prune");
+  }
   // int8 first: it takes the MatMul / Gemm weights; --fp16 then stores what is left.
   Int8DynamicStats int8_stats;
   Int8ConvStats conv_stats;
@@ -134,11 +167,27 @@ int run_compress(const CompressOptions& o) {
     report["int8_conv_depthwise_kept_float"] = conv_stats.depthwise;
     report["int8_conv_layers_skipped"] = conv_stats.skipped;
   }
+  if (!o.prune.empty()) {
+    report["prune"] = o.prune;
+    if (!prune_spec.n_m) report["prune_global"] = o.prune_global;
+    report["pruned_layers"] = prune_stats.layers;
+    report["prune_skipped"] = prune_stats.skipped;
+    report["pruned_weight_elements"] = prune_stats.elements;
+    report["pruned_sparsity"] = prune_stats.sparsity();
+    report["pruned_layers_sparse_kernels"] = prune_stats.sparse_layers;
+  }
   report["file_bytes_before"] = (*bytes)->size();
   for (const auto& [k, v] : before) report["weights_before"][k] = v;
   for (const auto& [k, v] : after) report["weights_after"][k] = v;
 
   std::cout << o.input << " ->";
+  if (!o.prune.empty())
+    std::cout << " pruned " << prune_stats.layers << " weights (" << prune_stats.elements << " elements, "
+              << fmt("%.1f%%", 100.0 * prune_stats.sparsity()) << " zeros, was "
+              << fmt("%.1f%%", prune_stats.elements ? 100.0 * double(prune_stats.zeros_before) / double(prune_stats.elements) : 0.0)
+              << "; " << prune_stats.skipped << " left alone; " << prune_stats.sparse_layers
+              << " sparse enough for the sparse kernels at load)"
+              << (o.int8 || o.fp16 ? ";" : "");
   if (o.int8)
     std::cout << " int8 weights: " << int8_stats.converted - conv_stats.converted
               << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul (" << int8_stats.skipped << " left float), "
@@ -213,6 +262,10 @@ Command add_compress(CLI::App& root) {
                   "Convolutions --int8 converts: all (default; depthwise stays float), pointwise (1x1 only: "
                   "activations quantized per pixel, more accurate) or none")
       ->check(CLI::IsMember({"all", "pointwise", "none"}));
+  app->add_option("--prune", o->prune,
+                  "Zero the smallest MatMul/Gemm/1x1-Conv weights: a sparsity (0.5 = half of each weight) or "
+                  "N:M (2:4 = 2 of every 4 along the input channels); such layers run on sparse kernels");
+  app->add_flag("--prune-global", o->prune_global, "With --prune 0.x: one magnitude threshold over all weights");
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
   app->add_option("--exclude", o->exclude, "Keep this weight (name, or prefix ending in *) as it is; repeatable");
   app->add_option("--input-shape", o->input_shapes,
