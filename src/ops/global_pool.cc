@@ -2,8 +2,10 @@
 // all spatial dims; output [N, C, 1, ...]. Each (n, c) plane is one contiguous row: the
 // f32-rsum / f32-rmax row kernels (src/kernels/f32-reduce), planes split over the threads.
 #include "kernels/f32-reduce/f32-reduce.h"
+#include "kernels/reference/reference.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
 #include "platform/thread_pool.h"
 
 namespace kiln {
@@ -34,6 +36,10 @@ class GlobalPoolOp final : public Op {
     const size_t n = static_cast<size_t>(plane_size);
     const float* xp = in[0].data<float>();
     float* yp = out[0].mutable_data<float>();
+    if (use_reference_kernels()) {
+      (max_ ? f32_global_maxpool_reference : f32_global_avgpool_reference)(static_cast<size_t>(planes), n, xp, yp);
+      return Status::Ok();
+    }
     if (max_) {
       const F32RmaxKernel& k = f32_rmax_default_kernel();
       parallel_for(static_cast<size_t>(planes), [&](size_t begin, size_t end) {

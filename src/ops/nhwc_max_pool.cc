@@ -5,6 +5,7 @@
 #include "ops/conv_util.h"
 #include "ops/nhwc_pool_kernels.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
 
 namespace kiln {
 
@@ -30,6 +31,10 @@ class NhwcMaxPoolOp final : public Op {
     const Dims& x = in[0].dims();
     KILN_ASSIGN_OR_RETURN(PoolGeometry g, nhwc_pool_geometry(attrs_, x, ceil_mode_, who_));
     KILN_RETURN_IF_ERROR(check_output(out[0], {x[0], g.out[0], g.out[1], x[3]}, who_));
+    if (use_reference_kernels()) {
+      f32_maxpool_nhwc_reference(g, static_cast<size_t>(x[3]), in[0].data<float>(), out[0].mutable_data<float>());
+      return Status::Ok();
+    }
     kernels_.max_pool(g, static_cast<size_t>(x[3]), in[0].data<float>(), out[0].mutable_data<float>());
     return Status::Ok();
   }

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "kernels/f32-softmax/f32-softmax.h"
+#include "kernels/reference/reference.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
 #include "platform/thread_pool.h"
 
 namespace kiln {
@@ -36,9 +38,13 @@ class SoftmaxOp final : public Op {
     KILN_RETURN_IF_ERROR(split(in[0].dims(), &outer, &n, &inner));
     KILN_RETURN_IF_ERROR(check_output(out[0], in[0].dims(), who_));
     if (outer == 0 || n == 0 || inner == 0) return Status::Ok();
-    const F32SoftmaxKernels& k = f32_softmax_default_kernels();
     const float* x = in[0].data<float>();
     float* y = out[0].mutable_data<float>();
+    if (use_reference_kernels()) {
+      f32_softmax_reference(outer, n, inner, x, y, log_);
+      return Status::Ok();
+    }
+    const F32SoftmaxKernels& k = f32_softmax_default_kernels();
     if (inner == 1) {
       parallel_for(outer, [&](size_t begin, size_t end) {
         for (size_t o = begin; o < end; ++o) f32_softmax_row(k, n, x + o * n, y + o * n, log_);

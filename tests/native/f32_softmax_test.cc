@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <ostream>
@@ -68,8 +69,9 @@ TEST_P(F32Raddstoreexpminusmax, ExpErrorBound) {
     total += y[i];
   }
   EXPECT_LT(worst, kExpRelError) << k.name;
-  EXPECT_NEAR(sum, total, 1e-5 * total);
-  RecordProperty("max_rel_error", std::to_string(worst));
+  // The float sum of 200k values in tile partial sums: worst case about (n / tile) ulp.
+  EXPECT_NEAR(sum, total, 6e-8 * (static_cast<double>(n) / static_cast<double>(k.tile) + 16) * total);
+  std::printf("%s: max relative error of exp over [-87.3, 0]: %.3g\n", k.name, worst);  // for the README
 }
 
 TEST_P(F32Raddstoreexpminusmax, CutoffInfinityAndNaN) {
