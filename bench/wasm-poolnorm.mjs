@@ -74,8 +74,8 @@ for (const [family, shapes] of families) {
 if (!only || only.has('ops')) {
   const pairs = [[F.softmaxDefault, F.softmaxReference, softmaxRows], [F.layernorm, F.layernormReference, normRows],
     [F.maxpool, F.maxpoolReference, poolShapes], [F.avgpool, F.avgpoolReference, poolShapes]];
-  const defaults = { [F.layernorm]: 'f32_layernorm_x16_simd', [F.maxpool]: 'f32_maxpool_9p8x_c8_simd',
-    [F.avgpool]: 'f32_avgpool_9p8x_c8_simd' };
+  const defaults = { [F.layernorm]: 'f32_layernorm_x16_simd', [F.maxpool]: 'f32_maxpool_9p8x_c4_simd',
+    [F.avgpool]: 'f32_avgpool_9p8x_c4_simd' };
   for (const [fast, ref, shapes] of pairs) {
     let k = 0;
     for (let i = 0; i < mod._kiln_bench_pn_count(fast); ++i)

@@ -20,7 +20,7 @@ std::span<const F32LayerNormKernel> f32_layernorm_kernels() {
 
 const F32LayerNormKernel& f32_layernorm_default_kernel() {
   static const F32LayerNormKernel* k = pick_kernel<F32LayerNormKernel>(
-      f32_layernorm_kernels(), {"f32_layernorm_x32_avx2", "f32_layernorm_x16_simd", "f32_layernorm_x16_vec"});
+      f32_layernorm_kernels(), {"f32_layernorm_x16_avx2", "f32_layernorm_x16_simd", "f32_layernorm_x16_vec"});
   return *k;
 }
 

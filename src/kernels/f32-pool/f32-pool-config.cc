@@ -37,13 +37,13 @@ std::span<const F32AvgPoolKernel> f32_avgpool_kernels() {
 
 const F32MaxPoolKernel& f32_maxpool_default_kernel() {
   static const F32MaxPoolKernel* k = pick_kernel<F32MaxPoolKernel>(
-      f32_maxpool_kernels(), {"f32_maxpool_9p8x_c16_avx2", "f32_maxpool_9p8x_c8_simd", "f32_maxpool_9p8x_c8_vec"});
+      f32_maxpool_kernels(), {"f32_maxpool_9p8x_c8_avx2", "f32_maxpool_9p8x_c4_simd", "f32_maxpool_9p8x_c8_vec"});
   return *k;
 }
 
 const F32AvgPoolKernel& f32_avgpool_default_kernel() {
   static const F32AvgPoolKernel* k = pick_kernel<F32AvgPoolKernel>(
-      f32_avgpool_kernels(), {"f32_avgpool_9p8x_c16_avx2", "f32_avgpool_9p8x_c8_simd", "f32_avgpool_9p8x_c8_vec"});
+      f32_avgpool_kernels(), {"f32_avgpool_9p8x_c8_avx2", "f32_avgpool_9p8x_c4_simd", "f32_avgpool_9p8x_c8_vec"});
   return *k;
 }
 

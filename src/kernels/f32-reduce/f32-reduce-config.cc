@@ -36,13 +36,13 @@ std::span<const F32RsumKernel> f32_rsum_kernels() {
 
 const F32RmaxKernel& f32_rmax_default_kernel() {
   static const F32RmaxKernel* k = pick_kernel<F32RmaxKernel>(
-      f32_rmax_kernels(), {"f32_rmax_x32_avx2", "f32_rmax_x16_simd", "f32_rmax_x16_vec"});
+      f32_rmax_kernels(), {"f32_rmax_x16_avx2", "f32_rmax_x16_simd", "f32_rmax_x16_vec"});
   return *k;
 }
 
 const F32RsumKernel& f32_rsum_default_kernel() {
   static const F32RsumKernel* k = pick_kernel<F32RsumKernel>(
-      f32_rsum_kernels(), {"f32_rsum_x32_avx2", "f32_rsum_x16_simd", "f32_rsum_x16_vec"});
+      f32_rsum_kernels(), {"f32_rsum_x16_avx2", "f32_rsum_x16_simd", "f32_rsum_x16_vec"});
   return *k;
 }
 

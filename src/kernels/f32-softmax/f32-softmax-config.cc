@@ -59,9 +59,9 @@ const F32SoftmaxKernels& f32_softmax_default_kernels() {
       &f32_rmax_default_kernel(),
       pick_kernel<F32RaddstoreexpminusmaxKernel>(
           f32_raddstoreexpminusmax_kernels(),
-          {"f32_raddstoreexpminusmax_x32_avx2", "f32_raddstoreexpminusmax_x16_simd", "f32_raddstoreexpminusmax_x16_vec"}),
-      pick_kernel<F32VopcKernel>(f32_vmulc_kernels(), {"f32_vmulc_x32_avx2", "f32_vmulc_x16_simd", "f32_vmulc_x16_vec"}),
-      pick_kernel<F32VopcKernel>(f32_vaddc_kernels(), {"f32_vaddc_x32_avx2", "f32_vaddc_x16_simd", "f32_vaddc_x16_vec"}),
+          {"f32_raddstoreexpminusmax_x16_avx2", "f32_raddstoreexpminusmax_x16_simd", "f32_raddstoreexpminusmax_x16_vec"}),
+      pick_kernel<F32VopcKernel>(f32_vmulc_kernels(), {"f32_vmulc_x32_avx2", "f32_vmulc_x8_simd", "f32_vmulc_x16_vec"}),
+      pick_kernel<F32VopcKernel>(f32_vaddc_kernels(), {"f32_vaddc_x32_avx2", "f32_vaddc_x8_simd", "f32_vaddc_x16_vec"}),
   };
   return k;
 }
