@@ -1,8 +1,11 @@
 // AveragePool (opsets 1..22): N-D, strides, pads / auto_pad, count_include_pad (7+),
 // ceil_mode (10+), dilations (19+). With count_include_pad the divisor counts padding
-// taps but not the part of a ceil_mode window beyond the end padding.
+// taps but not the part of a ceil_mode window beyond the end padding. The reference
+// kernel runs on disjoint plane ranges per thread.
+#include "kernels/reference/index_util.h"
 #include "ops/conv_util.h"
 #include "ops/op.h"
+#include "platform/thread_pool.h"
 
 namespace kiln {
 
@@ -27,7 +30,16 @@ class AveragePoolOp final : public Op {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 1, out.size(), 1, who_));
     KILN_ASSIGN_OR_RETURN(PoolGeometry g, pool_geometry(attrs_, in[0].dims(), ceil_mode_, who_));
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(in[0].dims(), g), who_));
-    f32_avgpool_reference(g, count_include_pad_, in[0].data<float>(), out[0].mutable_data<float>());
+    // Planes (batch x channels) split over the session's threads.
+    const int64_t in_plane = refk::product(g.in, g.rank), out_plane = refk::product(g.out, g.rank);
+    const float* x = in[0].data<float>();
+    float* y = out[0].mutable_data<float>();
+    parallel_for(g.planes, [&](size_t begin, size_t end) {
+      PoolGeometry part = g;
+      part.planes = end - begin;
+      f32_avgpool_reference(part, count_include_pad_, x + static_cast<int64_t>(begin) * in_plane,
+                            y + static_cast<int64_t>(begin) * out_plane);
+    });
     return Status::Ok();
   }
 

@@ -1,9 +1,13 @@
 // LayerNormalization (opset 17+): normalizes over X's dims [axis, rank); Scale and the
 // optional B broadcast (numpy, right-aligned) to those dims. The optional Mean and
-// InvStdDev outputs have X's leading dims followed by ones.
+// InvStdDev outputs have X's leading dims followed by ones. Rows run through the
+// f32-layernorm row kernel (src/kernels/f32-layernorm), split over the session's threads.
+#include "kernels/f32-layernorm/f32-layernorm.h"
 #include "kernels/reference/reference.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
+#include "platform/thread_pool.h"
 
 namespace kiln {
 
@@ -48,9 +52,21 @@ class LayerNormOp final : public Op {
     if (n == 0 || rows == 0) return Status::Ok();
     std::vector<float> scale = expand(in[1], norm);
     std::vector<float> bias = has_bias ? expand(in[2], norm) : std::vector<float>{};
-    f32_layernorm_reference(static_cast<size_t>(rows), static_cast<size_t>(n), in[0].data<float>(), scale.data(),
-                            has_bias ? bias.data() : nullptr, epsilon_, out[0].mutable_data<float>(), stats[0],
-                            stats[1]);
+    if (use_reference_kernels()) {
+      f32_layernorm_reference(static_cast<size_t>(rows), static_cast<size_t>(n), in[0].data<float>(), scale.data(),
+                              has_bias ? bias.data() : nullptr, epsilon_, out[0].mutable_data<float>(), stats[0],
+                              stats[1]);
+      return Status::Ok();
+    }
+    const F32LayerNormKernel& k = f32_layernorm_default_kernel();
+    const size_t len = static_cast<size_t>(n);
+    const float* x_data = in[0].data<float>();
+    float* y = out[0].mutable_data<float>();
+    parallel_for(static_cast<size_t>(rows), [&](size_t begin, size_t end) {
+      for (size_t r = begin; r < end; ++r)
+        k.fn(len, x_data + r * len, scale.data(), has_bias ? bias.data() : nullptr, epsilon_, y + r * len,
+             stats[0] ? stats[0] + r : nullptr, stats[1] ? stats[1] + r : nullptr);
+    });
     return Status::Ok();
   }
 

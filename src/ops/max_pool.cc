@@ -1,11 +1,13 @@
 // MaxPool (opsets 1..22): N-D, strides, pads / auto_pad, dilations and ceil_mode (10+).
 // float32 without Indices runs the reference kernel; other dtypes (int8/uint8/float64) and
 // the optional Indices output (flat positions in the input, row-major or, with
-// storage_order 1, column-major over the spatial dims) take a plain generic loop.
+// storage_order 1, column-major over the spatial dims) take a plain generic loop. The
+// float32 path splits planes over the session's threads.
 #include "kernels/reference/index_util.h"
 #include "ops/conv_util.h"
 #include "ops/elementwise.h"
 #include "ops/op.h"
+#include "platform/thread_pool.h"
 
 namespace kiln {
 
@@ -34,7 +36,16 @@ class MaxPoolOp final : public Op {
     const bool indices = out.size() > 1 && out[1].defined();
     if (in[0].dtype() == DType::kF32 && !indices) {
       KILN_RETURN_IF_ERROR(check_output(out[0], od, who_));
-      f32_maxpool_reference(g, in[0].data<float>(), out[0].mutable_data<float>());
+      // Planes (batch x channels) split over the session's threads.
+      const int64_t in_plane = refk::product(g.in, g.rank), out_plane = refk::product(g.out, g.rank);
+      const float* x = in[0].data<float>();
+      float* y = out[0].mutable_data<float>();
+      parallel_for(g.planes, [&](size_t begin, size_t end) {
+        PoolGeometry part = g;
+        part.planes = end - begin;
+        f32_maxpool_reference(part, x + static_cast<int64_t>(begin) * in_plane,
+                              y + static_cast<int64_t>(begin) * out_plane);
+      });
       return Status::Ok();
     }
     if (out[0].dtype() != in[0].dtype() || out[0].dims() != od || (indices && out[1].dims() != od))

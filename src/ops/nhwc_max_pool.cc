@@ -1,8 +1,11 @@
 // kiln.NhwcMaxPool (graph/kiln_extensions.h): 2-D MaxPool on channels-last float32 data,
 // written by the nhwc_layout pass. X [N, H, W, C] -> Y [N, OH, OW, C]; attributes as
 // MaxPool (kernel_shape, strides, pads, auto_pad, dilations, ceil_mode), no Indices output.
+// Runs the f32-pool microkernels (ops/nhwc_pool_kernels.h).
 #include "ops/conv_util.h"
+#include "ops/nhwc_pool_kernels.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
 
 namespace kiln {
 
@@ -28,7 +31,11 @@ class NhwcMaxPoolOp final : public Op {
     const Dims& x = in[0].dims();
     KILN_ASSIGN_OR_RETURN(PoolGeometry g, nhwc_pool_geometry(attrs_, x, ceil_mode_, who_));
     KILN_RETURN_IF_ERROR(check_output(out[0], {x[0], g.out[0], g.out[1], x[3]}, who_));
-    f32_maxpool_nhwc_reference(g, static_cast<size_t>(x[3]), in[0].data<float>(), out[0].mutable_data<float>());
+    if (use_reference_kernels()) {
+      f32_maxpool_nhwc_reference(g, static_cast<size_t>(x[3]), in[0].data<float>(), out[0].mutable_data<float>());
+      return Status::Ok();
+    }
+    kernels_.max_pool(g, static_cast<size_t>(x[3]), in[0].data<float>(), out[0].mutable_data<float>());
     return Status::Ok();
   }
 
@@ -36,6 +43,7 @@ class NhwcMaxPoolOp final : public Op {
   std::string who_;
   WindowAttrs attrs_;
   bool ceil_mode_;
+  NhwcPoolKernels kernels_;
 };
 
 }  // namespace

@@ -1,9 +1,16 @@
 // Softmax and LogSoftmax: one computation, so one file. Before opset 13 the input is
 // coerced to 2-D at `axis` (default 1) and normalized over the flattened trailing dims;
 // from opset 13 it is normalized along the single dim `axis` (default -1).
+// Rows run through the f32-softmax kernels (rmax, raddstoreexpminusmax, vmulc / vaddc),
+// split over the session's threads; a non-last axis gathers each column into a row first.
+#include <vector>
+
+#include "kernels/f32-softmax/f32-softmax.h"
 #include "kernels/reference/reference.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
+#include "platform/thread_pool.h"
 
 namespace kiln {
 
@@ -30,7 +37,31 @@ class SoftmaxOp final : public Op {
     size_t outer, n, inner;
     KILN_RETURN_IF_ERROR(split(in[0].dims(), &outer, &n, &inner));
     KILN_RETURN_IF_ERROR(check_output(out[0], in[0].dims(), who_));
-    f32_softmax_reference(outer, n, inner, in[0].data<float>(), out[0].mutable_data<float>(), log_);
+    if (outer == 0 || n == 0 || inner == 0) return Status::Ok();
+    const float* x = in[0].data<float>();
+    float* y = out[0].mutable_data<float>();
+    if (use_reference_kernels()) {
+      f32_softmax_reference(outer, n, inner, x, y, log_);
+      return Status::Ok();
+    }
+    const F32SoftmaxKernels& k = f32_softmax_default_kernels();
+    if (inner == 1) {
+      parallel_for(outer, [&](size_t begin, size_t end) {
+        for (size_t o = begin; o < end; ++o) f32_softmax_row(k, n, x + o * n, y + o * n, log_);
+      });
+      return Status::Ok();
+    }
+    // Column (o, i) of [outer, n, inner]: gathered into a contiguous row, normalized there
+    // and scattered back (one scratch row pair per task, not per column).
+    parallel_for(outer * inner, [&](size_t begin, size_t end) {
+      std::vector<float> row(2 * n);
+      for (size_t c = begin; c < end; ++c) {
+        const size_t base = (c / inner) * n * inner + c % inner;
+        for (size_t j = 0; j < n; ++j) row[j] = x[base + j * inner];
+        f32_softmax_row(k, n, row.data(), row.data() + n, log_);
+        for (size_t j = 0; j < n; ++j) y[base + j * inner] = row[n + j];
+      }
+    });
     return Status::Ok();
   }
 
