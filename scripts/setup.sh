@@ -21,7 +21,7 @@ die() { echo "kiln setup: error: $*" >&2; exit 1; }
 PACKAGES=(emscripten binaryen wabt flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libgtest-dev libbenchmark-dev
   libhwy-dev libonnx-dev libprotobuf-dev protobuf-compiler cmake g++
-  libcli11-dev nlohmann-json3-dev libonnx-testdata chromium)
+  libcli11-dev nlohmann-json3-dev libpng-dev libonnx-testdata chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
