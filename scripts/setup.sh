@@ -21,7 +21,7 @@ die() { echo "kiln setup: error: $*" >&2; exit 1; }
 PACKAGES=(emscripten binaryen wabt flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libgtest-dev libbenchmark-dev
   libhwy-dev libonnx-dev libprotobuf-dev protobuf-compiler cmake g++
-  libcli11-dev nlohmann-json3-dev libonnx-testdata chromium)
+  libcli11-dev nlohmann-json3-dev libpng-dev libonnx-testdata chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -81,7 +81,8 @@ cmake --build build/wasm -j "$JOBS" >build/wasm-build.log 2>&1 || {
 mkdir -p web/dist
 # (the build's post-build steps copy these too; this also repairs a web/dist cleaned by hand)
 for f in build/wasm/wasm/kiln.js build/wasm/wasm/kiln.wasm build/wasm/wasm/kiln-simd-threads.js \
-    build/wasm/wasm/kiln-simd-threads.wasm build/wasm/wasm/kiln-simd-threads.worker.js; do
+    build/wasm/wasm/kiln-simd-threads.wasm build/wasm/wasm/kiln-simd-threads.worker.js \
+    build/wasm/wasm/kiln-vision.js; do
   [[ -f "$f" ]] || continue
   cmp -s "$f" "web/dist/$(basename "$f")" || cp "$f" web/dist/
 done
@@ -90,6 +91,7 @@ if [[ -f web/dist/kiln-simd-threads.worker.js ]]; then
     cp web/dist/kiln-simd-threads.worker.js web/dist/kiln-simd-threads.worker.cjs
 fi
 [[ -f web/dist/kiln.js && -f web/dist/kiln.wasm ]] || die "the WASM build did not produce web/dist/kiln.js and kiln.wasm"
+[[ -f web/dist/kiln-vision.js ]] || die "the WASM build did not produce web/dist/kiln-vision.js (image/OCR helpers)"
 [[ -f web/dist/kiln-simd-threads.js && -f web/dist/kiln-simd-threads.wasm ]] ||
   die "the WASM build did not produce web/dist/kiln-simd-threads.js and .wasm (the threaded build)"
 

@@ -1,33 +1,14 @@
 // The PP-OCR pipeline as one call: detector → text boxes (DBNet postprocessing)
 // → crops → recognizer → CTC decoding. Uses only session.run / inputNames /
 // outputNames, so it works with Session and WorkerSession, in Node and browsers.
+// Box extraction, crops and decoding run in C++ (src/vision) through kiln-vision.wasm, on
+// the calling thread (in worker mode only the two models run in the worker).
 // Re-exported from 'kiln/ocr' (web/ocr.js).
 import { kilnError } from './errors.js';
-import { preprocessDetector, preprocessRecognizer, parseKeys, ctcGreedyDecode } from './ocr.js';
+import { preprocessDetector, parseKeys, ctcGreedyDecode, recognizerOptions, checkImageArg } from './ocr.js';
+import { callVision, channelsOf, numberOption, pixelBytes } from './vision-wasm.js';
 
 const fail = (detail) => kilnError('invalid_argument', `ocr: ${detail}`);
-
-// [H, W] of a probability map given as [1,1,H,W], [1,H,W] or [H,W].
-function mapSize(probMap, dims) {
-  if (!probMap || typeof probMap.length !== 'number') throw fail('detectTextBoxes: probMap must be an array of numbers');
-  if (!Array.isArray(dims) && !ArrayBuffer.isView(dims)) throw fail('detectTextBoxes: dims must be an array');
-  const d = Array.from(dims, Number);
-  if (d.length < 2 || d.length > 4 || d.slice(0, -2).some((v) => v !== 1)) {
-    throw fail(`detectTextBoxes: expected dims [1, 1, H, W], [1, H, W] or [H, W], got [${d}]`);
-  }
-  const [H, W] = d.slice(-2);
-  if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0)) {
-    throw fail(`detectTextBoxes: empty or invalid map size ${H}x${W} (dims [${d}])`);
-  }
-  if (probMap.length !== H * W) throw fail(`detectTextBoxes: ${probMap.length} values for dims [${d}] (expected ${H * W})`);
-  return [H, W];
-}
-
-function numberOption(options, name, fallback, check) {
-  const v = options[name] ?? fallback;
-  if (typeof v !== 'number' || !check(v)) throw fail(`detectTextBoxes: invalid option ${name} = ${v}`);
-  return v;
-}
 
 /**
  * DBNet postprocessing as PaddleOCR's DBPostProcess, with axis-aligned boxes:
@@ -44,79 +25,28 @@ function numberOption(options, name, fallback, check) {
  * @returns {{x:number,y:number,width:number,height:number,score:number}[]}
  */
 export function detectTextBoxes(probMap, dims, options = {}) {
-  const [H, W] = mapSize(probMap, dims);
-  const finite = (v) => Number.isFinite(v);
-  const threshold = numberOption(options, 'threshold', 0.3, finite);
-  const boxThreshold = numberOption(options, 'boxThreshold', 0.6, finite);
-  const unclipRatio = numberOption(options, 'unclipRatio', 1.5, (v) => finite(v) && v >= 0);
-  const minSize = numberOption(options, 'minSize', 3, (v) => finite(v) && v >= 0);
-  const maxCandidates = numberOption(options, 'maxCandidates', 1000, (v) => Number.isInteger(v) && v >= 0);
-  const imageWidth = numberOption(options, 'imageWidth', W, (v) => finite(v) && v > 0);
-  const imageHeight = numberOption(options, 'imageHeight', H, (v) => finite(v) && v > 0);
-
-  // Connected components with an explicit stack (no recursion: a map-sized blob is fine).
-  const label = new Uint8Array(H * W);  // 0 = not text, 1 = text unvisited, 2 = visited
-  for (let i = 0; i < H * W; i++) label[i] = probMap[i] > threshold ? 1 : 0;
-  const stack = new Int32Array(H * W);
-  const components = [];
-  for (let start = 0; start < H * W && components.length < maxCandidates; start++) {
-    if (label[start] !== 1) continue;
-    let top = 0, x0 = W, x1 = -1, y0 = H, y1 = -1;
-    stack[top++] = start;
-    label[start] = 2;
-    while (top > 0) {
-      const p = stack[--top];
-      const y = (p / W) | 0, x = p - y * W;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-      for (let dy = -1; dy <= 1; dy++) {
-        const ny = y + dy;
-        if (ny < 0 || ny >= H) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx;
-          if (nx < 0 || nx >= W) continue;
-          const q = ny * W + nx;
-          if (label[q] === 1) { label[q] = 2; stack[top++] = q; }
-        }
-      }
-    }
-    components.push({ x0, x1, y0, y1 });
-  }
-
-  const boxes = [];
-  for (const { x0, x1, y0, y1 } of components) {
-    // Box through the outermost pixel centres: a 1-pixel-wide blob has width 0.
-    const w = x1 - x0, h = y1 - y0;
-    if (Math.min(w, h) < minSize) continue;
-    let sum = 0;
-    for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) sum += probMap[y * W + x];
-    const score = sum / ((w + 1) * (h + 1));
-    if (score < boxThreshold) continue;
-    // Unclip: the shrunk text kernel is grown back by area * ratio / perimeter.
-    const d = w + h > 0 ? (w * h * unclipRatio) / (2 * (w + h)) : 0;  // a lone pixel has no perimeter
-    if (Math.min(w, h) + 2 * d < minSize + 2) continue;
-    const sx = imageWidth / W, sy = imageHeight / H;
-    const clampX = (v) => Math.min(Math.max(Math.round(v * sx), 0), imageWidth);
-    const clampY = (v) => Math.min(Math.max(Math.round(v * sy), 0), imageHeight);
-    const bx0 = clampX(x0 - d), bx1 = clampX(x1 + d), by0 = clampY(y0 - d), by1 = clampY(y1 + d);
-    if (bx1 <= bx0 || by1 <= by0) continue;
-    boxes.push({ x: bx0, y: by0, width: bx1 - bx0, height: by1 - by0, score });
-  }
-  return sortBoxes(boxes);
-}
-
-// PaddleOCR's sorted_boxes: by top then left, then neighbours less than 10 px
-// apart vertically are put in left-to-right order (one pass of adjacent swaps).
-function sortBoxes(boxes) {
-  boxes.sort((a, b) => a.y - b.y || a.x - b.x);
-  for (let i = 0; i < boxes.length - 1; i++) {
-    for (let j = i; j >= 0; j--) {
-      const a = boxes[j], b = boxes[j + 1];
-      if (Math.abs(b.y - a.y) < 10 && b.x < a.x) { boxes[j] = b; boxes[j + 1] = a; } else break;
-    }
-  }
+  const where = 'detectTextBoxes';
+  if (!probMap || typeof probMap.length !== 'number') throw fail('detectTextBoxes: probMap must be an array of numbers');
+  if (!Array.isArray(dims) && !ArrayBuffer.isView(dims)) throw fail('detectTextBoxes: dims must be an array');
+  const d = Array.from(dims, Number);
+  const [H, W] = d.slice(-2);
+  // imageWidth/imageHeight 0 stand for "the map size" in C++; an explicit 0 is an error as before.
+  const imageSide = (name, fallback) => {
+    const v = numberOption(options, name, fallback, where);
+    if (!(v > 0)) throw fail(`detectTextBoxes: invalid option ${name} = ${v}`);
+    return v;
+  };
+  const r = callVision('detectTextBoxes', probMap, d, {
+    threshold: numberOption(options, 'threshold', 0.3, where),
+    boxThreshold: numberOption(options, 'boxThreshold', 0.6, where),
+    unclipRatio: numberOption(options, 'unclipRatio', 1.5, where),
+    minSize: numberOption(options, 'minSize', 3, where),
+    maxCandidates: numberOption(options, 'maxCandidates', 1000, where),
+    imageWidth: options.imageWidth === undefined ? 0 : imageSide('imageWidth', W),
+    imageHeight: options.imageHeight === undefined ? 0 : imageSide('imageHeight', H),
+  });
+  const b = r.boxes, boxes = [];
+  for (let i = 0; i < b.length; i += 5) boxes.push({ x: b[i], y: b[i + 1], width: b[i + 2], height: b[i + 3], score: b[i + 4] });
   return boxes;
 }
 
@@ -145,25 +75,14 @@ function checkImage(image, where) {
  * @returns {{data: Float32Array, dims: number[], resizedWidth: number}}
  */
 export function cropAndResize(image, box, height = 48, options = {}) {
-  const ch = checkImage(image, 'cropAndResize');
+  checkImageArg(image, 'cropAndResize');
   if (!box || ![box.x, box.y, box.width, box.height].every(Number.isFinite)) {
     throw fail('cropAndResize: box must be {x, y, width, height} with finite numbers');
   }
   if (!(Number.isInteger(height) && height > 0)) throw fail(`cropAndResize: invalid height ${height}`);
-  const x0 = Math.max(0, Math.round(box.x)), y0 = Math.max(0, Math.round(box.y));
-  const x1 = Math.min(image.width, Math.round(box.x + box.width));
-  const y1 = Math.min(image.height, Math.round(box.y + box.height));
-  if (x1 <= x0 || y1 <= y0) {
-    throw fail(`cropAndResize: box {x: ${box.x}, y: ${box.y}, width: ${box.width}, height: ${box.height}} ` +
-               `is empty inside the ${image.width}x${image.height} image`);
-  }
-  const cw = x1 - x0, chh = y1 - y0;
-  const data = new Uint8Array(cw * chh * ch);
-  for (let y = 0; y < chh; y++) {
-    const src = ((y0 + y) * image.width + x0) * ch;
-    for (let i = 0; i < cw * ch; i++) data[y * cw * ch + i] = image.data[src + i];
-  }
-  return preprocessRecognizer({ width: cw, height: chh, channels: ch, data }, { ...options, height });
+  const r = callVision('cropAndResize', pixelBytes(image.data), image.width, image.height, channelsOf(image),
+    { x: box.x, y: box.y, width: box.width, height: box.height }, recognizerOptions({ ...options, height }, 'cropAndResize'));
+  return { data: r.data, dims: r.dims, resizedWidth: r.resizedWidth };
 }
 
 // The first output of a run, with dims as numbers.

@@ -88,6 +88,8 @@ export interface CTCResult {
   score: number;
   /** Class index of each decoded character. */
   indices: number[];
+  /** Probability of each decoded character (its time step's maximum). */
+  charScores: number[];
 }
 
 /** CTC greedy decoding over [T, C] or [1, T, C] probabilities: argmax, collapse repeats, drop blank 0. */

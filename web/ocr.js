@@ -1,10 +1,14 @@
 // OCR helpers around the PP-OCR models: PNG decoding, the detector's and the
 // recognizer's image preprocessing, and CTC greedy decoding with a key file.
-// Plain ES module with no dependencies: runs in Node (>= 18) and in browsers.
+// The preprocessing and the decoding run in C++ (src/vision, the same code as the native
+// `kiln ocr` command) through kiln-vision.wasm; PNG decoding and key files stay in JS.
+// Runs in Node (>= 18) and in browsers.
 // Exported from the package as 'kiln/ocr', together with the whole pipeline
 // (detectTextBoxes, cropAndResize, recognizeText) from ocr-pipeline.js.
 
 export { detectTextBoxes, cropAndResize, recognizeText } from './ocr-pipeline.js';
+import { kilnError } from './errors.js';
+import { callVision, channelsOf, isBGR, numberOption, pixelBytes, tripleOption } from './vision-wasm.js';
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
@@ -145,65 +149,6 @@ export async function decodePNG(input, options = {}) {
   return { width, height, channels, data };
 }
 
-// Infers the channel count of an image-like object: explicit `channels`, or
-// from the data length (ImageData from a canvas is RGBA).
-function channelsOf(image) {
-  if (image.channels) return image.channels;
-  const c = image.data.length / (image.width * image.height);
-  if (![1, 2, 3, 4].includes(c)) {
-    throw new Error(`ocr: cannot infer channels: ${image.data.length} bytes for ${image.width}x${image.height}`);
-  }
-  return c;
-}
-
-// Pixel (x, y) as three 0..255 values in RGB order, alpha composited over `background`.
-function toRGB(image, background) {
-  const { width, height, data } = image;
-  const ch = channelsOf(image);
-  const rgb = new Float32Array(width * height * 3);
-  for (let i = 0; i < width * height; i++) {
-    let r, g, b, a = 255;
-    if (ch <= 2) { r = g = b = data[i * ch]; if (ch === 2) a = data[i * ch + 1]; }
-    else { r = data[i * ch]; g = data[i * ch + 1]; b = data[i * ch + 2]; if (ch === 4) a = data[i * ch + 3]; }
-    if (a !== 255) {
-      const t = a / 255;
-      r = r * t + background * (1 - t); g = g * t + background * (1 - t); b = b * t + background * (1 - t);
-    }
-    rgb[i * 3] = r; rgb[i * 3 + 1] = g; rgb[i * 3 + 2] = b;
-  }
-  return rgb;
-}
-
-// Bilinear resize of an interleaved 3-channel image with OpenCV's INTER_LINEAR
-// sampling (pixel centres at +0.5, edges clamped), rounded to integers as
-// cv2.resize does for 8-bit images.
-function resizeBilinear(src, sw, sh, dw, dh) {
-  const out = new Float32Array(dw * dh * 3);
-  const sx = sw / dw, sy = sh / dh;
-  const axis = (d, scale, size) => {
-    let f = (d + 0.5) * scale - 0.5;
-    let i = Math.floor(f);
-    f -= i;
-    if (i < 0) { i = 0; f = 0; }
-    if (i >= size - 1) { i = size - 1; f = 0; }
-    return [i, Math.min(i + 1, size - 1), f];
-  };
-  const xs = Array.from({ length: dw }, (_, x) => axis(x, sx, sw));
-  for (let y = 0; y < dh; y++) {
-    const [y0, y1, fy] = axis(y, sy, sh);
-    for (let x = 0; x < dw; x++) {
-      const [x0, x1, fx] = xs[x];
-      for (let c = 0; c < 3; c++) {
-        const p00 = src[(y0 * sw + x0) * 3 + c], p01 = src[(y0 * sw + x1) * 3 + c];
-        const p10 = src[(y1 * sw + x0) * 3 + c], p11 = src[(y1 * sw + x1) * 3 + c];
-        const top = p00 + (p01 - p00) * fx, bottom = p10 + (p11 - p10) * fx;
-        out[(y * dw + x) * 3 + c] = Math.round(top + (bottom - top) * fy);
-      }
-    }
-  }
-  return out;
-}
-
 /**
  * The PP-OCR recognizer's preprocessing (PaddleOCR resize_norm_img): resize to
  * `height` keeping the aspect ratio (bilinear), normalize (x/255 - 0.5)/0.5,
@@ -217,40 +162,29 @@ function resizeBilinear(src, sw, sh, dw, dh) {
  * @returns {{data: Float32Array, dims: number[], resizedWidth: number}}
  */
 export function preprocessRecognizer(image, options = {}) {
-  const H = options.height ?? 48;
-  const minWidth = options.minWidth ?? 320;
-  const maxWidth = options.maxWidth ?? 3200;
-  const multiple = options.widthMultiple ?? 8;
-  const order = options.channelOrder ?? 'bgr';
-  if (order !== 'bgr' && order !== 'rgb') throw new Error(`ocr: channelOrder must be 'bgr' or 'rgb', got '${order}'`);
-  const { width: w, height: h } = image;
-  if (!(w > 0 && h > 0)) throw new Error(`ocr: empty image ${w}x${h}`);
-  // Integer arithmetic: ceil(H * w / h) without the float error of H * (w / h).
-  let resizedWidth = Math.max(1, Math.ceil((H * w) / h));
-  let tensorWidth = Math.max(minWidth, resizedWidth);
-  tensorWidth = Math.ceil(tensorWidth / multiple) * multiple;
-  if (tensorWidth > maxWidth) tensorWidth = maxWidth;
-  resizedWidth = Math.min(resizedWidth, tensorWidth);
-
-  const rgb = toRGB(image, options.background ?? 255);
-  const resized = resizeBilinear(rgb, w, h, resizedWidth, H);
-  const data = new Float32Array(3 * H * tensorWidth);  // zeros = padding
-  const plane = H * tensorWidth;
-  for (let c = 0; c < 3; c++) {
-    const srcC = order === 'bgr' ? 2 - c : c;
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < resizedWidth; x++) {
-        data[c * plane + y * tensorWidth + x] = (resized[(y * resizedWidth + x) * 3 + srcC] / 255 - 0.5) / 0.5;
-      }
-    }
-  }
-  return { data, dims: [1, 3, H, tensorWidth], resizedWidth };
+  const where = 'preprocessRecognizer';
+  checkImageArg(image, where);
+  const r = callVision('preprocessRecognizer', pixelBytes(image.data), image.width, image.height, channelsOf(image),
+    recognizerOptions(options, where));
+  return { data: r.data, dims: r.dims, resizedWidth: r.resizedWidth };
 }
 
-// Python's round(): halves go to the even neighbour (PaddleOCR's sizes use it).
-function roundHalfEven(x) {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+/** The recognizer options as the bindings take them (shared with cropAndResize). */
+export function recognizerOptions(options, where) {
+  return {
+    height: numberOption(options, 'height', 48, where),
+    minWidth: numberOption(options, 'minWidth', 320, where),
+    maxWidth: numberOption(options, 'maxWidth', 3200, where),
+    widthMultiple: numberOption(options, 'widthMultiple', 8, where),
+    bgr: isBGR(options, 'bgr', where),
+    background: numberOption(options, 'background', 255, where),
+  };
+}
+
+/** Throws unless image is {width, height, data}; sizes and lengths are checked in C++. */
+export function checkImageArg(image, where) {
+  if (!image || typeof image !== 'object' || !image.data || typeof image.data.length !== 'number')
+    throw kilnError('invalid_argument', `ocr: ${where}: image must be {width, height, data}`);
 }
 
 /**
@@ -264,23 +198,16 @@ function roundHalfEven(x) {
  * @returns {{data: Float32Array, dims: number[], scaleX: number, scaleY: number}}
  */
 export function preprocessDetector(image, options = {}) {
-  const limit = options.limitSideLen ?? 960;
-  const mean = options.mean ?? [0.485, 0.456, 0.406];
-  const std = options.std ?? [0.229, 0.224, 0.225];
-  const order = options.channelOrder ?? 'bgr';
-  if (order !== 'bgr' && order !== 'rgb') throw new Error(`ocr: channelOrder must be 'bgr' or 'rgb', got '${order}'`);
-  const { width: w, height: h } = image;
-  if (!(w > 0 && h > 0)) throw new Error(`ocr: empty image ${w}x${h}`);
-  const ratio = Math.max(w, h) > limit ? limit / Math.max(w, h) : 1;
-  const rh = Math.max(roundHalfEven((h * ratio) / 32) * 32, 32);
-  const rw = Math.max(roundHalfEven((w * ratio) / 32) * 32, 32);
-  const resized = resizeBilinear(toRGB(image, options.background ?? 255), w, h, rw, rh);
-  const data = new Float32Array(3 * rh * rw);
-  for (let c = 0; c < 3; c++) {
-    const srcC = order === 'bgr' ? 2 - c : c;
-    for (let i = 0; i < rh * rw; i++) data[c * rh * rw + i] = (resized[i * 3 + srcC] / 255 - mean[c]) / std[c];
-  }
-  return { data, dims: [1, 3, rh, rw], scaleX: rw / w, scaleY: rh / h };
+  const where = 'preprocessDetector';
+  checkImageArg(image, where);
+  const r = callVision('preprocessDetector', pixelBytes(image.data), image.width, image.height, channelsOf(image), {
+    limitSideLen: numberOption(options, 'limitSideLen', 960, where),
+    mean: tripleOption(options, 'mean', [0.485, 0.456, 0.406], where),
+    std: tripleOption(options, 'std', [0.229, 0.224, 0.225], where),
+    bgr: isBGR(options, 'bgr', where),
+    background: numberOption(options, 'background', 255, where),
+  });
+  return { data: r.data, dims: r.dims, scaleX: r.scaleX, scaleY: r.scaleY };
 }
 
 /**
@@ -299,38 +226,20 @@ export function parseKeys(text, options = {}) {
 }
 
 /**
- * CTC greedy decoding: argmax per time step, collapse repeats, drop blanks (0).
- * `probs` holds [T, C] (or [1, T, C]) scores; `keys` comes from parseKeys.
- * The score is the mean of the kept steps' maximum probabilities (as PaddleOCR).
+ * CTC greedy decoding (src/vision, C++): argmax per time step (the first on ties),
+ * collapse repeats, drop blanks (0). `probs` holds [T, C] (or [1, T, C]) scores; `keys`
+ * comes from parseKeys. charScores are the kept steps' maximum probabilities and score
+ * their mean (as PaddleOCR; 0 when nothing is kept).
  * @param {Float32Array|ArrayLike<number>} probs
  * @param {number[]} dims
  * @param {string[]} keys
- * @returns {{text: string, score: number, indices: number[]}}
+ * @returns {{text: string, score: number, indices: number[], charScores: number[]}}
  */
 export function ctcGreedyDecode(probs, dims, keys) {
-  let d = dims;
-  if (d.length === 3) {
-    if (d[0] !== 1) throw new Error(`ocr: ctcGreedyDecode takes batch 1, got dims [${dims}]`);
-    d = d.slice(1);
-  }
-  if (d.length !== 2) throw new Error(`ocr: expected dims [T, C] or [1, T, C], got [${dims}]`);
-  const [T, C] = d;
-  if (probs.length !== T * C) throw new Error(`ocr: ${probs.length} values for dims [${dims}]`);
-  if (keys.length !== C) throw new Error(`ocr: the model has ${C} classes but the key list has ${keys.length}`);
-  const indices = [];
-  let text = '', sum = 0, prev = -1;
-  for (let t = 0; t < T; t++) {
-    let best = 0, bestValue = probs[t * C];
-    for (let c = 1; c < C; c++) {
-      const v = probs[t * C + c];
-      if (v > bestValue) { bestValue = v; best = c; }
-    }
-    if (best !== 0 && best !== prev) {
-      indices.push(best);
-      text += keys[best];
-      sum += bestValue;
-    }
-    prev = best;
-  }
-  return { text, score: indices.length ? sum / indices.length : 0, indices };
+  if (!probs || typeof probs.length !== 'number') throw kilnError('invalid_argument', 'ocr: ctcGreedyDecode: probs must be an array of numbers');
+  if (!Array.isArray(dims) && !ArrayBuffer.isView(dims)) throw kilnError('invalid_argument', 'ocr: ctcGreedyDecode: dims must be an array');
+  if (!Array.isArray(keys) || keys.length === 0) throw kilnError('invalid_argument', 'ocr: ctcGreedyDecode: keys must be the key list (parseKeys)');
+  const r = callVision('ctcGreedyDecode', probs, Array.from(dims, Number), keys.length);
+  const indices = Array.from(r.indices);
+  return { text: indices.map((i) => keys[i]).join(''), score: r.score, indices, charScores: Array.from(r.charScores) };
 }

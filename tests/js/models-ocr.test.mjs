@@ -198,7 +198,7 @@ test('ctcGreedyDecode: argmax, collapse repeats, drop blanks', () => {
   // Score: mean of the first kept step of each character: (0.7 + 0.7 + 0.7 + 0.7) / 4
   // (the later 0.9 of 'b' is a repeat and not counted).
   assert.ok(Math.abs(r.score - 0.7) < 1e-6, `score ${r.score}`);
-  assert.deepEqual(ctcGreedyDecode(new Float32Array(8).fill(0), [2, 4], keys), { text: '', score: 0, indices: [] });
+  assert.deepEqual(ctcGreedyDecode(new Float32Array(8).fill(0), [2, 4], keys), { text: '', score: 0, indices: [], charScores: [] });
   assert.throws(() => ctcGreedyDecode(probs, [1, steps.length, 5], keys), /values for dims/);
   assert.throws(() => ctcGreedyDecode(new Float32Array(10), [2, 5], keys), /5 classes/);
 });

@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
     CLI::App app{"kiln: convert, inspect and run neural networks (ONNX or TFLite -> .kiln)", "kiln"};
     app.footer("Run 'kiln <command> --help' for the options of a command.");
     app.require_subcommand(0, 1);
-    std::vector<Command> commands = {add_convert(app), add_inspect(app), add_run(app), add_ops(app), add_compress(app)};
+    std::vector<Command> commands = {add_convert(app), add_inspect(app), add_run(app),
+                                     add_ops(app),     add_compress(app), add_ocr(app)};
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
