@@ -72,10 +72,21 @@ int64_t edit_distance(const std::u32string& a, const std::u32string& b) {
   return row[b.size()];
 }
 
+std::u32string normalize_spaces(const std::u32string& s) {
+  std::u32string out;
+  for (char32_t c : s) {
+    const bool space = c == U' ' || c == U'\t' || c == U'\n';
+    if (space && (out.empty() || out.back() == U' ')) continue;
+    out.push_back(space ? U' ' : c);
+  }
+  if (!out.empty() && out.back() == U' ') out.pop_back();
+  return out;
+}
+
 StringScore score_string(const std::string& truth, const std::string& predicted) {
   StringScore s;
-  s.exact = truth == predicted;
-  const std::u32string t = utf8_to_u32(truth), p = utf8_to_u32(predicted);
+  const std::u32string t = normalize_spaces(utf8_to_u32(truth)), p = normalize_spaces(utf8_to_u32(predicted));
+  s.exact = t == p;
   if (t.empty()) {
     s.char_accuracy = p.empty() ? 1.0 : 0.0;
   } else {

@@ -29,8 +29,13 @@ std::u32string utf8_to_u32(const std::string& s);
 // Levenshtein distance (insertions, deletions, substitutions all cost 1).
 int64_t edit_distance(const std::u32string& a, const std::u32string& b);
 
-// Agreement of a predicted string with the truth: exact match and characters right,
-// 1 - edit distance / truth length (floored at 0; an empty truth scores 1 only if equal).
+// Runs of spaces, tabs and newlines as one space, none at the ends.
+std::u32string normalize_spaces(const std::u32string& s);
+
+// Agreement of a predicted string with the truth, both with spaces normalized (a line
+// reader's stray trailing or doubled space is not a misread word): exact match, and
+// characters right, 1 - edit distance / truth length (floored at 0; an empty truth scores
+// 1 only if the prediction is empty too).
 struct StringScore {
   bool exact = false;
   double char_accuracy = 0;

@@ -67,6 +67,10 @@ TEST(EvalMetrics, EditDistanceAndStringScore) {
   EXPECT_FALSE(s.exact);
   EXPECT_NEAR(s.char_accuracy, 1.0 - 1.0 / 11, 1e-12);
   EXPECT_DOUBLE_EQ(score_string("ab", "xyzw").char_accuracy, 0.0);  // floored
+  // Spaces: a stray trailing or doubled one is not an error; a missing one is.
+  EXPECT_TRUE(score_string("thyme gibbons", " thyme  gibbons ").exact);
+  EXPECT_EQ(normalize_spaces(U"\ta  b\n"), U"a b");
+  EXPECT_FALSE(score_string("thyme gibbons", "thymegibbons").exact);
   EXPECT_DOUBLE_EQ(score_string("", "").char_accuracy, 1.0);
   EXPECT_DOUBLE_EQ(score_string("", "x").char_accuracy, 0.0);
 }
