@@ -54,7 +54,8 @@ class EvalCli : public ::testing::Test {
     half_ = temp_path("cls.fp16.kiln");
     broken_ = temp_path("cls.zeroed.kiln");
     ASSERT_EQ(cli({"convert", onnx, "-o", orig_}).code, 0);
-    CliRun c = cli({"compress", orig_, "--fp16", "-o", half_, "--eval-runs", "1", "--latency-runs", "0"});
+    CliRun c = cli({"compress", orig_, "--fp16", "-o", half_, "--input-shape", "x=1,3,48,192", "--eval-runs", "1",
+                    "--latency-runs", "0"});
     ASSERT_EQ(c.code, 0) << c.err;
     compress_out_ = c.out;
     // The broken copy: every weight of 256 values or more set to zero.
