@@ -54,6 +54,7 @@ struct EvalReport {
   int layer_samples = 0;
   double latency_ms_ref = 0, latency_ms_test = 0;  // medians
   int latency_runs = 0;
+  bool latency_cpu_time = false;  // single-threaded: thread CPU time, else wall clock
 };
 
 // The recognizer's classes from a PaddleOCR key file: blank, one class per line, then ' '.

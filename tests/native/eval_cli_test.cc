@@ -108,6 +108,12 @@ TEST_F(EvalCli, Fp16AgreesWithTheOriginal) {
   EXPECT_LT(j["file_bytes"]["compressed"].get<double>(), 0.6 * j["file_bytes"]["original"].get<double>());
   EXPECT_GT(j["latency_ms"]["original"].get<double>(), 0.0);
   EXPECT_GT(j["latency_ms"]["compressed"].get<double>(), 0.0);
+  EXPECT_EQ(j["latency_ms"]["clock"], "thread_cpu");
+  // The same work, so the same time within noise (wall-clock medians on a loaded machine
+  // once gave one of the pair 20x the other).
+  const double ratio = j["latency_ms"]["original"].get<double>() / j["latency_ms"]["compressed"].get<double>();
+  EXPECT_GT(ratio, 0.5);
+  EXPECT_LT(ratio, 2.0);
 }
 
 TEST_F(EvalCli, ZeroedWeightsDisagree) {
@@ -126,7 +132,7 @@ TEST_F(EvalCli, PrintedReportAndProgress) {
   EXPECT_NE(r.out.find("task: classifier"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("top-1 agreement: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("per-layer SNR ("), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("latency (native, 1 thread, median of 2)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("latency (native, 1 thread, CPU time, median of 2)"), std::string::npos) << r.out;
   // stderr is a file here: plain progress lines, no carriage returns.
   EXPECT_NE(r.err.find("running both models: 4/4"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos);
