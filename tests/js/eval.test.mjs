@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ensureModels } from '../../scripts/fetch-models.mjs';
+import { writeNpy } from './npy.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = process.env.KILN_CLI ? path.resolve(process.env.KILN_CLI) : path.join(ROOT, 'build/native/tools/kiln');
@@ -59,6 +60,21 @@ describe('kiln eval: recognizer', () => {
     fs.writeFileSync(keys, 'a\nb\n');
     assert.throws(() => cli('eval', rec, fp16, '--keys', keys, '--count', '1'),
                   (e) => /key list has 4 classes .* recognizer's output has 6625/.test(e.stderr));
+  });
+
+  it('--data DIR: .npy inputs of the user, agreement without ground truth', () => {
+    const dir = path.join(TMP, 'data');
+    fs.mkdirSync(dir);
+    for (let k = 0; k < 2; k++) {
+      const data = new Float32Array(3 * 48 * 320);
+      for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.01 + k);
+      writeNpy(path.join(dir, `in${k}.npy`), { type: 'float32', data, dims: [1, 3, 48, 320] });
+    }
+    const j = evalJson(rec, fp16, '--data', dir, '--keys', models.recognizerKeys, '--latency-runs', '0', '--layer-runs', '1');
+    assert.equal(j.samples, 2);
+    assert.match(j.inputs, /2 user input sets/);
+    assert.equal(j.char_accuracy_pct, undefined);
+    assert.ok(j.string_agreement_pct >= 50);
   });
 
   it('refuses two models with different interfaces', () => {
