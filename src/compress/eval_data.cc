@@ -1,5 +1,6 @@
 #include "compress/eval_data.h"
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 

@@ -87,6 +87,7 @@ describe('kiln eval: recognizer', () => {
     const j = JSON.parse(run(process.execPath, [path.join(ROOT, 'scripts/eval-wasm.mjs'), rec, int8, '--runs', '2', '--warmup', '1', '--json']));
     assert.equal(j.threads, 1);
     assert.ok(j.latency_ms.original > 0 && j.latency_ms.compressed > 0);
+    assert.ok(j.cpu_ms.original > 0 && j.cpu_ms.compressed > 0);
   });
 });
 
