@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -61,21 +60,6 @@ Model expose(Model m, const std::set<std::string>& names, std::map<std::string, 
         if (op_types) (*op_types)[m.values[size_t(v)].name] = n.op_type;
       }
   return m;
-}
-
-// CPU time of the calling thread: with single-threaded sessions it is the run's latency,
-// without the scheduler's share of a loaded machine. (Wall-clock medians of back-to-back
-// runs phase-lock with time slices there: one model of the pair absorbs every preemption.)
-double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 struct Evaluator {
@@ -262,25 +246,11 @@ Result<EvalReport> evaluate(std::shared_ptr<const std::vector<uint8_t>> ref_byte
                      [](const NamedError& x, const NamedError& y) { return x.stats.snr_db() < y.stats.snr_db(); });
   }
 
-  // Latency: interleaved runs on the first input, the order swapped every time, so a noisy
-  // machine slows both alike; single-threaded runs are timed in thread CPU time.
-  rep.latency_runs = o.latency_runs;
-  rep.latency_cpu_time = a.num_threads() == 1 && b.num_threads() == 1;
+  // Latency (compress/latency.h): interleaved runs on the first input, order swapped each round.
   if (o.latency_runs > 0) {
-    const TensorMap& feeds = set.samples.front().feeds;
-    auto clock = [&] { return rep.latency_cpu_time ? thread_cpu_ms() : now_ms(); };
-    std::vector<double> ta, tb;
-    for (int i = 0; i < o.latency_runs; ++i) {
-      for (int k = 0; k < 2; ++k) {
-        const bool ref_now = (k == 0) == (i % 2 == 0);
-        const double t0 = clock();
-        KILN_RETURN_IF_ERROR((ref_now ? a : b).run(feeds).status());
-        (ref_now ? ta : tb).push_back(clock() - t0);
-      }
-      ev.progress("timing", i + 1, o.latency_runs);
-    }
-    rep.latency_ms_ref = median(ta);
-    rep.latency_ms_test = median(tb);
+    KILN_ASSIGN_OR_RETURN(rep.latency, time_sessions(a, b, set.samples.front().feeds, o.latency_runs, [&](int done) {
+                            ev.progress("timing", done, o.latency_runs);
+                          }));
   }
   return rep;
 }

@@ -15,6 +15,7 @@
 
 #include "compress/eval_data.h"
 #include "compress/eval_metrics.h"
+#include "compress/latency.h"
 #include "core/status.h"
 
 namespace kiln {
@@ -52,9 +53,7 @@ struct EvalReport {
   std::vector<NamedError> outputs;
   std::vector<NamedError> layers;  // worst SNR first
   int layer_samples = 0;
-  double latency_ms_ref = 0, latency_ms_test = 0;  // medians
-  int latency_runs = 0;
-  bool latency_cpu_time = false;  // single-threaded: thread CPU time, else wall clock
+  PairLatency latency;  // runs == 0: not timed
 };
 
 // The recognizer's classes from a PaddleOCR key file: blank, one class per line, then ' '.

@@ -68,9 +68,9 @@ nlohmann::json eval_report_json(const EvalReport& r, int worst_layers) {
     j["worst_layers"].push_back({{"name", e.name}, {"op_type", e.op_type}, {"snr_db", snr_json(e.stats.snr_db())},
                                  {"max_abs", e.stats.max_abs}});
   }
-  if (r.latency_runs > 0)
-    j["latency_ms"] = {{"original", r.latency_ms_ref}, {"compressed", r.latency_ms_test}, {"runs", r.latency_runs},
-                       {"clock", r.latency_cpu_time ? "thread_cpu" : "wall"}};
+  if (r.latency.runs > 0)
+    j["latency_ms"] = {{"original", r.latency.ref_ms}, {"compressed", r.latency.test_ms}, {"runs", r.latency.runs},
+                       {"threads", r.latency.threads}, {"clock", r.latency.cpu_time ? "thread_cpu" : "wall"}};
   return j;
 }
 
@@ -125,10 +125,9 @@ std::string eval_report_text(const EvalReport& r, int worst_layers) {
   }
   s << "size: " << fmt("%.2f MB", double(r.ref_bytes) / 1e6) << " -> " << fmt("%.2f MB", double(r.test_bytes) / 1e6) << " ("
     << fmt("%.2fx smaller", r.test_bytes ? double(r.ref_bytes) / double(r.test_bytes) : 0.0) << ")\n";
-  if (r.latency_runs > 0)
-    s << "latency (native, " << (r.latency_cpu_time ? "1 thread, CPU time" : "wall clock") << ", median of "
-      << r.latency_runs << "): " << fmt("%.2f ms", r.latency_ms_ref)
-      << " -> " << fmt("%.2f ms", r.latency_ms_test) << "\n";
+  if (r.latency.runs > 0)
+    s << "latency (native, " << latency_method(r.latency) << "): " << fmt("%.2f ms", r.latency.ref_ms) << " -> "
+      << fmt("%.2f ms", r.latency.test_ms) << "\n";
   return s.str();
 }
 

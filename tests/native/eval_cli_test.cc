@@ -109,6 +109,7 @@ TEST_F(EvalCli, Fp16AgreesWithTheOriginal) {
   EXPECT_GT(j["latency_ms"]["original"].get<double>(), 0.0);
   EXPECT_GT(j["latency_ms"]["compressed"].get<double>(), 0.0);
   EXPECT_EQ(j["latency_ms"]["clock"], "thread_cpu");
+  EXPECT_EQ(j["latency_ms"]["threads"], 1);
   // The same work, so the same time within noise (wall-clock medians on a loaded machine
   // once gave one of the pair 20x the other).
   const double ratio = j["latency_ms"]["original"].get<double>() / j["latency_ms"]["compressed"].get<double>();
