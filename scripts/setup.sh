@@ -17,11 +17,13 @@ show_errors() { grep -m 40 -E 'error:|Error [0-9]+' "$1" >&2 || tail -n 40 "$1" 
 die() { echo "kiln setup: error: $*" >&2; exit 1; }
 
 # --- 1. Debian packages ------------------------------------------------------
-# (chromium runs the browser tests, tests/browser, through playwright-core.)
+# (chromium runs the browser tests, tests/browser, through playwright-core; kiln eval
+# draws its text with libfreetype-dev + fonts-dejavu-core from wamerican's word list.)
 PACKAGES=(emscripten binaryen wabt flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libgtest-dev libbenchmark-dev
   libhwy-dev libonnx-dev libprotobuf-dev protobuf-compiler cmake g++
-  libcli11-dev nlohmann-json3-dev libpng-dev libonnx-testdata chromium)
+  libcli11-dev nlohmann-json3-dev libpng-dev libonnx-testdata chromium
+  libfreetype-dev fonts-dejavu-core wamerican)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -5,7 +5,6 @@
 #include <limits>
 #include <random>
 
-#include "platform/platform.h"
 
 namespace kiln {
 
@@ -54,12 +53,6 @@ struct Accum {
   double max_abs = 0, sum_abs = 0, sum_ref2 = 0, sum_err2 = 0;
   int64_t count = 0;
 };
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 
@@ -120,19 +113,7 @@ Result<CompareReport> compare_sessions(Session& ref, Session& test, const Compar
     rep.outputs.push_back(e);
   }
   if (o.latency_runs > 0) {
-    // Interleaved, so a noisy machine slows both alike.
-    std::vector<double> ta, tb;
-    for (int i = 0; i < o.latency_runs; ++i) {
-      double t0 = now_ms();
-      KILN_RETURN_IF_ERROR(ref.run(last).status());
-      double t1 = now_ms();
-      KILN_RETURN_IF_ERROR(test.run(last).status());
-      double t2 = now_ms();
-      ta.push_back(t1 - t0);
-      tb.push_back(t2 - t1);
-    }
-    rep.latency_ms_ref = median(ta);
-    rep.latency_ms_test = median(tb);
+    KILN_ASSIGN_OR_RETURN(rep.latency, time_sessions(ref, test, last, o.latency_runs));
   }
   return rep;
 }

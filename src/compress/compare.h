@@ -1,6 +1,7 @@
 // How far a compressed model's outputs drift from its original's: both sessions run on the
 // same deterministic inputs and every float output is compared (max / mean absolute error
-// and signal-to-noise ratio), plus each model's latency measured in the same loop. This is
+// and signal-to-noise ratio), plus each model's latency (compress/latency.h: interleaved,
+// order swapped each round, thread CPU time when single-threaded, medians). This is
 // the "anything" comparison of `kiln eval`; `kiln compress` prints it as its report.
 #pragma once
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "compress/latency.h"
 #include "core/status.h"
 #include "runtime/session.h"
 
@@ -15,7 +17,7 @@ namespace kiln {
 
 struct CompareOptions {
   int runs = 4;           // input sets compared
-  int latency_runs = 5;   // timed runs per model after one warm-up (0: no timing)
+  int latency_runs = 5;   // timed runs per model, after the comparison runs (0: no timing)
   uint64_t seed = 1;
   // Dims for inputs with symbolic or unknown dims (else those dims are 1).
   std::map<std::string, Dims> input_dims;
@@ -31,7 +33,7 @@ struct OutputError {
 struct CompareReport {
   std::vector<OutputError> outputs;  // float outputs only
   std::vector<std::string> exact;    // non-float outputs: "equal" or a mismatch note
-  double latency_ms_ref = 0, latency_ms_test = 0;  // medians
+  PairLatency latency;               // runs == 0: not timed
 };
 
 // Deterministic inputs for a session: floats uniform in [0, 1) (image-like), integers in

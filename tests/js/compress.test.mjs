@@ -41,7 +41,7 @@ describe('kiln compress --fp16 (recognizer)', () => {
     assert.match(report, /tensors converted/);
     assert.match(report, /weights by dtype:.*float32.*->.*float16/);
     assert.match(report, /output '.+': max \|err\| [0-9.e+-]+, mean \|err\| [0-9.e+-]+, SNR [0-9.]+ dB/);
-    assert.match(report, /latency \(native, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
+    assert.match(report, /latency \(native, 1 thread, CPU time, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
     assert.match(report, new RegExp(`written to ${half.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   });
 
@@ -52,6 +52,8 @@ describe('kiln compress --fp16 (recognizer)', () => {
     assert.ok(stored.tensors_converted > 10);
     assert.ok(stored.weights_after.float16 > 0);
     assert.ok(stored.outputs[0].snr_db > 30, `SNR ${stored.outputs[0].snr_db}`);
+    assert.ok(stored.latency_ms_before > 0 && stored.latency_ms_after > 0);
+    assert.deepEqual([stored.latency_clock, stored.latency_threads, stored.latency_runs], ['thread_cpu', 1, 1]);
   });
 
   it('still reads the text line natively and in WASM, and both builds agree', async () => {

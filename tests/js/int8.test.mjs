@@ -54,7 +54,7 @@ describe('kiln compress --int8 (recognizer)', () => {
     assert.ok(converted >= 9, `${converted} layers converted`);
     assert.match(report, /weights by dtype:.*float32.*->.*int8/);
     assert.match(report, /output '.+': max \|err\| [0-9.e+-]+, mean \|err\| [0-9.e+-]+, SNR [0-9.]+ dB/);
-    assert.match(report, /latency \(native, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
+    assert.match(report, /latency \(native, 1 thread, CPU time, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
     // MatMul / Gemm and (non-depthwise) Conv weights shrink 4x; depthwise stays float32.
     assert.match(report, /(\d+) Conv layers to kiln\.DynamicQuantConv/);
     const ratio = fs.statSync(full).size / fs.statSync(small).size;

@@ -54,13 +54,20 @@ TEST(CompressFp16, FileHalvesAndOutputsStayClose) {
   auto a = write_model(ref), b = write_model(half);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_LT(double(b->size()), 0.6 * double(a->size()));
-  auto sa = Session::create(std::make_shared<const std::vector<uint8_t>>(std::move(a).value()));
-  auto sb = Session::create(std::make_shared<const std::vector<uint8_t>>(std::move(b).value()));
+  SessionOptions so;
+  so.num_threads = 1;  // as kiln compress times them: thread CPU time
+  auto sa = Session::create(std::make_shared<const std::vector<uint8_t>>(std::move(a).value()), so);
+  auto sb = Session::create(std::make_shared<const std::vector<uint8_t>>(std::move(b).value()), so);
   ASSERT_TRUE(sa.ok() && sb.ok()) << sb.status().to_string();
   CompareOptions co;
-  co.latency_runs = 1;
+  co.latency_runs = 3;
   auto rep = compare_sessions(**sa, **sb, co);
   ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+  EXPECT_EQ(rep->latency.runs, 3);
+  EXPECT_EQ(rep->latency.threads, 1u);
+  EXPECT_TRUE(rep->latency.cpu_time);
+  EXPECT_GT(rep->latency.ref_ms, 0);
+  EXPECT_GT(rep->latency.test_ms, 0);
   ASSERT_EQ(rep->outputs.size(), 1u);
   EXPECT_GT(rep->outputs[0].max_abs, 0);      // the weights really changed
   EXPECT_LT(rep->outputs[0].max_abs, 0.05);   // by float16 rounding only

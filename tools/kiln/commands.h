@@ -18,5 +18,6 @@ Command add_run(CLI::App& root);
 Command add_ops(CLI::App& root);
 Command add_compress(CLI::App& root);
 Command add_ocr(CLI::App& root);
+Command add_eval(CLI::App& root);
 
 }  // namespace kiln::cli

@@ -13,8 +13,8 @@ int main(int argc, char** argv) {
     CLI::App app{"kiln: convert, inspect and run neural networks (ONNX or TFLite -> .kiln)", "kiln"};
     app.footer("Run 'kiln <command> --help' for the options of a command.");
     app.require_subcommand(0, 1);
-    std::vector<Command> commands = {add_convert(app), add_inspect(app), add_run(app),
-                                     add_ops(app),     add_compress(app), add_ocr(app)};
+    std::vector<Command> commands = {add_convert(app), add_inspect(app),  add_run(app), add_ops(app),
+                                     add_compress(app), add_eval(app), add_ocr(app)};
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run();
     std::cout << app.help();
-    return fail("no command given (one of: convert, inspect, run, ops, compress)") + 1;
+    return fail("no command given (one of: convert, inspect, run, ops, compress, eval)") + 1;
   } catch (const std::exception& e) {
     return fail(std::string("internal error: ") + e.what());
   } catch (...) {
