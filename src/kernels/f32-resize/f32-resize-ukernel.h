@@ -20,6 +20,14 @@ inline __attribute__((always_inline)) const T* f32_resize_at(const T* p, size_t 
 
 inline __attribute__((always_inline)) float f32_lerp(float a, float b, float t) { return a + (b - a) * t; }
 
+// b - a in the vector layer's own operations: a * -1 is exact, so muladd rounds once, like
+// a subtraction (kept here rather than growing simd/f32-vec.h, which every kernel includes).
+template <class S>
+inline __attribute__((always_inline)) typename S::V f32_vsub(typename S::V b, typename S::V a,
+                                                              typename S::V minus_one) {
+  return S::muladd(a, minus_one, b);
+}
+
 // Channels-last bilinear: NV vectors of channels per step, then one vector, then lanes.
 template <class S, size_t NV>
 inline __attribute__((always_inline)) void f32_ibilinear_ukernel(size_t pixels, size_t channels,
@@ -36,12 +44,12 @@ inline __attribute__((always_inline)) void f32_ibilinear_ukernel(size_t pixels, 
     if constexpr (!std::is_void_v<S>) {
       using V = typename S::V;
       constexpr size_t L = S::kLanes;
-      const V vah = S::splat(ah), vav = S::splat(av);
+      const V vah = S::splat(ah), vav = S::splat(av), m1 = S::splat(-1.f);
       auto one = [&](size_t at) {
         const V t = S::load(tl + at), b = S::load(bl + at);
-        const V top = S::muladd(S::sub(S::load(tr + at), t), vah, t);
-        const V bottom = S::muladd(S::sub(S::load(br + at), b), vah, b);
-        S::store(output + at, S::muladd(S::sub(bottom, top), vav, top));
+        const V top = S::muladd(f32_vsub<S>(S::load(tr + at), t, m1), vah, t);
+        const V bottom = S::muladd(f32_vsub<S>(S::load(br + at), b, m1), vah, b);
+        S::store(output + at, S::muladd(f32_vsub<S>(bottom, top, m1), vav, top));
       };
       for (; c + NV * L <= channels; c += NV * L) {
 #pragma GCC unroll 4
@@ -73,6 +81,7 @@ inline __attribute__((always_inline)) void f32_ibilinear_chw_ukernel(size_t pixe
     if constexpr (!std::is_void_v<S>) {
       using V = typename S::V;
       constexpr size_t L = S::kLanes, T = NV * L;
+      const V m1 = S::splat(-1.f);
       for (; n >= T; n -= T, in += 2 * T, w += 2 * T, out += T) {
         alignas(32) float g[4][T], ah[T], av[T];
 #pragma GCC unroll 16
@@ -87,9 +96,9 @@ inline __attribute__((always_inline)) void f32_ibilinear_chw_ukernel(size_t pixe
           const size_t at = v * L;
           const V vah = S::load(ah + at), vav = S::load(av + at);
           const V tl = S::load(g[0] + at), bl = S::load(g[2] + at);
-          const V top = S::muladd(S::sub(S::load(g[1] + at), tl), vah, tl);
-          const V bottom = S::muladd(S::sub(S::load(g[3] + at), bl), vah, bl);
-          S::store(out + at, S::muladd(S::sub(bottom, top), vav, top));
+          const V top = S::muladd(f32_vsub<S>(S::load(g[1] + at), tl, m1), vah, tl);
+          const V bottom = S::muladd(f32_vsub<S>(S::load(g[3] + at), bl, m1), vah, bl);
+          S::store(out + at, S::muladd(f32_vsub<S>(bottom, top, m1), vav, top));
         }
       }
     }

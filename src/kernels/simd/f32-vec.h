@@ -32,7 +32,6 @@ struct F32x4Simd128 {
   // pmin/pmax lower to single minps/maxps on x86 (min/max need NaN fix-ups).
   static V min(V a, V b) { return wasm_f32x4_pmin(a, b); }
   static V max(V a, V b) { return wasm_f32x4_pmax(a, b); }
-  static V sub(V a, V b) { return wasm_f32x4_sub(a, b); }
 };
 #endif
 
@@ -46,7 +45,6 @@ struct F32x8Avx2 {
   static V muladd(V a, V b, V acc) { return _mm256_fmadd_ps(a, b, acc); }
   static V min(V a, V b) { return _mm256_min_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
-  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
 };
 #endif
 
@@ -64,7 +62,6 @@ struct F32x4Vec {
   static V muladd(V a, V b, V acc) { return acc + a * b; }
   static V min(V a, V b) { return a < b ? a : b; }
   static V max(V a, V b) { return a < b ? b : a; }
-  static V sub(V a, V b) { return a - b; }
 };
 
 }  // namespace kiln::simd
