@@ -83,8 +83,9 @@ const F32IbilinearKernel& f32_ibilinear_default_kernel() {
 }
 
 const F32IbilinearChwKernel& f32_ibilinear_chw_default_kernel() {
-  static const F32IbilinearChwKernel& k = pick(
-      f32_ibilinear_chw_kernels(), {"f32_ibilinear_chw_p8_avx2", "f32_ibilinear_chw_p4_simd", "f32_ibilinear_chw_p4_vec"});
+  // In V8 the SIMD128 kernels' stack-array gather is slower than the scalar loop (README).
+  static const F32IbilinearChwKernel& k =
+      pick(f32_ibilinear_chw_kernels(), {"f32_ibilinear_chw_p8_avx2", "f32_ibilinear_chw_p4_vec", "f32_ibilinear_chw_p1_scalar"});
   return k;
 }
 

@@ -17,7 +17,7 @@ KILN_F32_IBILINEAR(f32_ibilinear_c4_vec, 4, vec)
 #endif
 
 KILN_F32_IBILINEAR_CHW(f32_ibilinear_chw_p1_scalar, 1, scalar)
-#if KILN_F32_GEMM_SIMD
+#if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_IBILINEAR_CHW(f32_ibilinear_chw_p4_simd, 4, simd)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
