@@ -1,9 +1,12 @@
 // Resize (opsets 10..19): nearest / linear (any number of axes) / cubic, the coordinate
 // transformation and nearest-rounding modes of ONNX, scales or sizes (opset 18 axes and
 // keep_aspect_ratio_policy too). roi is read only by tf_crop_and_resize; antialias is
-// rejected at creation. The tables and shape rules live in resize_plan.
+// rejected at creation. The tables and shape rules live in resize_plan; the common cases
+// (nearest / linear over H and W, NHWC or NCHW) run the microkernels through
+// resize_kernels, the rest the reference kernel.
 #include "ops/nn_util.h"
 #include "ops/op.h"
+#include "ops/resize_kernels.h"
 #include "ops/resize_plan.h"
 
 namespace kiln {
@@ -36,9 +39,20 @@ class ResizeOp final : public Op {
     KILN_ASSIGN_OR_RETURN(ResizeShape s, resize_shape(c_, x, get(c_.scales_input), get(c_.sizes_input), get(c_.roi_input)));
     KILN_RETURN_IF_ERROR(check_output(out[0], s.out, c_.who));
     if (out[0].size() == 0) return Status::Ok();
-    ResizeTables t;
-    build_resize_tables(c_, x, s, &t);
-    f32_resize_reference(x.size(), t.axes.data(), in[0].data<float>(), out[0].mutable_data<float>(), c_.extrapolation);
+    // Tables and the fast kernels' indirection are built once per shape (and scales / roi).
+    if (!planned_ok_ || x != planned_x_ || s.out != planned_.out || s.scales != planned_.scales ||
+        s.roi_start != planned_.roi_start || s.roi_end != planned_.roi_end) {
+      build_resize_tables(c_, x, s, &tables_);
+      fast_ok_ = fast_.plan(x.size(), tables_.axes.data());
+      planned_x_ = x;
+      planned_ = std::move(s);
+      planned_ok_ = true;
+    }
+    if (fast_ok_)
+      fast_.run(in[0].data<float>(), out[0].mutable_data<float>(), c_.extrapolation);
+    else
+      f32_resize_reference(x.size(), tables_.axes.data(), in[0].data<float>(), out[0].mutable_data<float>(),
+                           c_.extrapolation);
     return Status::Ok();
   }
 
@@ -56,6 +70,12 @@ class ResizeOp final : public Op {
   }
 
   ResizeConfig c_;
+  // The last run's shape and its plan (run must not be called concurrently on one op).
+  bool planned_ok_ = false, fast_ok_ = false;
+  Dims planned_x_;
+  ResizeShape planned_;
+  ResizeTables tables_;
+  ResizeKernels fast_;
 };
 
 }  // namespace

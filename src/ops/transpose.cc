@@ -1,21 +1,29 @@
 // Transpose and the ops that are a reshape + transpose: DepthToSpace, SpaceToDepth.
+#include "kernels/x32-transposec/x32-transposec.h"
 #include "ops/elementwise.h"
+#include "platform/thread_pool.h"
 
 namespace kiln {
 namespace {
 
-// out = in.transpose(perm), any dtype (copied by element size).
+// out = in.transpose(perm), any dtype: the transposition kernels (by element size) over the
+// normalized problem, tiles split across the session's threads.
 void transpose_copy(const void* src, const Dims& dims, const std::vector<int64_t>& perm, void* dst, size_t es) {
   const size_t r = dims.size();
-  std::vector<int64_t> in_stride(r, 1);
-  for (size_t i = r; i-- > 1;) in_stride[i - 1] = in_stride[i] * dims[i];
-  Dims size(r);
-  std::vector<int64_t> stride(r);
-  for (size_t k = 0; k < r; ++k) {
-    size[k] = dims[static_cast<size_t>(perm[k])];
-    stride[k] = in_stride[static_cast<size_t>(perm[k])];
+  if (r + 1 >= TransposeNdPlan::kMaxRank) {  // beyond the plan's fixed arrays: the strided copy
+    std::vector<int64_t> in_stride(r, 1);
+    for (size_t i = r; i-- > 1;) in_stride[i - 1] = in_stride[i] * dims[i];
+    Dims size(r);
+    std::vector<int64_t> stride(r);
+    for (size_t k = 0; k < r; ++k) {
+      size[k] = dims[static_cast<size_t>(perm[k])];
+      stride[k] = in_stride[static_cast<size_t>(perm[k])];
+    }
+    copy_strided(static_cast<const uint8_t*>(src), size, stride, static_cast<uint8_t*>(dst), es);
+    return;
   }
-  copy_strided(static_cast<const uint8_t*>(src), size, stride, static_cast<uint8_t*>(dst), es);
+  const TransposeNdPlan plan(es, r, dims.data(), perm.data());
+  parallel_for(plan.tiles(), [&](size_t begin, size_t end) { plan.run_tiles(src, dst, begin, end); });
 }
 
 Status check_copyable(const TensorInfo& t, const std::string& who) {

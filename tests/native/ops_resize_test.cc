@@ -1,7 +1,10 @@
 // Resize (opsets 10, 11, 13, 18) and Upsample (7, 9) through the Op interface: the
 // detector's nearest/asymmetric/floor configuration, every nearest rounding mode and
 // coordinate transform on hand-worked index lists, tf_crop_and_resize with extrapolation, linear and cubic against formulas
-// evaluated here, sizes / axes / keep_aspect_ratio_policy, needs-value, and errors.
+// evaluated here, sizes / axes / keep_aspect_ratio_policy, needs-value, errors, and one op
+// re-planned across shapes and scales.
+#include <cstring>
+
 #include "ops_nn_test_util.h"
 
 namespace kiln::nntest {
@@ -284,6 +287,35 @@ TEST(OpsNnUpsample, NearestAndLinear) {
   expect_near_all(rl.value()[0], {1, 1, 4, 4}, {1, 1.5f, 2, 2, 2, 2.5f, 3, 3, 3, 3.5f, 4, 4, 3, 3.5f, 4, 4});
   expect_error(OpCall{"Upsample", {}, {x}, 7}, "scales");
   expect_error(OpCall{"Upsample", {{"mode", attr_s("cubic")}}, {x, f32({1, 1, 2, 2}, {4})}, 9}, "mode 'cubic'");
+}
+
+// One op object run on changing shapes, scales and layouts re-plans each time (the op
+// caches its tables and the fast kernels' indirection per shape): every run must equal a
+// fresh op's run.
+TEST(OpsNnResize, ReplansWhenShapeOrScalesChange) {
+  for (const char* mode : {"nearest", "linear"}) {
+    SCOPED_TRACE(mode);
+    const Attrs a = {{"mode", attr_s(mode)}};
+    const OpCall first = resize(a, random_tensor({1, 2, 3, 4}, 1), std::vector<float>{1, 1, 2, 2}, std::nullopt);
+    Model m = make_model(first);
+    auto op = create_op(OpContext{m.graph.nodes[0], m, first.opset});
+    ASSERT_TRUE(op.ok()) << op.status().to_string();
+    const OpCall calls[] = {first,
+                            resize(a, random_tensor({1, 2, 5, 3}, 2), std::vector<float>{1, 1, 2, 2}, std::nullopt),
+                            resize(a, random_tensor({1, 2, 5, 3}, 3), std::vector<float>{1, 1, 3, 1.5f}, std::nullopt),
+                            resize(a, random_tensor({2, 4, 4, 3}, 4), std::vector<float>{1, 2, 0.5f, 1}, std::nullopt),
+                            first};
+    for (const OpCall& c : calls) {
+      auto want = run_op(c);
+      ASSERT_TRUE(want.ok()) << want.status().to_string();
+      std::vector<Tensor> in;
+      for (const auto& t : c.inputs) in.push_back(*t);
+      std::vector<Tensor> out = {Tensor::make(DType::kF32, want.value()[0].dims()).value()};
+      ASSERT_TRUE(op.value()->run(in, out).ok());
+      const Tensor& w = want.value()[0];
+      ASSERT_EQ(0, std::memcmp(out[0].raw(), w.raw(), static_cast<size_t>(w.size()) * sizeof(float)));
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,12 @@
+// Planar bilinear, 4 output pixels per step, vec; instantiates f32-resize-ukernel.h.
+#include "kernels/f32-resize/f32-resize-ukernel.h"
+
+namespace kiln {
+#if !defined(__EMSCRIPTEN__)
+void f32_ibilinear_chw_p4_vec(size_t pixels, size_t planes, const float* const* input, size_t input_offset,
+    const float* weights, float* output, size_t out_plane_stride, size_t input_increment) {
+  f32_ibilinear_chw_ukernel<simd::F32x4Vec, 1>(pixels, planes, input, input_offset, weights, output, out_plane_stride,
+      input_increment);
+}
+#endif
+}  // namespace kiln

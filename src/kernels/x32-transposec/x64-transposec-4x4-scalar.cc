@@ -1,0 +1,10 @@
+// x64 transposition with plain 4x4 element tiles (also the reference for the SIMD kernels).
+#include "kernels/x32-transposec/transposec-tile.h"
+#include "kernels/x32-transposec/x32-transposec.h"
+
+namespace kiln {
+void x64_transposec_4x4_scalar(const void* input, void* output, size_t input_stride, size_t output_stride,
+                                size_t block_width, size_t block_height) {
+  transposec_scalar<8, 4>(input, output, input_stride, output_stride, block_width, block_height);
+}
+}  // namespace kiln
