@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ops/registry.h"
+#include "platform/platform.h"
 #include "runtime/axis_slices.h"
 #include "runtime/plan.h"
 
@@ -63,15 +64,32 @@ Status Executor::prepare(const Model& model, Backend backend) {
     }
     return unsupported(msg);
   }
-  return prepare_graph(model, model.graph);
+  profile_ = RunProfile();
+  node_index_.clear();
+  return prepare_graph(model, model.graph, 0);
 }
 
-Status Executor::prepare_graph(const Model& model, const Graph& g) {
+void Executor::set_profiling(bool on) {
+  profiling_ = on;
+  if (!on) return;
+  profile_.runs = 0;
+  profile_.total_ms = 0;
+  for (NodeTiming& t : profile_.nodes) t.calls = 0, t.total_ms = 0;
+}
+
+Status Executor::prepare_graph(const Model& model, const Graph& g, int depth) {
   GraphPlan plan;
   plan.free_after.resize(g.nodes.size());
   std::map<int, size_t> last;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    node_index_[&n] = profile_.nodes.size();
+    NodeTiming timing;
+    timing.name = n.name;
+    timing.op_type = n.domain.empty() ? n.op_type : n.domain + "." + n.op_type;
+    timing.depth = depth;
+    timing.control_flow = is_control_flow(n.op_type);
+    profile_.nodes.push_back(std::move(timing));
     std::set<int> reads;
     node_reads(n, reads);
     for (int r : reads) last[r] = i;
@@ -79,7 +97,7 @@ Status Executor::prepare_graph(const Model& model, const Graph& g) {
       if (o != kNoValue && !last.count(o)) last[o] = i;  // unused outputs die at once
     if (is_control_flow(n.op_type)) {
       for (const auto& [name, a] : n.attrs)
-        if (a.kind == Attribute::Kind::kGraph && a.g) KILN_RETURN_IF_ERROR(prepare_graph(model, *a.g));
+        if (a.kind == Attribute::Kind::kGraph && a.g) KILN_RETURN_IF_ERROR(prepare_graph(model, *a.g, depth + 1));
       continue;
     }
     OpContext ctx{n, model, model.opset};
@@ -130,12 +148,18 @@ Status Executor::run_graph(const Model& model, const Graph& g, Env& env) {
   const GraphPlan& plan = plans_.at(&g);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    const double t0 = profiling_ ? now_ms() : 0;
     Status s = !is_control_flow(n.op_type) ? run_node(model, n, env)
                : n.op_type == "Loop"        ? run_loop(model, n, env)
                : n.op_type == "Scan"        ? run_scan(model, n, env)
                                             : run_if(model, n, env);
     KILN_RETURN_IF_ERROR(s);
     for (int v : plan.free_after[i]) env.values[static_cast<size_t>(v)] = Tensor();
+    if (profiling_) {
+      NodeTiming& t = profile_.nodes[node_index_.at(&n)];
+      t.calls++;
+      t.total_ms += now_ms() - t0;
+    }
   }
   return Status::Ok();
 }
