@@ -21,6 +21,17 @@ namespace kiln {
 using namespace nn;  // NOLINT: this file's helpers (ops/nn_util.h)
 namespace {
 
+// parallel_for over n rows of a layout copy of `floats` values; small copies stay on the
+// calling thread (a hand-off would cost more than the copy).
+template <class Fn>
+void copy_rows(size_t n, size_t floats, Fn&& fn) {
+  if (n == 0) return;
+  if (floats < (size_t{1} << 16))
+    fn(size_t{0}, n);
+  else
+    parallel_for(n, fn);
+}
+
 class ConvOp final : public Op {
  public:
   ConvOp(std::string who, WindowAttrs attrs, int64_t group, FusedActivation act)
@@ -146,7 +157,7 @@ class ConvOp final : public Op {
         const size_t p0 = std::min(span, pad), p1 = std::min(span, pad + len);
         std::fill(xp, xp + p0 * cin, 0.f);
         std::fill(xp + p1 * cin, xp + span * cin, 0.f);
-        parallel_for(p1 - p0, [&](size_t q0, size_t q1) {
+        copy_rows(p1 - p0, (p1 - p0) * cin, [&](size_t q0, size_t q1) {
           f32_transpose_reference(cin, q1 - q0, xb + (p0 - pad) + q0, len, xp + (p0 + q0) * cin, cin);
         });
         a = xp;
@@ -158,7 +169,7 @@ class ConvOp final : public Op {
         apply_fused_activation(post_act_, yb, static_cast<int64_t>(cout * out_len));
         continue;
       }
-      parallel_for(cout, [&](size_t c0, size_t c1) {
+      copy_rows(cout, cout * out_len, [&](size_t c0, size_t c1) {
         f32_transpose_reference(out_len, c1 - c0, yt + c0, cout, yb + c0 * out_len, out_len);
         apply_fused_activation(post_act_, yb + c0 * out_len, static_cast<int64_t>((c1 - c0) * out_len));
       });
@@ -202,7 +213,7 @@ class ConvOp final : public Op {
       for (size_t b = 0; b < g.batch; ++b) {
         const float* xb = x + b * cin * in_px;
         float* xt = x_nhwc_.data() + b * in_px * cin;
-        parallel_for(in_px, [&](size_t p0, size_t p1) {
+        copy_rows(in_px, in_px * cin, [&](size_t p0, size_t p1) {
           f32_transpose_reference(cin, p1 - p0, xb + p0, in_px, xt + p0 * cin, cin);
         });
       }
@@ -219,7 +230,7 @@ class ConvOp final : public Op {
     for (size_t b = 0; b < g.batch; ++b) {
       const float* yt = yc + b * out_px * cout;
       float* yb = y + b * cout * out_px;
-      parallel_for(cout, [&](size_t c0, size_t c1) {
+      copy_rows(cout, cout * out_px, [&](size_t c0, size_t c1) {
         f32_transpose_reference(out_px, c1 - c0, yt + c0, cout, yb + c0 * out_px, out_px);
         apply_fused_activation(post_act_, yb + c0 * out_px, static_cast<int64_t>((c1 - c0) * out_px));
       });

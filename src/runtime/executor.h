@@ -58,6 +58,13 @@ class Executor {
   // Drops the values a subgraph produced (its inputs and node outputs) from env.
   static void clear_locals(const Graph& g, Env& env);
 
+  // run_node's per-node vectors, kept so their capacity is reused across nodes and runs.
+  struct NodeScratch {
+    std::vector<Tensor> ins, outs;
+    std::vector<TensorInfo> infos, out_infos;
+    std::vector<const void*> in_arena;
+  };
+  NodeScratch scratch_;
   std::unordered_map<const Node*, std::unique_ptr<Op>> ops_;
   std::unordered_map<const Graph*, GraphPlan> plans_;
   Backend backend_ = Backend::kKiln;
