@@ -13,9 +13,10 @@ const archs = {
   vec: ['F32x4Vec', null, 4, 4],
 };
 // GEMM and IGEMM share the tiles. `picked`: a tile a config table can choose in the WASM
-// build; only those are linked into kiln.wasm (KILN_KERNEL_PICKED_ONLY, f32-gemm.h).
+// build; only those are linked into kiln.wasm (KILN_KERNEL_PICKED_ONLY, f32-gemm.h). 1x8 is
+// the one-row kernel for GEMVs (f32_gemm_single_row_kernel).
 const tiles = [
-  ['simd', 1, 8], ['simd', 2, 8], ['simd', 4, 8, 'picked'], ['simd', 5, 8], ['simd', 6, 8], ['simd', 3, 16],
+  ['simd', 1, 8, 'picked'], ['simd', 2, 8], ['simd', 4, 8, 'picked'], ['simd', 5, 8], ['simd', 6, 8], ['simd', 3, 16],
   ['simd', 4, 16],
   ['avx2', 1, 16], ['avx2', 4, 16], ['avx2', 5, 16], ['avx2', 6, 16], ['avx2', 4, 24], ['avx2', 8, 8],
   ['vec', 4, 8],

@@ -54,6 +54,7 @@ void PackedGemmWeights::pack(size_t n, size_t k, const float* b, ptrdiff_t b_str
   n_ = n;
   k_ = k;
   kern_ = nullptr;
+  row_kern_ = nullptr;
   spmm_ = nullptr;
   sparse_ = F32SpmmPacked();
   if (allow_sparse && sparse_kernels_enabled() && f32_spmm_preferred(n, k, f32_count_zeros(n, k, b, b_stride_k, b_stride_n))) {
@@ -63,6 +64,7 @@ void PackedGemmWeights::pack(size_t n, size_t k, const float* b, ptrdiff_t b_str
     if (f32_spmm_min_rows() <= 1) return;  // no dense copy needed: sparse wins for every M
   }
   kern_ = &f32_gemm_default_kernel();
+  row_kern_ = f32_gemm_single_row_kernel(kern_->nr);
   data_.resize(f32_gemm_packed_size(kern_->nr, n, k));
   f32_gemm_pack(kern_->nr, n, k, b, b_stride_k, b_stride_n, bias, bias_stride, data_.data());
   if (scale != 1.f || bias_scale != 1.f) {  // Gemm's alpha / beta, folded into the weights
@@ -91,13 +93,21 @@ void PackedGemmWeights::multiply(size_t m, const float* a, size_t a_stride, floa
   args.c_stride = c_stride;
   args.minmax = minmax;
   if (m == 0 || n_ == 0) return;
+  const F32GemmKernel& kern = m == 1 && row_kern_ ? *row_kern_ : *kern_;
   // Threads split the larger of the two tile counts (row tiles or column panels), so the
   // chunks stay even; each thread runs its slice blocked like the single-threaded GEMM.
-  const size_t rows = f32_gemm_row_tiles(*kern_, m), panels = f32_gemm_col_panels(*kern_, n_);
+  const size_t rows = f32_gemm_row_tiles(kern, m), panels = f32_gemm_col_panels(kern, n_);
+  // Below ~2^18 multiply-adds (a recurrent step's GEMV, small 1-D convolutions) handing
+  // tiles to another thread costs more than it saves, most of all on a busy machine.
+  constexpr size_t kMinParallelMacs = size_t{1} << 18;
+  if (m * n_ * k_ < kMinParallelMacs) {
+    f32_gemm_blocked(kern, args, 0, rows, 0, panels);
+    return;
+  }
   if (rows >= panels)
-    parallel_for(rows, [&](size_t begin, size_t end) { f32_gemm_blocked(*kern_, args, begin, end, 0, panels); });
+    parallel_for(rows, [&](size_t begin, size_t end) { f32_gemm_blocked(kern, args, begin, end, 0, panels); });
   else
-    parallel_for(panels, [&](size_t begin, size_t end) { f32_gemm_blocked(*kern_, args, 0, rows, begin, end); });
+    parallel_for(panels, [&](size_t begin, size_t end) { f32_gemm_blocked(kern, args, 0, rows, begin, end); });
 }
 
 }  // namespace kiln

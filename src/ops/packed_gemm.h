@@ -38,6 +38,7 @@ class PackedGemmWeights {
   size_t k() const { return k_; }
   // C[m, n] (row stride c_stride) = clamp(A[m, k] (row stride a_stride) x B + bias), split
   // over the current thread pool (platform/thread_pool.h); bit-identical for any count.
+  // One row (m = 1) runs the build's one-row kernel of the same NR when it has one.
   void multiply(size_t m, const float* a, size_t a_stride, float* c, size_t c_stride,
                 F32MinMax minmax = F32MinMax()) const;
 
@@ -45,6 +46,7 @@ class PackedGemmWeights {
   const F32GemmKernel* kern_ = nullptr;
   // Sparse weights: spmm_ is set; kern_ too (a dense copy) when few rows run faster dense.
   const F32SpmmKernel* spmm_ = nullptr;
+  const F32GemmKernel* row_kern_ = nullptr;  // 1 x kern_->nr, or null
   size_t n_ = 0, k_ = 0;
   std::vector<float> data_;
   F32SpmmPacked sparse_;

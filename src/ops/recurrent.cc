@@ -183,6 +183,7 @@ Status run_recurrent(const RecurrentAttrs& a, std::span<const Tensor> in, std::s
   std::vector<float> workspace(recurrent_workspace_size(geo, G));
   for (size_t dir = 0; dir < D; ++dir) {
     RecurrentDirection rd;
+    rd.index = dir;
     RecurrentGeometry& g = rd.geometry;
     g = geo;
     g.reverse = a.reverse || dir == 1;

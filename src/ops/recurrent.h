@@ -46,6 +46,7 @@ Status infer_recurrent(const RecurrentAttrs& a, std::span<const TensorInfo> in, 
 
 // What one direction's kernel call needs, offsets already applied.
 struct RecurrentDirection {
+  size_t index = 0;  // 0: forward (or the only direction), 1: the reverse half of bidirectional
   RecurrentGeometry geometry;
   const RecurrentActivation* acts = nullptr;
   const float *x = nullptr, *w = nullptr, *r = nullptr, *bias = nullptr, *peephole = nullptr;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ops/registry.h"
+#include "platform/platform.h"
 #include "runtime/axis_slices.h"
 #include "runtime/plan.h"
 
@@ -63,15 +64,32 @@ Status Executor::prepare(const Model& model, Backend backend) {
     }
     return unsupported(msg);
   }
-  return prepare_graph(model, model.graph);
+  profile_ = RunProfile();
+  node_index_.clear();
+  return prepare_graph(model, model.graph, 0);
 }
 
-Status Executor::prepare_graph(const Model& model, const Graph& g) {
+void Executor::set_profiling(bool on) {
+  profiling_ = on;
+  if (!on) return;
+  profile_.runs = 0;
+  profile_.total_ms = 0;
+  for (NodeTiming& t : profile_.nodes) t.calls = 0, t.total_ms = 0;
+}
+
+Status Executor::prepare_graph(const Model& model, const Graph& g, int depth) {
   GraphPlan plan;
   plan.free_after.resize(g.nodes.size());
   std::map<int, size_t> last;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    node_index_[&n] = profile_.nodes.size();
+    NodeTiming timing;
+    timing.name = n.name;
+    timing.op_type = n.domain.empty() ? n.op_type : n.domain + "." + n.op_type;
+    timing.depth = depth;
+    timing.control_flow = is_control_flow(n.op_type);
+    profile_.nodes.push_back(std::move(timing));
     std::set<int> reads;
     node_reads(n, reads);
     for (int r : reads) last[r] = i;
@@ -79,7 +97,7 @@ Status Executor::prepare_graph(const Model& model, const Graph& g) {
       if (o != kNoValue && !last.count(o)) last[o] = i;  // unused outputs die at once
     if (is_control_flow(n.op_type)) {
       for (const auto& [name, a] : n.attrs)
-        if (a.kind == Attribute::Kind::kGraph && a.g) KILN_RETURN_IF_ERROR(prepare_graph(model, *a.g));
+        if (a.kind == Attribute::Kind::kGraph && a.g) KILN_RETURN_IF_ERROR(prepare_graph(model, *a.g, depth + 1));
       continue;
     }
     OpContext ctx{n, model, model.opset};
@@ -130,55 +148,76 @@ Status Executor::run_graph(const Model& model, const Graph& g, Env& env) {
   const GraphPlan& plan = plans_.at(&g);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    const double t0 = profiling_ ? now_ms() : 0;
     Status s = !is_control_flow(n.op_type) ? run_node(model, n, env)
                : n.op_type == "Loop"        ? run_loop(model, n, env)
                : n.op_type == "Scan"        ? run_scan(model, n, env)
                                             : run_if(model, n, env);
     KILN_RETURN_IF_ERROR(s);
     for (int v : plan.free_after[i]) env.values[static_cast<size_t>(v)] = Tensor();
+    if (profiling_) {
+      NodeTiming& t = profile_.nodes[node_index_.at(&n)];
+      t.calls++;
+      t.total_ms += now_ms() - t0;
+    }
   }
   return Status::Ok();
 }
 
 Status Executor::run_node(const Model& model, const Node& n, Env& env) {
   Op* op = ops_.at(&n).get();
-  std::vector<Tensor> ins(n.inputs.size());
-  std::vector<TensorInfo> infos(n.inputs.size());
-  for (size_t i = 0; i < n.inputs.size(); ++i) {
-    if (n.inputs[i] == kNoValue) continue;
+  // Scratch reused from node to node (run_node never nests), emptied before returning so
+  // no tensor outlives its last reader.
+  NodeScratch& sc = scratch_;
+  struct Clear {
+    NodeScratch& sc;
+    ~Clear() {
+      sc.ins.clear();
+      sc.outs.clear();
+    }
+  } clear{sc};
+  const size_t ni = n.inputs.size(), no = n.outputs.size();
+  sc.ins.resize(ni);
+  sc.infos.resize(ni);
+  for (size_t i = 0; i < ni; ++i) {
+    TensorInfo& info = sc.infos[i];
+    if (n.inputs[i] == kNoValue) {
+      info = TensorInfo();
+      continue;
+    }
     const Tensor* t = env.get(n.inputs[i]);
     if (!t)
       return internal_error(n.describe() + ": input '" + model.values[static_cast<size_t>(n.inputs[i])].name +
                             "' has no value");
-    ins[i] = *t;
-    infos[i].dtype = t->dtype();
-    infos[i].dims = t->dims();
-    infos[i].value = &ins[i];
+    sc.ins[i] = *t;
+    info.dtype = t->dtype();
+    info.dims = t->dims();  // reuses the scratch's capacity
+    info.value = &sc.ins[i];
   }
-  std::vector<TensorInfo> out_infos(n.outputs.size());
-  Status s = op->infer(infos, out_infos);
+  sc.out_infos.assign(no, TensorInfo());
+  Status s = op->infer(std::span<const TensorInfo>(sc.infos.data(), ni), sc.out_infos);
   if (!s.ok()) return Status(s.code(), with_node(n, s));
-  std::vector<Tensor> outs(n.outputs.size());
-  std::vector<const void*> in_arena(n.outputs.size(), nullptr);
+  sc.outs.resize(no);
+  sc.in_arena.assign(no, nullptr);
   if (!op->is_view()) {
-    for (size_t i = 0; i < outs.size(); ++i) {
+    for (size_t i = 0; i < no; ++i) {
       if (n.outputs[i] != kNoValue && env.plan) {
-        in_arena[i] = arena_slot(*env.plan, n.outputs[i], out_infos[i], outs[i]);
-        if (in_arena[i]) continue;
+        sc.in_arena[i] = arena_slot(*env.plan, n.outputs[i], sc.out_infos[i], sc.outs[i]);
+        if (sc.in_arena[i]) continue;
       }
-      auto t = Tensor::make(out_infos[i].dtype, out_infos[i].dims);
+      auto t = Tensor::make(sc.out_infos[i].dtype, std::move(sc.out_infos[i].dims));
       if (!t.ok()) return Status(t.status().code(), with_node(n, t.status()));
-      outs[i] = std::move(t).value();
+      sc.outs[i] = std::move(t).value();
     }
   }
-  s = op->run(ins, outs);
+  s = op->run(sc.ins, sc.outs);
   if (!s.ok()) return Status(s.code(), with_node(n, s));
   // An op that swapped an arena output for another tensor may alias a value the plan
   // thought dead: stop reusing the arena (from here on and for this shape).
-  for (size_t i = 0; i < outs.size(); ++i)
-    if (in_arena[i] && outs[i].raw() != in_arena[i]) env.plan->arena_disabled = true;
-  for (size_t i = 0; i < outs.size(); ++i)
-    if (n.outputs[i] != kNoValue) env.values[static_cast<size_t>(n.outputs[i])] = std::move(outs[i]);
+  for (size_t i = 0; i < no; ++i)
+    if (sc.in_arena[i] && sc.outs[i].raw() != sc.in_arena[i]) env.plan->arena_disabled = true;
+  for (size_t i = 0; i < no; ++i)
+    if (n.outputs[i] != kNoValue) env.values[static_cast<size_t>(n.outputs[i])] = std::move(sc.outs[i]);
   return Status::Ok();
 }
 

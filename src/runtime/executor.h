@@ -10,6 +10,7 @@
 #include "graph/graph.h"
 #include "ops/op.h"
 #include "runtime/backend.h"
+#include "runtime/profile.h"
 
 namespace kiln {
 
@@ -29,13 +30,18 @@ class Executor {
                                   RunPlan* plan = nullptr);
   // The prepared op of a node (nullptr for control flow).
   Op* op_for(const Node& n) const;
+  // Off by default. On, every node's wall time (freeing its dead inputs included) is added
+  // to profile(); turning it on clears what was collected.
+  void set_profiling(bool on);
+  bool profiling() const { return profiling_; }
+  const RunProfile& profile() const { return profile_; }
 
  private:
   struct Env;
   struct GraphPlan {
     std::vector<std::vector<int>> free_after;  // values whose last reader is node i
   };
-  Status prepare_graph(const Model& model, const Graph& g);
+  Status prepare_graph(const Model& model, const Graph& g, int depth);
   Status run_graph(const Model& model, const Graph& g, Env& env);
   Status run_node(const Model& model, const Node& n, Env& env);
   Status run_if(const Model& model, const Node& n, Env& env);
@@ -52,10 +58,20 @@ class Executor {
   // Drops the values a subgraph produced (its inputs and node outputs) from env.
   static void clear_locals(const Graph& g, Env& env);
 
+  // run_node's per-node vectors, kept so their capacity is reused across nodes and runs.
+  struct NodeScratch {
+    std::vector<Tensor> ins, outs;
+    std::vector<TensorInfo> infos, out_infos;
+    std::vector<const void*> in_arena;
+  };
+  NodeScratch scratch_;
   std::unordered_map<const Node*, std::unique_ptr<Op>> ops_;
   std::unordered_map<const Graph*, GraphPlan> plans_;
   Backend backend_ = Backend::kKiln;
   int delegated_ = 0;
+  bool profiling_ = false;
+  RunProfile profile_;                                  // nodes in prepare order
+  std::unordered_map<const Node*, size_t> node_index_;  // index in profile_.nodes
 };
 
 }  // namespace kiln

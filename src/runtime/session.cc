@@ -7,6 +7,7 @@
 
 #include "format/model_io.h"
 #include "ops/registry.h"
+#include "platform/platform.h"
 #include "platform/thread_pool.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
@@ -25,6 +26,8 @@ struct Session::Impl {
   // Most recently used first; a handful of entries, so a list scan is enough.
   std::list<std::pair<std::vector<Dims>, std::shared_ptr<RunPlan>>> plans;
   PlanCacheStats stats;
+  int64_t profiled_runs = 0;  // while the executor profiles
+  double profiled_ms = 0;
 
   Result<RunPlan*> plan_for(const Model& model, const std::vector<Dims>& dims) {
     for (auto it = plans.begin(); it != plans.end(); ++it)
@@ -115,6 +118,7 @@ Status check_input(const TensorDesc& d, const Tensor& t, std::unordered_map<std:
 }  // namespace
 
 Result<TensorMap> Session::run(const TensorMap& inputs) {
+  const double t0 = now_ms();
   std::unordered_map<std::string, int64_t> symbols;
   std::vector<std::pair<int, Tensor>> bound;
   for (const auto& [name, t] : inputs) {
@@ -143,7 +147,25 @@ Result<TensorMap> Session::run(const TensorMap& inputs) {
   KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, impl_->executor.run(model_, bound, plan));
   TensorMap result;
   for (size_t i = 0; i < outputs_.size(); ++i) result[outputs_[i].name] = std::move(outs[i]);
+  if (impl_->executor.profiling()) {
+    impl_->profiled_runs++;
+    impl_->profiled_ms += now_ms() - t0;
+  }
   return result;
+}
+
+void Session::set_profiling(bool on) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->executor.set_profiling(on);
+  if (on) impl_->profiled_runs = 0, impl_->profiled_ms = 0;
+}
+
+RunProfile Session::profile() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  RunProfile p = impl_->executor.profile();
+  p.runs = impl_->profiled_runs;
+  p.total_ms = impl_->profiled_ms;
+  return p;
 }
 
 Result<PlanInfo> Session::plan_info(const std::vector<Dims>& input_dims) {

@@ -10,6 +10,7 @@
 #include "core/tensor.h"
 #include "graph/graph.h"
 #include "runtime/backend.h"
+#include "runtime/profile.h"
 
 namespace kiln {
 
@@ -74,6 +75,11 @@ class Session {
   // Nodes of the model (subgraphs included) that run on the backend rather than on kiln's
   // own ops; 0 for Backend::kKiln.
   int delegated_nodes() const;
+
+  // Per-node timing of the runs that follow (runtime/profile.h). Turning it on clears what
+  // was collected; off (the default), a run pays one branch per node.
+  void set_profiling(bool on);
+  RunProfile profile() const;
 
  private:
   Session() = default;

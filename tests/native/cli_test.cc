@@ -185,6 +185,14 @@ TEST(KilnCli, PinnedShapesPlansAndRepeat) {
   EXPECT_NE(r.out.find("(2 threads)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[1.5, 0, 3.5, 0, 1.5, 0]"), std::string::npos) << r.out;
   expect_error_line(kiln_cli({"run", kiln_path, "-i", in_path, "--threads", "-1"}), "--threads");
+  r = kiln_cli({"run", kiln_path, "-i", in_path, "--repeat", "4", "--profile", "--top", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("profile over 3 runs:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("by op type:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("top 1 nodes:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Add 'add'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[1.5, 0, 3.5, 0, 1.5, 0]"), std::string::npos) << r.out;
+  expect_error_line(kiln_cli({"run", kiln_path, "-i", in_path, "--profile", "--top", "0"}), "--top");
   for (const std::string& p : {onnx_path, kiln_path, in_path}) std::remove(p.c_str());
 }
 

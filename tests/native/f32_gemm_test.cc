@@ -183,5 +183,19 @@ TEST(F32GemmConfig, DefaultKernelIsListedAndRuns) {
   GemmTester().m(def.mr * 2 + 1).n(def.nr * 2 + 3).k(40).use_driver(true).Test(def);
 }
 
+// The GEMV kernel reads weights packed for the default kernel (same NR): every build that
+// ships one (AVX2: 1x16, WASM: 1x8) must find it, and it must match the reference.
+TEST(F32GemmConfig, SingleRowKernelSharesTheDefaultPacking) {
+  const F32GemmKernel& def = f32_gemm_default_kernel();
+  const F32GemmKernel* row = f32_gemm_single_row_kernel(def.nr);
+  const std::string name = def.name;
+  if (name == "f32_gemm_4x16_avx2" || name == "f32_gemm_4x8_simd") ASSERT_NE(row, nullptr) << "no 1xNR kernel for " << name;
+  if (!row) GTEST_SKIP() << "this build has no 1x" << def.nr << " kernel";
+  EXPECT_EQ(row->mr, 1u);
+  EXPECT_EQ(row->nr, def.nr);
+  for (size_t n : {size_t{1}, def.nr - 1, def.nr + 1, 4 * def.nr + 3})
+    for (size_t k : {1, 5, 128, 257}) GemmTester().m(1).n(n).k(k).clamp(k == 5).use_driver(true).Test(*row);
+}
+
 }  // namespace
 }  // namespace kiln

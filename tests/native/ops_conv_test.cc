@@ -144,15 +144,22 @@ void check_conv(const ConvCase& cc, uint32_t seed) {
                     {"dilations", attr_ints(cc.dilations)}, {"pads", attr_ints(cc.pads)}},
            {x, w}};
   if (cc.bias) c.inputs.push_back(f32(b, {cc.w[0]}));
-  auto res = run_op(c);
-  ASSERT_TRUE(res.ok()) << res.status().to_string();
   Geo g{cc.group, cc.strides, cc.dilations, std::vector<int64_t>(cc.pads.begin(), cc.pads.begin() + r)};
   Dims y = {cc.x[0], cc.w[0]};
   for (size_t d = 0; d < r; ++d) {
     const int64_t eff = (cc.w[d + 2] - 1) * cc.dilations[d] + 1;
     y.push_back((cc.x[d + 2] + cc.pads[d] + cc.pads[d + r] - eff) / cc.strides[d] + 1);
   }
-  expect_near_all(res.value()[0], y, naive_conv(x, w, cc.bias ? &b : nullptr, g, y));
+  const std::vector<float> want = naive_conv(x, w, cc.bias ? &b : nullptr, g, y);
+  // Weights computed at run time take the reference convolution; constant ones are packed
+  // for the channels-last kernels (1-D, 2-D and pointwise layers of any rank).
+  for (bool constant : {false, true}) {
+    SCOPED_TRACE(constant ? "constant weights" : "run-time weights");
+    c.inputs_constant = constant;
+    auto res = run_op(c);
+    ASSERT_TRUE(res.ok()) << res.status().to_string();
+    expect_near_all(res.value()[0], y, want);
+  }
 }
 
 TEST(OpsNnConv, RandomCasesMatchNaive) {

@@ -25,6 +25,8 @@ struct RunOptions {
   int repeat = 1;
   std::string backend = "kiln";
   int threads = 0;  // 0: automatic (SessionOptions::num_threads)
+  bool profile = false;
+  int top = 10;  // nodes listed by --profile
 };
 
 std::string mib(size_t bytes) {
@@ -46,6 +48,29 @@ Status print_plan(Session& s, const TensorMap& feeds) {
             << p.dynamic_nodes << " resolved while running; arena " << mib(p.arena_bytes) << " holds "
             << p.arena_values << " intermediates (" << mib(p.unshared_bytes) << " without reuse)\n";
   return Status::Ok();
+}
+
+// Per-op-type totals and the slowest nodes of the profiled runs, in ms per run.
+void print_profile(const RunProfile& p, int top) {
+  if (p.runs == 0) return;
+  const double runs = static_cast<double>(p.runs);
+  double node_ms = 0;
+  for (const NodeTiming& n : p.nodes)
+    if (!n.control_flow) node_ms += n.total_ms;
+  std::printf("profile over %lld run%s: %.4f ms per run, of which %.4f ms inside nodes (the rest: input checks, "
+              "plan lookup, control flow)\n",
+              static_cast<long long>(p.runs), p.runs == 1 ? "" : "s", p.total_ms / runs, node_ms / runs);
+  std::printf("by op type:          nodes     calls/run   ms/run   share\n");
+  for (const OpTypeTiming& t : profile_by_op_type(p))
+    std::printf("  %-20s %5lld %12.1f %9.4f %6.1f%%\n", t.op_type.c_str(), static_cast<long long>(t.nodes),
+                static_cast<double>(t.calls) / runs, t.total_ms / runs, node_ms > 0 ? 100 * t.total_ms / node_ms : 0.0);
+  const std::vector<NodeTiming> nodes = profile_top_nodes(p, static_cast<size_t>(top));
+  if (nodes.empty()) return;
+  std::printf("top %zu nodes:       ms/run   share  node\n", nodes.size());
+  for (const NodeTiming& n : nodes)
+    std::printf("  %18.4f %6.1f%%  %s '%s'%s\n", n.total_ms / runs, node_ms > 0 ? 100 * n.total_ms / node_ms : 0.0,
+                n.op_type.c_str(), n.name.c_str(),
+                n.depth > 0 ? (" (in a subgraph, depth " + std::to_string(n.depth) + ")").c_str() : "");
 }
 
 int run_model(const RunOptions& o) {
@@ -100,8 +125,11 @@ int run_model(const RunOptions& o) {
     Status s = print_plan(**session, feeds);
     if (!s.ok()) return fail(s);
   }
+  // With --repeat the first run (plan building, cold caches) is left out of the profile.
+  if (o.profile && o.repeat == 1) (*session)->set_profiling(true);
   auto outputs = (*session)->run(feeds);
   if (!outputs.ok()) return fail(outputs.status());
+  if (o.profile && o.repeat > 1) (*session)->set_profiling(true);
   if (o.repeat > 1) {
     // The first run above built the plan and warmed caches; time the rest.
     std::vector<double> ms;
@@ -115,6 +143,7 @@ int run_model(const RunOptions& o) {
     std::printf("latency over %zu runs after a warm-up: median %.3f ms, min %.3f ms (%zu thread%s)\n", ms.size(),
                 ms[ms.size() / 2], ms.front(), (*session)->num_threads(), (*session)->num_threads() == 1 ? "" : "s");
   }
+  if (o.profile) print_profile((*session)->profile(), o.top);
 
   if (!o.output_dir.empty()) {
     std::error_code ec;
@@ -160,6 +189,10 @@ Command add_run(CLI::App& root) {
                   "Threads per run, the calling one included (default 0: the machine's cores, at most 4; "
                   "results are identical for every count)")
       ->check(CLI::Range(0, 256));
+  app->add_flag("--profile", o->profile,
+                "Time every node (subgraphs included) and print the time per op type and the slowest nodes, "
+                "in ms per run (with --repeat, over runs 2..N; the timing itself adds a little per node)");
+  app->add_option("--top", o->top, "How many nodes --profile lists (default 10)")->check(CLI::Range(1, 1000000));
   app->footer(
       ".npy files: little-endian, C order; float32/float64/float16, int64/int32/int8, uint8, bool.\n"
       "Without --output-dir, prints each output's name, dtype, shape and first values.");

@@ -52,4 +52,10 @@ const F32GemmKernel& f32_gemm_default_kernel() {
   return *chosen;
 }
 
+const F32GemmKernel* f32_gemm_single_row_kernel(size_t nr) {
+  for (const F32GemmKernel& k : f32_gemm_kernels())
+    if (k.mr == 1 && k.nr == nr) return &k;
+  return nullptr;
+}
+
 }  // namespace kiln

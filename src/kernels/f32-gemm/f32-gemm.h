@@ -64,6 +64,10 @@ struct F32GemmKernel {
 std::span<const F32GemmKernel> f32_gemm_kernels();
 // The one the ops use, chosen by measurement per build (see src/kernels/README.md).
 const F32GemmKernel& f32_gemm_default_kernel();
+// A one-row kernel with panels of `nr` columns (so it reads weights packed for any kernel
+// of that nr), or null: what a GEMV (m = 1, e.g. a recurrent step) runs instead of an
+// MR-row tile whose other rows would repeat the one row's work.
+const F32GemmKernel* f32_gemm_single_row_kernel(size_t nr);
 
 // --- packing ------------------------------------------------------------------------
 // Floats needed for the packed form of a k x n matrix with NR-column panels.
