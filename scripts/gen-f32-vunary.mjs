@@ -2,8 +2,9 @@
 // and their list (f32-vunary-list.h) from the tables below: every op x every variant, each
 // one instantiation of f32-vunary-ukernel.h. Edit the tables, then run
 //   node scripts/gen-f32-vunary.mjs
-// `picked` marks the variants the config table (f32-vunary-config.cc) can choose in WASM:
-// only those are linked into kiln.wasm (KILN_KERNEL_PICKED_ONLY).
+// `picked` marks the variants the config table (f32-vunary-config.cc) can choose in WASM
+// (x16_simd comes first there): only those are linked into kiln.wasm (KILN_KERNEL_PICKED_ONLY;
+// the native build has every variant).
 import { readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 
 const dir = new URL('../src/kernels/f32-vunary/', import.meta.url);
@@ -27,9 +28,9 @@ const ops = [
 const variants = [
   ['simd', 'F32x4Simd128', 'KILN_HAVE_SIMD128', 'KILN_F32_GEMM_SIMD', 8, false],
   ['simd', 'F32x4Simd128', 'KILN_HAVE_SIMD128', 'KILN_F32_GEMM_SIMD', 16, true],
-  ['avx2', 'F32x8Avx2', 'KILN_HAVE_AVX2', 'KILN_F32_GEMM_AVX2', 16, true],
-  ['avx2', 'F32x8Avx2', 'KILN_HAVE_AVX2', 'KILN_F32_GEMM_AVX2', 32, true],
-  ['vec', 'F32x4Vec', null, 'KILN_F32_GEMM_VEC', 8, true],
+  ['avx2', 'F32x8Avx2', 'KILN_HAVE_AVX2', 'KILN_F32_GEMM_AVX2', 16, false],
+  ['avx2', 'F32x8Avx2', 'KILN_HAVE_AVX2', 'KILN_F32_GEMM_AVX2', 32, false],
+  ['vec', 'F32x4Vec', null, 'KILN_F32_GEMM_VEC', 8, false],
 ];
 const lanes = { simd: 4, avx2: 8, vec: 4 };
 

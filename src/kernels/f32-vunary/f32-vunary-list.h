@@ -6,13 +6,13 @@ KILN_F32_VUNARY(f32_vsigmoid_x8_simd, kSigmoid, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vsigmoid_x16_simd, kSigmoid, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vsigmoid_x16_avx2, kSigmoid, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vsigmoid_x32_avx2, kSigmoid, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vsigmoid_x8_vec, kSigmoid, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -21,13 +21,13 @@ KILN_F32_VUNARY(f32_vtanh_x8_simd, kTanh, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vtanh_x16_simd, kTanh, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vtanh_x16_avx2, kTanh, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vtanh_x32_avx2, kTanh, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vtanh_x8_vec, kTanh, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -36,13 +36,13 @@ KILN_F32_VUNARY(f32_vexp_x8_simd, kExp, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vexp_x16_simd, kExp, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vexp_x16_avx2, kExp, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vexp_x32_avx2, kExp, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vexp_x8_vec, kExp, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -51,13 +51,13 @@ KILN_F32_VUNARY(f32_verf_x8_simd, kErf, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_verf_x16_simd, kErf, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_verf_x16_avx2, kErf, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_verf_x32_avx2, kErf, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_verf_x8_vec, kErf, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -66,13 +66,13 @@ KILN_F32_VUNARY(f32_vgelu_x8_simd, kGelu, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vgelu_x16_simd, kGelu, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vgelu_x16_avx2, kGelu, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vgelu_x32_avx2, kGelu, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vgelu_x8_vec, kGelu, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -81,13 +81,13 @@ KILN_F32_VUNARY(f32_vgelutanh_x8_simd, kGeluTanh, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vgelutanh_x16_simd, kGeluTanh, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vgelutanh_x16_avx2, kGeluTanh, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vgelutanh_x32_avx2, kGeluTanh, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vgelutanh_x8_vec, kGeluTanh, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -96,13 +96,13 @@ KILN_F32_VUNARY(f32_vhardsigmoid_x8_simd, kHardSigmoid, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vhardsigmoid_x16_simd, kHardSigmoid, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vhardsigmoid_x16_avx2, kHardSigmoid, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vhardsigmoid_x32_avx2, kHardSigmoid, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vhardsigmoid_x8_vec, kHardSigmoid, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -111,13 +111,13 @@ KILN_F32_VUNARY(f32_vhswish_x8_simd, kHardSwish, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vhswish_x16_simd, kHardSwish, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vhswish_x16_avx2, kHardSwish, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vhswish_x32_avx2, kHardSwish, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vhswish_x8_vec, kHardSwish, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -126,13 +126,13 @@ KILN_F32_VUNARY(f32_vlrelu_x8_simd, kLeakyRelu, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vlrelu_x16_simd, kLeakyRelu, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vlrelu_x16_avx2, kLeakyRelu, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vlrelu_x32_avx2, kLeakyRelu, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vlrelu_x8_vec, kLeakyRelu, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -141,13 +141,13 @@ KILN_F32_VUNARY(f32_vswish_x8_simd, kSwish, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vswish_x16_simd, kSwish, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vswish_x16_avx2, kSwish, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vswish_x32_avx2, kSwish, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vswish_x8_vec, kSwish, vec, 8)
 #endif
 #if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
@@ -156,12 +156,12 @@ KILN_F32_VUNARY(f32_vclamp_x8_simd, kClamp, simd, 8)
 #if KILN_F32_GEMM_SIMD
 KILN_F32_VUNARY(f32_vclamp_x16_simd, kClamp, simd, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vclamp_x16_avx2, kClamp, avx2, 16)
 #endif
-#if KILN_F32_GEMM_AVX2
+#if KILN_F32_GEMM_AVX2 && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vclamp_x32_avx2, kClamp, avx2, 32)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_VUNARY(f32_vclamp_x8_vec, kClamp, vec, 8)
 #endif
