@@ -6,6 +6,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/fast_math.h"
+#include "ops/vunary_op.h"
 
 namespace kiln {
 namespace {
@@ -114,6 +115,10 @@ class ClipOp final : public Op {
       }
       const T* x = in[0].data<T>();
       T* y = out[0].mutable_data<T>();
+      if constexpr (std::is_same_v<T, float>) {  // the same min/max with NaN kept, vectorized
+        run_f32_vunary(F32VunaryOp::kClamp, x, y, static_cast<size_t>(in[0].size()), F32VunaryParams{lo, hi});
+        return;
+      }
       for (int64_t i = 0, n = in[0].size(); i < n; ++i) {
         T v = x[i] < lo ? lo : x[i];
         y[i] = hi < v ? hi : v;
@@ -142,7 +147,7 @@ Result<std::unique_ptr<Op>> create_relu(const OpContext& ctx) {
 Result<std::unique_ptr<Op>> create_leaky_relu(const OpContext& ctx) {
   UnaryParams p;
   KILN_ASSIGN_OR_RETURN(p.alpha, alpha_attr(ctx, 0.01f));
-  return make_float_unary<LeakyReluF>(ctx, p);
+  return make_float_unary_vunary<LeakyReluF, F32VunaryOp::kLeakyRelu>(ctx, p);
 }
 
 Result<std::unique_ptr<Op>> create_elu(const OpContext& ctx) {
@@ -185,10 +190,12 @@ Result<std::unique_ptr<Op>> create_hard_sigmoid(const OpContext& ctx) {
   UnaryParams p;
   KILN_ASSIGN_OR_RETURN(p.alpha, alpha_attr(ctx, 0.2f));
   KILN_ASSIGN_OR_RETURN(p.beta, ctx.node.attr_float("beta", 0.5f));
-  return make_float_unary<HardSigmoidF>(ctx, p);
+  return make_float_unary_vunary<HardSigmoidF, F32VunaryOp::kHardSigmoid>(ctx, p);
 }
 
-Result<std::unique_ptr<Op>> create_hard_swish(const OpContext& ctx) { return make_float_unary<HardSwishF>(ctx); }
+Result<std::unique_ptr<Op>> create_hard_swish(const OpContext& ctx) {
+  return make_float_unary_vunary<HardSwishF, F32VunaryOp::kHardSwish>(ctx);
+}
 
 Result<std::unique_ptr<Op>> create_gelu(const OpContext& ctx) {
   KILN_ASSIGN_OR_RETURN(std::string approx, ctx.node.attr_string("approximate", std::string("none")));
@@ -196,7 +203,8 @@ Result<std::unique_ptr<Op>> create_gelu(const OpContext& ctx) {
   if (approx == "tanh") p.mode = 1;
   else if (approx != "none")
     return invalid_model(ctx.node.describe() + ": approximate must be 'none' or 'tanh', got '" + approx + "'");
-  return make_float_unary<GeluF>(ctx, p);
+  if (p.mode == 1) return make_float_unary_vunary<GeluF, F32VunaryOp::kGeluTanh>(ctx, p);
+  return make_float_unary_vunary<GeluF, F32VunaryOp::kGelu>(ctx, p);
 }
 
 Result<std::unique_ptr<Op>> create_clip(const OpContext& ctx) {

@@ -1,7 +1,7 @@
 #include "ops/fused_activation.h"
 
 #include "graph/kiln_extensions.h"
-#include "ops/fast_math.h"
+#include "ops/vunary_kernels.h"
 #include "ops/op.h"
 
 namespace kiln {
@@ -16,7 +16,8 @@ constexpr Named kNames[] = {{K::kRelu, "Relu"},       {K::kClip, "Clip"},       
                             {K::kHardSwish, "HardSwish"}, {K::kSigmoid, "Sigmoid"}, {K::kLeakyRelu, "LeakyRelu"},
                             {K::kTanh, "Tanh"},       {K::kSwish, "Swish"}};
 
-// One loop per kind so each vectorizes; the bodies match src/ops/activation.cc and unary.cc.
+// Relu stays a plain loop (compilers vectorize it); the others run the f32-vunary kernels
+// the standalone ops run, so fused and unfused graphs give the same values.
 template <class F>
 void each(float* y, int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) y[i] = f(y[i]);
@@ -81,38 +82,26 @@ Result<FusedActivation> parse_fused_activation(const Node& node) {
 }
 
 void apply_fused_activation(const FusedActivation& act, float* y, int64_t n) {
-  const float alpha = act.alpha, beta = act.beta;
+  const size_t count = static_cast<size_t>(n);
   switch (act.kind) {
     case K::kNone:
       return;
     case K::kRelu:
       return each(y, n, [](float x) { return x > 0 ? x : 0.f; });
     case K::kClip:  // min = alpha, max = beta, NaN stays NaN as in Clip
-      return each(y, n, [=](float x) {
-        float v = x < alpha ? alpha : x;
-        return beta < v ? beta : v;
-      });
+      return run_f32_vunary(F32VunaryOp::kClamp, y, y, count, {act.alpha, act.beta});
     case K::kHardSigmoid:
-      return each(y, n, [=](float x) {
-        float v = alpha * x + beta;
-        return v < 0 ? 0.f : (v > 1 ? 1.f : v);
-      });
+      return run_f32_vunary(F32VunaryOp::kHardSigmoid, y, y, count, {act.alpha, act.beta});
     case K::kHardSwish:
-      return each(y, n, [](float x) {
-        float v = x / 6.f + 0.5f;
-        return x * (v < 0 ? 0.f : (v > 1 ? 1.f : v));
-      });
+      return run_f32_vunary(F32VunaryOp::kHardSwish, y, y, count);
     case K::kSigmoid:
-      return each(y, n, [](float x) { return 1.f / (1.f + fast::exp_t(-x)); });
+      return run_f32_vunary(F32VunaryOp::kSigmoid, y, y, count);
     case K::kLeakyRelu:
-      return each(y, n, [=](float x) { return x < 0 ? alpha * x : x; });
+      return run_f32_vunary(F32VunaryOp::kLeakyRelu, y, y, count, {act.alpha, 0.f});
     case K::kTanh:
-      return each(y, n, [](float x) { return fast::tanh_t(x); });
-    case K::kSwish:  // Sigmoid then Mul, rounded as the two ops round
-      return each(y, n, [](float x) {
-        const float s = 1.f / (1.f + fast::exp_t(-x));
-        return x * s;
-      });
+      return run_f32_vunary(F32VunaryOp::kTanh, y, y, count);
+    case K::kSwish:  // x * sigmoid(x), rounded as the Sigmoid and Mul ops round
+      return run_f32_vunary(F32VunaryOp::kSwish, y, y, count);
   }
 }
 

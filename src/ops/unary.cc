@@ -5,6 +5,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/fast_math.h"
+#include "ops/vunary_op.h"
 
 namespace kiln {
 namespace {
@@ -109,7 +110,9 @@ Result<std::unique_ptr<Op>> make_unary_op(const OpContext& ctx, UnarySpec spec) 
 Result<std::unique_ptr<Op>> create_abs(const OpContext& ctx) { return make_signed_unary<AbsF>(ctx); }
 Result<std::unique_ptr<Op>> create_neg(const OpContext& ctx) { return make_signed_unary<NegF>(ctx); }
 Result<std::unique_ptr<Op>> create_sign(const OpContext& ctx) { return make_signed_unary<SignF>(ctx); }
-Result<std::unique_ptr<Op>> create_exp(const OpContext& ctx) { return make_float_unary<ExpF>(ctx); }
+Result<std::unique_ptr<Op>> create_exp(const OpContext& ctx) {
+  return make_float_unary_vunary<ExpF, F32VunaryOp::kExp>(ctx);
+}
 Result<std::unique_ptr<Op>> create_log(const OpContext& ctx) { return make_float_unary<LogF>(ctx); }
 Result<std::unique_ptr<Op>> create_sqrt(const OpContext& ctx) { return make_float_unary<SqrtF>(ctx); }
 Result<std::unique_ptr<Op>> create_reciprocal(const OpContext& ctx) { return make_float_unary<ReciprocalF>(ctx); }
@@ -127,9 +130,15 @@ Result<std::unique_ptr<Op>> create_cosh(const OpContext& ctx) { return make_floa
 Result<std::unique_ptr<Op>> create_asinh(const OpContext& ctx) { return make_float_unary<AsinhF>(ctx); }
 Result<std::unique_ptr<Op>> create_acosh(const OpContext& ctx) { return make_float_unary<AcoshF>(ctx); }
 Result<std::unique_ptr<Op>> create_atanh(const OpContext& ctx) { return make_float_unary<AtanhF>(ctx); }
-Result<std::unique_ptr<Op>> create_tanh(const OpContext& ctx) { return make_float_unary<TanhF>(ctx); }
-Result<std::unique_ptr<Op>> create_sigmoid(const OpContext& ctx) { return make_float_unary<SigmoidF>(ctx); }
-Result<std::unique_ptr<Op>> create_erf(const OpContext& ctx) { return make_float_unary<ErfF>(ctx); }
+Result<std::unique_ptr<Op>> create_tanh(const OpContext& ctx) {
+  return make_float_unary_vunary<TanhF, F32VunaryOp::kTanh>(ctx);
+}
+Result<std::unique_ptr<Op>> create_sigmoid(const OpContext& ctx) {
+  return make_float_unary_vunary<SigmoidF, F32VunaryOp::kSigmoid>(ctx);
+}
+Result<std::unique_ptr<Op>> create_erf(const OpContext& ctx) {
+  return make_float_unary_vunary<ErfF, F32VunaryOp::kErf>(ctx);
+}
 
 Result<std::unique_ptr<Op>> create_not(const OpContext& ctx) {
   UnarySpec s;

@@ -1,0 +1,12 @@
+// KILN_F32_VUNARY_REFERENCE(name, op): the oracle of each op (reference/f32-vunary-reference.cc).
+KILN_F32_VUNARY_REFERENCE(f32_vsigmoid_reference, kSigmoid)
+KILN_F32_VUNARY_REFERENCE(f32_vtanh_reference, kTanh)
+KILN_F32_VUNARY_REFERENCE(f32_vexp_reference, kExp)
+KILN_F32_VUNARY_REFERENCE(f32_verf_reference, kErf)
+KILN_F32_VUNARY_REFERENCE(f32_vgelu_reference, kGelu)
+KILN_F32_VUNARY_REFERENCE(f32_vgelutanh_reference, kGeluTanh)
+KILN_F32_VUNARY_REFERENCE(f32_vhardsigmoid_reference, kHardSigmoid)
+KILN_F32_VUNARY_REFERENCE(f32_vhswish_reference, kHardSwish)
+KILN_F32_VUNARY_REFERENCE(f32_vlrelu_reference, kLeakyRelu)
+KILN_F32_VUNARY_REFERENCE(f32_vswish_reference, kSwish)
+KILN_F32_VUNARY_REFERENCE(f32_vclamp_reference, kClamp)
