@@ -9,20 +9,17 @@
 
 #include "format/model_io.h"
 #include "platform/platform.h"
+#include "vision/ctc_decode.h"
 
 namespace kiln {
 
 Result<std::vector<std::string>> load_ctc_keys(const std::string& path) {
-  std::ifstream f(path);
+  std::ifstream f(path, std::ios::binary);
   if (!f) return io_error("cannot read the key file " + path);
-  std::vector<std::string> keys{""};
-  std::string line;
-  while (std::getline(f, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    keys.push_back(line);
-  }
-  if (keys.size() < 2) return invalid_argument("the key file " + path + " is empty");
-  keys.push_back(" ");  // PaddleOCR's use_space_char
+  const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  // PaddleOCR's list, as kiln ocr reads it: blank, the lines, then use_space_char's " ".
+  std::vector<std::string> keys = vision::parse_keys(text, /*use_space_char=*/true);
+  if (keys.size() < 3) return invalid_argument("the key file " + path + " is empty");
   return keys;
 }
 
@@ -96,12 +93,13 @@ struct Evaluator {
         if (!o.keys.empty() && int64_t(o.keys.size()) != d[2])
           return invalid_argument("the key list has " + std::to_string(o.keys.size()) + " classes (blank and space " +
                                   "included) but the recognizer's output has " + std::to_string(d[2]));
-        const std::vector<int> ia = ctc_greedy_decode(px, d[1], d[2]), ib = ctc_greedy_decode(py, d[1], d[2]);
-        rep.strings_agree += ia == ib;
+        const size_t n = size_t(d[1] * d[2]);
+        KILN_ASSIGN_OR_RETURN(vision::CtcResult ia, vision::ctc_greedy_decode(px, n, {d[1], d[2]}));
+        KILN_ASSIGN_OR_RETURN(vision::CtcResult ib, vision::ctc_greedy_decode(py, n, {d[1], d[2]}));
+        rep.strings_agree += ia.indices == ib.indices;
         if (o.keys.empty() || s.text.empty()) return Status::Ok();
-        std::string ta, tb;
-        for (int i : ia) ta += o.keys[size_t(i)];
-        for (int i : ib) tb += o.keys[size_t(i)];
+        KILN_ASSIGN_OR_RETURN(std::string ta, vision::ctc_text(ia, o.keys));
+        KILN_ASSIGN_OR_RETURN(std::string tb, vision::ctc_text(ib, o.keys));
         const StringScore sa = score_string(s.text, ta), sb = score_string(s.text, tb);
         ++rep.with_truth;
         rep.ref_exact += sa.exact;
@@ -115,8 +113,8 @@ struct Evaluator {
       case EvalTask::kDetector: {
         if (d.size() != 4 || d[0] != 1 || d[1] != 1)
           return invalid_argument("detector output '" + out_name + "' is " + dims_to_string(d) + ", expected [1, 1, H, W]");
-        const std::vector<Box> ba = boxes_from_probability_map(px, d[2], d[3]);
-        const std::vector<Box> bb = boxes_from_probability_map(py, d[2], d[3]);
+        KILN_ASSIGN_OR_RETURN(std::vector<Box> ba, text_boxes(px, d[2], d[3]));
+        KILN_ASSIGN_OR_RETURN(std::vector<Box> bb, text_boxes(py, d[2], d[3]));
         auto add = [](BoxMatch& sum, const BoxMatch& m) {
           sum.ref_boxes += m.ref_boxes, sum.test_boxes += m.test_boxes, sum.matched += m.matched, sum.sum_iou += m.sum_iou;
         };

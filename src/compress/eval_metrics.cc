@@ -5,6 +5,8 @@
 #include <limits>
 #include <tuple>
 
+#include "vision/db_postprocess.h"
+
 namespace kiln {
 
 void ErrorStats::add(const float* ref, const float* test, int64_t n) {
@@ -23,18 +25,6 @@ double ErrorStats::snr_db() const {
   if (sum_err2 == 0) return std::numeric_limits<double>::infinity();
   if (sum_ref2 == 0) return -std::numeric_limits<double>::infinity();
   return 10 * std::log10(sum_ref2 / sum_err2);
-}
-
-std::vector<int> ctc_greedy_decode(const float* scores, int64_t steps, int64_t classes) {
-  std::vector<int> out;
-  int prev = -1;
-  for (int64_t t = 0; t < steps; ++t) {
-    const float* row = scores + t * classes;
-    const int best = static_cast<int>(std::max_element(row, row + classes) - row);
-    if (best != 0 && best != prev) out.push_back(best);
-    prev = best;
-  }
-  return out;
 }
 
 std::u32string utf8_to_u32(const std::string& s) {
@@ -102,43 +92,24 @@ double box_iou(const Box& a, const Box& b) {
   return uni > 0 ? inter / uni : 0.0;
 }
 
-std::vector<Box> boxes_from_probability_map(const float* prob, int64_t height, int64_t width,
-                                            const BoxOptions& o) {
-  const int64_t n = height * width;
-  // 0: background, 1: text not yet visited, 2: visited.
-  std::vector<uint8_t> label(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) label[size_t(i)] = prob[i] > o.threshold ? 1 : 0;
-  std::vector<int64_t> stack;
+Result<std::vector<Box>> text_boxes(const float* prob, int64_t height, int64_t width) {
+  vision::DbOptions o;
+  o.threshold = 0.3;
+  o.unclip_ratio = 1.5;
+  // Every component counts (the metrics compare what each model finds, not what an OCR
+  // pipeline would keep): no score filter, no candidate limit.
+  o.box_threshold = std::numeric_limits<double>::lowest();
+  o.max_candidates = std::numeric_limits<int64_t>::max();
+  // vision measures sides between outermost pixel centres and also drops boxes whose
+  // unclipped side is under min_size + 2; min_size 1 keeps exactly the components at least
+  // 3 pixels on each side.
+  o.min_size = 1;
+  const size_t size = height > 0 && width > 0 ? size_t(height) * size_t(width) : 0;
+  KILN_ASSIGN_OR_RETURN(std::vector<vision::TextBox> found, vision::detect_text_boxes(prob, size, {height, width}, o));
   std::vector<Box> boxes;
-  for (int64_t start = 0; start < n; ++start) {
-    if (label[size_t(start)] != 1) continue;
-    int64_t x0 = width, x1 = -1, y0 = height, y1 = -1, pixels = 0;
-    stack.assign(1, start);
-    label[size_t(start)] = 2;
-    while (!stack.empty()) {
-      const int64_t p = stack.back();
-      stack.pop_back();
-      const int64_t y = p / width, x = p % width;
-      ++pixels;
-      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
-      for (int64_t ny = std::max<int64_t>(y - 1, 0); ny <= std::min(y + 1, height - 1); ++ny)
-        for (int64_t nx = std::max<int64_t>(x - 1, 0); nx <= std::min(x + 1, width - 1); ++nx) {
-          const int64_t q = ny * width + nx;
-          if (label[size_t(q)] == 1) label[size_t(q)] = 2, stack.push_back(q);
-        }
-    }
-    const double w = double(x1 - x0 + 1), h = double(y1 - y0 + 1);
-    if (std::min(w, h) < o.min_size) continue;
-    const double d = w * h * o.unclip_ratio / (2 * (w + h));
-    Box b;
-    b.x0 = float(std::max(0.0, x0 - d));
-    b.y0 = float(std::max(0.0, y0 - d));
-    b.x1 = float(std::min(double(width), x1 + 1 + d));
-    b.y1 = float(std::min(double(height), y1 + 1 + d));
-    boxes.push_back(b);
-  }
-  std::sort(boxes.begin(), boxes.end(),
-            [](const Box& a, const Box& b) { return std::tie(a.y0, a.x0) < std::tie(b.y0, b.x0); });
+  boxes.reserve(found.size());
+  for (const vision::TextBox& t : found)
+    boxes.push_back(Box{float(t.x), float(t.y), float(t.x + t.width), float(t.y + t.height)});
   return boxes;
 }
 

@@ -1,10 +1,13 @@
-// The metric functions of `kiln eval`, free of any model: error statistics and SNR, CTC
-// greedy decoding with edit-distance accuracy, and text boxes from a DBNet probability map
+// The metric functions of `kiln eval`, free of any model: error statistics and SNR,
+// edit-distance accuracy of decoded strings, and text boxes from a DBNet probability map
 // matched by IoU. Kept apart from the evaluation loop so each is tested on hand-made data.
+// CTC decoding and the DB box extraction themselves are src/vision's (as kiln ocr's).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "core/status.h"
 
 namespace kiln {
 
@@ -18,10 +21,6 @@ struct ErrorStats {
   // that the test does not match.
   double snr_db() const;
 };
-
-// CTC greedy decoding of [T, C] scores: argmax per step, repeats collapsed, blanks
-// (class 0) dropped. Returns the kept class indices.
-std::vector<int> ctc_greedy_decode(const float* scores, int64_t steps, int64_t classes);
 
 // Splits UTF-8 text into code points; invalid bytes become U+FFFD, one each.
 std::u32string utf8_to_u32(const std::string& s);
@@ -49,17 +48,11 @@ struct Box {
 };
 double box_iou(const Box& a, const Box& b);
 
-// Text boxes from a [H, W] probability map, as DBNet's post-processing with axis-aligned
-// boxes: pixels above `threshold`, 8-connected components, each component's bounding box
-// grown back by area * unclip_ratio / perimeter (DBNet shrinks its text kernels). Components
-// smaller than min_size on either side are dropped. Sorted top to bottom, left to right.
-struct BoxOptions {
-  float threshold = 0.3f;
-  float unclip_ratio = 1.5f;
-  int min_size = 3;
-};
-std::vector<Box> boxes_from_probability_map(const float* prob, int64_t height, int64_t width,
-                                            const BoxOptions& options = {});
+// Text boxes from a [H, W] DBNet probability map, for the box metrics: src/vision's
+// detect_text_boxes (PaddleOCR's DBPostProcess with axis-aligned boxes, as kiln ocr) with
+// threshold 0.3 and unclip ratio 1.5, no box-score threshold and no candidate limit, keeping
+// every 8-connected component at least 3 pixels tall and wide. Boxes are in map pixels.
+Result<std::vector<Box>> text_boxes(const float* prob, int64_t height, int64_t width);
 
 // One-to-one matching of `test` boxes to `ref` boxes, highest IoU pairs first.
 struct BoxMatch {

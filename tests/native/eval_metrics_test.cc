@@ -41,16 +41,6 @@ TEST(EvalMetrics, ErrorStatsAndSnr) {
   EXPECT_TRUE(std::isinf(n.max_abs));
 }
 
-TEST(EvalMetrics, CtcGreedyCollapsesRepeatsAndDropsBlanks) {
-  // classes: 0 blank, 1 'a', 2 'b'; steps argmax: a a blank a b b blank
-  const int C = 3;
-  const std::vector<int> argmaxes = {1, 1, 0, 1, 2, 2, 0};
-  std::vector<float> scores(argmaxes.size() * C, 0.f);
-  for (size_t t = 0; t < argmaxes.size(); ++t) scores[t * C + size_t(argmaxes[t])] = 1.f;
-  EXPECT_EQ(ctc_greedy_decode(scores.data(), int64_t(argmaxes.size()), C), (std::vector<int>{1, 1, 2}));
-  EXPECT_TRUE(ctc_greedy_decode(scores.data(), 0, C).empty());
-}
-
 TEST(EvalMetrics, EditDistanceAndStringScore) {
   EXPECT_EQ(edit_distance(U"kitten", U"sitting"), 3);
   EXPECT_EQ(edit_distance(U"", U"abc"), 3);
@@ -104,38 +94,42 @@ TEST(EvalMetrics, MatchBoxesOneToOne) {
   EXPECT_NEAR(low.mean_iou(), 20.0 / 180.0, 1e-9);
 }
 
-TEST(EvalMetrics, BoxesFromProbabilityMap) {
+TEST(EvalMetrics, TextBoxesUseVisionWithEvalOptions) {
   const int H = 20, W = 40;
   std::vector<float> p(H * W, 0.1f);
   auto fill = [&](int x0, int y0, int x1, int y1, float v) {
     for (int y = y0; y < y1; ++y)
       for (int x = x0; x < x1; ++x) p[size_t(y * W + x)] = v;
   };
-  fill(4, 2, 24, 8, 0.9f);    // a 20x6 text kernel
-  fill(10, 12, 30, 16, 0.5f); // a 20x4 one
-  fill(35, 15, 37, 17, 0.9f); // 2x2: below min_size 3, dropped
-  fill(38, 2, 39, 3, 0.29f);  // under the threshold
-  BoxOptions o;
-  o.unclip_ratio = 0;  // no growth: the boxes are the components' extents
-  std::vector<Box> b = boxes_from_probability_map(p.data(), H, W, o);
-  ASSERT_EQ(b.size(), 2u);
-  EXPECT_EQ(b[0].x0, 4);
-  EXPECT_EQ(b[0].y0, 2);
-  EXPECT_EQ(b[0].x1, 24);
-  EXPECT_EQ(b[0].y1, 8);
-  EXPECT_EQ(b[1].y0, 12);
-  // With unclip 1.5 a 20x6 kernel grows by 20*6*1.5/(2*26) on every side, clamped to the map.
-  b = boxes_from_probability_map(p.data(), H, W);
-  ASSERT_EQ(b.size(), 2u);
-  const float d = 20 * 6 * 1.5f / 52;
-  EXPECT_NEAR(b[0].x0, 4 - d, 1e-5);
-  EXPECT_NEAR(b[0].x1, 24 + d, 1e-5);
-  EXPECT_NEAR(b[0].y0, 0, 1e-6);  // 2 - 3.46 clamped
+  fill(4, 2, 24, 8, 0.9f);     // 20x6 pixels
+  fill(10, 12, 30, 16, 0.5f);  // 20x4, scored 0.5: kept (no box-score threshold in eval)
+  fill(34, 10, 37, 13, 0.9f);  // 3x3: the smallest kept
+  fill(35, 15, 37, 17, 0.9f);  // 2x2: dropped
+  fill(0, 18, 10, 20, 0.9f);   // 10x2: dropped
+  fill(38, 2, 39, 3, 0.29f);   // under the threshold 0.3
+  auto b = text_boxes(p.data(), H, W);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  ASSERT_EQ(b->size(), 3u);
+  // Sides through the outermost pixel centres (19x5), grown by d = 19*5*1.5/(2*24) on
+  // every side, rounded half up and clamped: [4-d, 23+d] x [2-d, 7+d].
+  auto expect_box = [](const Box& box, float x0, float y0, float x1, float y1) {
+    EXPECT_EQ(box.x0, x0);
+    EXPECT_EQ(box.y0, y0);
+    EXPECT_EQ(box.x1, x1);
+    EXPECT_EQ(box.y1, y1);
+  };
+  expect_box((*b)[0], 1, 0, 26, 10);
+  // PaddleOCR's reading order: boxes less than 10 px apart vertically go left to right.
+  expect_box((*b)[1], 8, 10, 31, 17);
+  expect_box((*b)[2], 33, 9, 37, 13);  // 3x3 pixels: 2x2 between centres, d = 0.75
   // Diagonal neighbours join one component (8-connectivity).
   std::vector<float> diag(16, 0.f);
   for (int i = 0; i < 4; ++i) diag[size_t(i * 4 + i)] = 1.f;
-  o.min_size = 1;
-  EXPECT_EQ(boxes_from_probability_map(diag.data(), 4, 4, o).size(), 1u);
+  auto one = text_boxes(diag.data(), 4, 4);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->size(), 1u);
+  // An empty map is an error, not a crash.
+  EXPECT_FALSE(text_boxes(nullptr, 0, 5).ok());
 }
 
 TEST(EvalData, TaskFromInterface) {
