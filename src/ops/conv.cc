@@ -254,27 +254,13 @@ class ConvOp final : public Op {
     if (bias && (bias->size() != 1 || (*bias)[0] != m))
       return invalid_argument(who_ + "bias B must have shape [" + std::to_string(m) + "], got " +
                               dims_to_string(*bias));
-    const size_t r = x.size() - 2;
     std::vector<int64_t> kernel = dims_slice(w, 2, w.size());
     if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
       return invalid_argument(who_ + "kernel_shape " + dims_to_string(attrs_.kernel_shape) +
                               " does not match the weights " + dims_to_string(w));
-    KILN_ASSIGN_OR_RETURN(Window win, resolve_window(attrs_, dims_slice(x, 2, x.size()), kernel, false, who_));
-    ConvGeometry g;
-    g.batch = static_cast<size_t>(x[0]);
-    g.groups = static_cast<size_t>(group_);
-    g.group_in = static_cast<size_t>(c / group_);
-    g.group_out = static_cast<size_t>(m / group_);
-    g.rank = r;
-    for (size_t d = 0; d < r; ++d) {
-      g.in[d] = x[d + 2];
-      g.out[d] = win.out[d];
-      g.kernel[d] = win.kernel[d];
-      g.stride[d] = win.stride[d];
-      g.dilation[d] = win.dilation[d];
-      g.pad_begin[d] = win.pad_begin[d];
-    }
-    return g;
+    const Dims spatial = dims_slice(x, 2, x.size());
+    KILN_ASSIGN_OR_RETURN(Window win, resolve_window(attrs_, spatial, kernel, false, who_));
+    return conv_geometry(win, spatial, x[0], group_, c, m);
   }
 
   static Dims output_dims(const ConvGeometry& g) {

@@ -132,4 +132,62 @@ Result<PoolGeometry> nhwc_pool_geometry(const WindowAttrs& a, const Dims& x, boo
   return g;
 }
 
+ConvGeometry conv_geometry(const Window& win, const Dims& spatial, int64_t batch, int64_t group, int64_t c,
+                           int64_t m) {
+  ConvGeometry g;
+  g.batch = static_cast<size_t>(batch);
+  g.groups = static_cast<size_t>(group);
+  g.group_in = static_cast<size_t>(c / group);
+  g.group_out = static_cast<size_t>(m / group);
+  g.rank = win.rank;
+  for (size_t d = 0; d < win.rank; ++d) {
+    g.in[d] = spatial[d];
+    g.out[d] = win.out[d];
+    g.kernel[d] = win.kernel[d];
+    g.stride[d] = win.stride[d];
+    g.dilation[d] = win.dilation[d];
+    g.pad_begin[d] = win.pad_begin[d];
+  }
+  return g;
+}
+
+Result<NhwcConvAttrs> parse_nhwc_conv_attrs(const Node& node) {
+  NhwcConvAttrs a;
+  KILN_ASSIGN_OR_RETURN(a.window, parse_window_attrs(node));
+  KILN_ASSIGN_OR_RETURN(a.group, node.attr_int("group", 1));
+  if (a.group <= 0 || a.group >= (int64_t{1} << 31))
+    return invalid_model(prefix(node) + "group must be positive (and sane), got " + std::to_string(a.group));
+  return a;
+}
+
+Result<ConvGeometry> nhwc_conv_geometry(const NhwcConvAttrs& a, const Dims& x, const Dims& w,
+                                        std::initializer_list<PerChannelInput> per_channel, const std::string& who) {
+  const int64_t group = a.group;
+  if (x.size() != 4) return invalid_argument(who + "input X must be 4-D [N, H, W, C], got " + dims_to_string(x));
+  if (w.size() != 4)
+    return invalid_argument(who + "weights W must be 4-D [M, C/group, kH, kW], got " + dims_to_string(w));
+  const int64_t c = x[3], m = w[0];
+  if (c % group != 0 || w[1] * group != c)
+    return invalid_argument(who + "X has " + std::to_string(c) + " channels but W " + dims_to_string(w) +
+                            " with group " + std::to_string(group) + " expects " + std::to_string(w[1] * group));
+  if (m % group != 0)
+    return invalid_argument(who + "W has " + std::to_string(m) + " output channels, not divisible by group " +
+                            std::to_string(group));
+  for (const PerChannelInput& p : per_channel)
+    if (p.dims && *p.dims != Dims{m})
+      return invalid_argument(who + p.name + " must have shape [" + std::to_string(m) + "], got " +
+                              dims_to_string(*p.dims));
+  const std::vector<int64_t> kernel = dims_slice(w, 2, 4);
+  if (!a.window.kernel_shape.empty() && a.window.kernel_shape != kernel)
+    return invalid_argument(who + "kernel_shape " + dims_to_string(a.window.kernel_shape) +
+                            " does not match the weights " + dims_to_string(w));
+  const Dims spatial = dims_slice(x, 1, 3);
+  KILN_ASSIGN_OR_RETURN(Window win, resolve_window(a.window, spatial, kernel, false, who));
+  return conv_geometry(win, spatial, x[0], group, c, m);
+}
+
+Dims nhwc_conv_output_dims(const ConvGeometry& g) {
+  return {static_cast<int64_t>(g.batch), g.out[0], g.out[1], static_cast<int64_t>(g.groups * g.group_out)};
+}
+
 }  // namespace kiln::nn

@@ -3,6 +3,7 @@
 // output-size rules of ONNX, so every op agrees on them.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,33 @@ Result<PoolGeometry> nhwc_pool_geometry(const WindowAttrs& a, const Dims& x, boo
 
 // Checks an attribute list has `rank` (or 2*rank for pads) entries when present.
 Status check_window_lengths(const WindowAttrs& a, size_t rank, const std::string& who);
+
+// ConvGeometry of a resolved window over input `spatial` sizes, for C input and M output
+// channels in `group` groups (already checked to divide them).
+ConvGeometry conv_geometry(const Window& win, const Dims& spatial, int64_t batch, int64_t group, int64_t c,
+                           int64_t m);
+
+// Attributes of the channels-last convolutions (kiln.NhwcConv, kiln.DynamicQuantConv):
+// Conv's window attributes and a group count in [1, 2^31).
+struct NhwcConvAttrs {
+  WindowAttrs window;
+  int64_t group = 1;
+};
+Result<NhwcConvAttrs> parse_nhwc_conv_attrs(const Node& node);
+
+// A 1-D input holding one value per output channel (W_scale, bias B); `dims` null when the
+// optional input is absent. `name` appears in the error ("bias B must have shape [M]...").
+struct PerChannelInput {
+  const char* name;
+  const Dims* dims;
+};
+
+// Validated geometry of a 2-D channels-last convolution: X [N, H, W, C], W [M, C/group, kH, kW],
+// each of `per_channel` (checked in order) shaped [M].
+Result<ConvGeometry> nhwc_conv_geometry(const NhwcConvAttrs& a, const Dims& x, const Dims& w,
+                                        std::initializer_list<PerChannelInput> per_channel, const std::string& who);
+
+// Y [N, OH, OW, M] of that geometry.
+Dims nhwc_conv_output_dims(const ConvGeometry& g);
 
 }  // namespace kiln::nn

@@ -18,8 +18,8 @@ namespace {
 
 class NhwcConvOp final : public Op {
  public:
-  NhwcConvOp(std::string who, WindowAttrs attrs, int64_t group, FusedActivation act)
-      : who_(std::move(who)), attrs_(std::move(attrs)), group_(group), act_(act) {
+  NhwcConvOp(std::string who, NhwcConvAttrs attrs, FusedActivation act)
+      : who_(std::move(who)), attrs_(std::move(attrs)), act_(act) {
     // Relu and Clip become the GEMM's clamp; other activations run after the kernel.
     if (act_.kind == FusedActivation::Kind::kRelu) {
       minmax_.min = 0.f;
@@ -40,7 +40,7 @@ class NhwcConvOp final : public Op {
     if (input_present(in, 2)) KILN_RETURN_IF_ERROR(expect_f32(in, 2, who_, "B"));
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims, in[1].dims, input_present(in, 2) ? &in[2].dims : nullptr));
     out[0].dtype = DType::kF32;
-    out[0].dims = output_dims(g);
+    out[0].dims = nhwc_conv_output_dims(g);
     return Status::Ok();
   }
 
@@ -48,7 +48,7 @@ class NhwcConvOp final : public Op {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
     const bool has_bias = input_present(in, 2);
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims(), in[1].dims(), has_bias ? &in[2].dims() : nullptr));
-    KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
+    KILN_RETURN_IF_ERROR(check_output(out[0], nhwc_conv_output_dims(g), who_));
     const float* x = in[0].data<float>();
     float* y = out[0].mutable_data<float>();
     if (fast_.packed()) {
@@ -64,58 +64,21 @@ class NhwcConvOp final : public Op {
   // Constant weights (and bias), packed once for the channels-last kernels.
   void pack(const Tensor& w, const Tensor* bias) {
     const Dims& d = w.dims();
-    if (d.size() != 4 || w.dtype() != DType::kF32 || d[0] % group_ != 0) return;
+    if (d.size() != 4 || w.dtype() != DType::kF32 || d[0] % attrs_.group != 0) return;
     if (bias && (bias->dtype() != DType::kF32 || bias->size() != d[0])) return;
-    fast_.pack(static_cast<size_t>(group_), static_cast<size_t>(d[1]), static_cast<size_t>(d[0] / group_),
+    const int64_t group = attrs_.group;
+    fast_.pack(static_cast<size_t>(group), static_cast<size_t>(d[1]), static_cast<size_t>(d[0] / group),
                static_cast<size_t>(d[2]), static_cast<size_t>(d[3]), w.data<float>(),
                bias ? bias->data<float>() : nullptr);
   }
 
  private:
   Result<ConvGeometry> geometry(const Dims& x, const Dims& w, const Dims* bias) const {
-    if (x.size() != 4)
-      return invalid_argument(who_ + "input X must be 4-D [N, H, W, C], got " + dims_to_string(x));
-    if (w.size() != 4)
-      return invalid_argument(who_ + "weights W must be 4-D [M, C/group, kH, kW], got " + dims_to_string(w));
-    const int64_t c = x[3], m = w[0];
-    if (c % group_ != 0 || w[1] * group_ != c)
-      return invalid_argument(who_ + "X has " + std::to_string(c) + " channels but W " + dims_to_string(w) +
-                              " with group " + std::to_string(group_) + " expects " + std::to_string(w[1] * group_));
-    if (m % group_ != 0)
-      return invalid_argument(who_ + "W has " + std::to_string(m) + " output channels, not divisible by group " +
-                              std::to_string(group_));
-    if (bias && (bias->size() != 1 || (*bias)[0] != m))
-      return invalid_argument(who_ + "bias B must have shape [" + std::to_string(m) + "], got " +
-                              dims_to_string(*bias));
-    const std::vector<int64_t> kernel = dims_slice(w, 2, 4);
-    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
-      return invalid_argument(who_ + "kernel_shape " + dims_to_string(attrs_.kernel_shape) +
-                              " does not match the weights " + dims_to_string(w));
-    KILN_ASSIGN_OR_RETURN(Window win, resolve_window(attrs_, dims_slice(x, 1, 3), kernel, false, who_));
-    ConvGeometry g;
-    g.batch = static_cast<size_t>(x[0]);
-    g.groups = static_cast<size_t>(group_);
-    g.group_in = static_cast<size_t>(c / group_);
-    g.group_out = static_cast<size_t>(m / group_);
-    g.rank = 2;
-    for (size_t d = 0; d < 2; ++d) {
-      g.in[d] = x[d + 1];
-      g.out[d] = win.out[d];
-      g.kernel[d] = win.kernel[d];
-      g.stride[d] = win.stride[d];
-      g.dilation[d] = win.dilation[d];
-      g.pad_begin[d] = win.pad_begin[d];
-    }
-    return g;
-  }
-
-  static Dims output_dims(const ConvGeometry& g) {
-    return {static_cast<int64_t>(g.batch), g.out[0], g.out[1], static_cast<int64_t>(g.groups * g.group_out)};
+    return nhwc_conv_geometry(attrs_, x, w, {{"bias B", bias}}, who_);
   }
 
   std::string who_;
-  WindowAttrs attrs_;
-  int64_t group_;
+  NhwcConvAttrs attrs_;
   FusedActivation act_, post_act_;
   F32MinMax minmax_;
   NhwcConvKernels fast_;
@@ -125,12 +88,9 @@ class NhwcConvOp final : public Op {
 
 Result<std::unique_ptr<Op>> create_nhwc_conv(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 2, 3));
-  KILN_ASSIGN_OR_RETURN(WindowAttrs attrs, parse_window_attrs(ctx.node));
-  KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node.attr_int("group", 1));
-  if (group <= 0 || group >= (int64_t{1} << 31))
-    return invalid_model(prefix(ctx.node) + "group must be positive (and sane), got " + std::to_string(group));
+  KILN_ASSIGN_OR_RETURN(NhwcConvAttrs attrs, parse_nhwc_conv_attrs(ctx.node));
   KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
-  auto op = std::make_unique<NhwcConvOp>(prefix(ctx.node), std::move(attrs), group, act);
+  auto op = std::make_unique<NhwcConvOp>(prefix(ctx.node), std::move(attrs), act);
   const Tensor* bias = ctx.constant_input(2);
   if (const Tensor* w = ctx.constant_input(1); w && (bias || !ctx.has_input(2))) op->pack(*w, bias);
   return std::unique_ptr<Op>(std::move(op));

@@ -201,6 +201,43 @@ TEST(DynamicQuantConvOp, RejectsBadWeights) {
   EXPECT_NE(s.status().message().find("W_scale"), std::string::npos) << s.status().to_string();
 }
 
+// kiln.NhwcConv and kiln.DynamicQuantConv share their attribute and geometry checks
+// (ops/conv_util.h): the same bad shapes give the same messages for both.
+TEST(DynamicQuantConvOp, SharesNhwcConvGeometryErrors) {
+  struct Case {
+    Dims x, w;
+    const char* want;
+  };
+  const Case cases[] = {
+      {{1, 5, 5, 5}, {6, 4, 3, 3}, "X has 5 channels but W"},
+      {{1, 5, 5, 4}, {6, 4, 1, 1}, "kernel_shape [3,3] does not match the weights"},
+      {{1, 2, 2, 4}, {6, 4, 3, 3}, "does not fit spatial dim 0"},
+  };
+  for (const Case& c : cases) {
+    for (const bool quant : {false, true}) {
+      Builder b;
+      const int x = b.input("x", c.x);
+      std::vector<int> ins = {x};
+      if (quant) {
+        ins.push_back(b.constant("w", Tensor::make(DType::kI8, c.w).value()));
+        ins.push_back(b.constant("s", Tensor::from_f32(std::vector<float>(c.w[0], 0.1f), {c.w[0]})));
+      } else {
+        ins.push_back(b.random("w", c.w, 1));
+      }
+      const int y = b.node(quant ? ext::kDynamicQuantConv : ext::kNhwcConv, ins, "y", conv_attrs(3, 1, 0));
+      Model m = b.m;
+      m.graph.nodes.back().domain = ext::kDomain;
+      m.graph.outputs = {y};
+      // Caught when the session is created (shape inference) or at the latest when it runs.
+      auto s = Session::create(std::move(m));
+      Status err = s.status();
+      if (s.ok()) err = (*s)->run({{"x", opt_test::random_tensor(c.x, 2)}}).status();
+      ASSERT_FALSE(err.ok()) << c.want << (quant ? " (int8)" : " (float)");
+      EXPECT_NE(err.message().find(c.want), std::string::npos) << err.to_string();
+    }
+  }
+}
+
 // --- the real models ---------------------------------------------------------------------------
 std::string real_model(const std::string& rel) { return std::string(KILN_SOURCE_DIR) + "/.cache/models/" + rel; }
 
