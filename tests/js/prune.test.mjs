@@ -68,7 +68,7 @@ describe('kiln compress --prune (classifier)', () => {
     for (const r of Object.values(reports)) {
       assert.match(r, /pruned (\d+) weights \((\d+) elements, [0-9.]+% zeros/);
       assert.match(r, /output '.+': max \|err\| [0-9.e+-]+, mean \|err\| [0-9.e+-]+, SNR -?[0-9.]+ dB/);
-      assert.match(r, /latency \(native, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
+      assert.match(r, /latency \(native, 1 thread, CPU time, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
     }
     assert.match(reports.p75, /75\.0% zeros/);
     assert.match(reports.global, /75\.0% zeros/);
