@@ -36,14 +36,7 @@ class ConvOp final : public Op {
  public:
   ConvOp(std::string who, WindowAttrs attrs, int64_t group, FusedActivation act)
       : who_(std::move(who)), attrs_(std::move(attrs)), group_(group), act_(act) {
-    if (act_.kind == FusedActivation::Kind::kRelu) {
-      minmax_.min = 0.f;
-    } else if (act_.kind == FusedActivation::Kind::kClip) {
-      minmax_.min = act_.alpha;
-      minmax_.max = act_.beta;
-    } else {
-      post_act_ = act_;
-    }
+    post_act_ = split_clamp(act_, &minmax_.min, &minmax_.max);
   }
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {

@@ -21,15 +21,7 @@ namespace {
 class DynamicQuantMatMulOp final : public Op {
  public:
   DynamicQuantMatMulOp(std::string who, FusedActivation act) : who_(std::move(who)), act_(act) {
-    // Relu and Clip become the kernel's clamp; other activations run after it.
-    if (act_.kind == FusedActivation::Kind::kRelu) {
-      minmax_.min = 0.f;
-      act_.kind = FusedActivation::Kind::kNone;
-    } else if (act_.kind == FusedActivation::Kind::kClip) {
-      minmax_.min = act_.alpha;
-      minmax_.max = act_.beta;
-      act_.kind = FusedActivation::Kind::kNone;
-    }
+    act_ = split_clamp(act_, &minmax_.min, &minmax_.max);  // what runs after the kernel
   }
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {

@@ -105,4 +105,17 @@ void apply_fused_activation(const FusedActivation& act, float* y, int64_t n) {
   }
 }
 
+FusedActivation split_clamp(const FusedActivation& act, float* min, float* max) {
+  if (act.kind == FusedActivation::Kind::kRelu) {
+    *min = 0.f;
+    return {};
+  }
+  if (act.kind == FusedActivation::Kind::kClip) {
+    *min = act.alpha;
+    *max = act.beta;
+    return {};
+  }
+  return act;
+}
+
 }  // namespace kiln

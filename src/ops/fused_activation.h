@@ -26,6 +26,10 @@ Result<FusedActivation> parse_fused_activation(const Node& node);
 FusedActivation::Kind fused_activation_kind(const std::string& op_type);
 const char* fused_activation_name(FusedActivation::Kind k);
 
+// Relu and Clip become a kernel's output clamp (*min, *max set); returns the activation
+// still to run after the kernel (kNone for those two, `act` itself for the others).
+FusedActivation split_clamp(const FusedActivation& act, float* min, float* max);
+
 // y[i] = act(y[i]) with the formulas of the standalone ops.
 void apply_fused_activation(const FusedActivation& act, float* y, int64_t n);
 

@@ -20,17 +20,7 @@ class NhwcConvOp final : public Op {
  public:
   NhwcConvOp(std::string who, NhwcConvAttrs attrs, FusedActivation act)
       : who_(std::move(who)), attrs_(std::move(attrs)), act_(act) {
-    // Relu and Clip become the GEMM's clamp; other activations run after the kernel.
-    if (act_.kind == FusedActivation::Kind::kRelu) {
-      minmax_.min = 0.f;
-      post_act_ = {};
-    } else if (act_.kind == FusedActivation::Kind::kClip) {
-      minmax_.min = act_.alpha;
-      minmax_.max = act_.beta;
-      post_act_ = {};
-    } else {
-      post_act_ = act_;
-    }
+    post_act_ = split_clamp(act_, &minmax_.min, &minmax_.max);
   }
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
