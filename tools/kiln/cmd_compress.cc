@@ -11,6 +11,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "compress/auto_precision.h"
 #include "compress/compare.h"
 #include "compress/eval.h"
 #include "compress/fp16_weights.h"
@@ -38,6 +39,8 @@ struct CompressOptions {
   bool prune_global = false;
   int eval_count = 8;
   std::string keys;
+  double auto_precision = NAN;  // --auto-precision DB (NaN: off)
+  int auto_max_layers = 32;
 };
 
 // One line per step on stderr ("[2/4] ..."), so long work shows where it is.
@@ -92,6 +95,46 @@ void task_eval(const CompressOptions& o, const std::map<std::string, Dims>& dims
   report["task_eval"] = j;
 }
 
+// --auto-precision: int8 with the layers whose output SNR falls below the threshold kept
+// float, chosen greedily (compress/auto_precision.h) on the task's rendered inputs (or
+// random ones with --input-shape); prints which and why, fills `out` for the report.
+Status auto_precision_step(const CompressOptions& o, const std::map<std::string, Dims>& dims, Model& model,
+                           const CompressMode& mode, nlohmann::json& out) {
+  AutoPrecisionOptions ao;
+  ao.threshold_db = o.auto_precision;
+  ao.max_kept = o.auto_max_layers;
+  ao.exclude = o.exclude;
+  ao.eval.data.count = o.eval_count;
+  ao.eval.data.input_dims = dims;
+  ao.progress = [](int round, int kept, double worst) {
+    std::fprintf(stderr, "  auto precision: pass %d, %d layer%s kept float, worst int8 layer %s\n", round + 1, kept,
+                 kept == 1 ? "" : "s", std::isinf(worst) ? "none left" : fmt("%.1f dB", worst).c_str());
+  };
+  KILN_ASSIGN_OR_RETURN(AutoPrecisionResult r, auto_precision(model, mode, ao));
+  std::cout << "auto precision (" << fmt("%.1f dB", o.auto_precision) << " per layer, " << r.last.inputs
+            << "): worst int8 layer " << fmt("%.1f dB", r.worst_db_before) << " with every layer int8 -> "
+            << (std::isinf(r.worst_db_after) ? std::string("no int8 layer left") : fmt("%.1f dB", r.worst_db_after))
+            << " with " << r.kept.size() << " kept float" << (r.met ? "" : " (threshold not met: limit --auto-max-layers)")
+            << "\n";
+  out["threshold_db"] = o.auto_precision;
+  out["met"] = r.met;
+  out["passes"] = r.rounds;
+  out["eval_inputs"] = r.last.inputs;
+  if (!std::isinf(r.worst_db_before)) out["worst_layer_snr_db_before"] = r.worst_db_before;
+  if (!std::isinf(r.worst_db_after)) out["worst_layer_snr_db_after"] = r.worst_db_after;
+  out["kept_float"] = nlohmann::json::array();
+  for (const LayerPrecision& k : r.kept) {
+    std::cout << "  kept float: " << k.node << " (output " << k.output << " at " << fmt("%.1f dB", k.snr_db)
+              << ", its own rounding ~" << (std::isinf(k.own_snr_db) ? std::string("none") : fmt("%.1f dB", k.own_snr_db))
+              << ")\n";
+    nlohmann::json j{{"node", k.node}, {"output", k.output}, {"snr_db", k.snr_db}};
+    if (!std::isinf(k.own_snr_db)) j["own_snr_db"] = k.own_snr_db;
+    out["kept_float"].push_back(j);
+  }
+  model = std::move(r.compressed.model);
+  return Status::Ok();
+}
+
 int run_compress(const CompressOptions& o) {
   if (!o.fp16 && !o.int8 && o.prune.empty())
     return fail("choose a compression mode: --fp16 and/or --int8, or --prune (see 'kiln compress --help')");
@@ -107,6 +150,11 @@ int run_compress(const CompressOptions& o) {
                                          : "prune" + std::to_string(static_cast<int>(prune_spec.sparsity * 100 + 0.5));
     mode = mode.empty() ? p : p + "+" + mode;
   }
+  const bool auto_prec = !std::isnan(o.auto_precision);
+  if (auto_prec && !o.int8) return fail("--auto-precision chooses the precision of --int8's layers; add --int8");
+  if (auto_prec && !(o.auto_precision >= 0 && o.auto_precision <= 120))
+    return fail("--auto-precision is a per-layer SNR in dB, in [0, 120]");
+  if (o.auto_max_layers < 0) return fail("--auto-max-layers must be >= 0");
   if (o.eval_runs < 1 || o.eval_runs > 1000) return fail("--eval-runs must be in [1, 1000]");
   if (o.latency_runs < 0 || o.latency_runs > 1000) return fail("--latency-runs must be in [0, 1000]");
   if (o.threads > 64) return fail("--threads must be at most 64 (0 = all cores)");
@@ -145,20 +193,34 @@ int run_compress(const CompressOptions& o) {
   // int8 first: it takes the MatMul / Gemm weights; --fp16 then stores what is left.
   Int8DynamicStats int8_stats;
   Int8ConvStats conv_stats;
+  nlohmann::json auto_report;
   if (o.int8) {
     progress("quantizing MatMul / Gemm / Conv weights to int8 (dynamic activations)");
     Int8DynamicOptions io;
     io.min_elements = o.min_elements;
     io.exclude = o.exclude;
-    auto s8 = quantize_int8_dynamic(*model, io);
-    if (!s8.ok()) return fail(s8.status().with_context(o.input));
-    int8_stats = *s8;
     const Int8ConvScope scope = o.int8_conv == "none"        ? Int8ConvScope::kNone
                                 : o.int8_conv == "pointwise" ? Int8ConvScope::kPointwise
                                                              : Int8ConvScope::kAll;
-    auto sc = quantize_int8_conv(*model, io, scope);  // the stored graph is channels-last: kiln.NhwcConv
-    if (!sc.ok()) return fail(sc.status().with_context(o.input));
-    conv_stats = *sc;
+    // The int8 mode as auto_precision's callback: the stats are the last call's, i.e. the final model's.
+    CompressMode int8_mode = [&](const Model& m, const std::vector<std::string>& exclude) -> Result<CompressedModel> {
+      CompressedModel cm{m, {}};
+      Int8DynamicOptions mo = io;
+      mo.exclude = exclude;
+      KILN_ASSIGN_OR_RETURN(int8_stats, quantize_int8_dynamic(cm.model, mo));
+      KILN_ASSIGN_OR_RETURN(conv_stats, quantize_int8_conv(cm.model, mo, scope));  // channels-last: kiln.NhwcConv
+      cm.layers = int8_stats.converted_nodes;
+      cm.layers.insert(cm.layers.end(), conv_stats.converted_nodes.begin(), conv_stats.converted_nodes.end());
+      return cm;
+    };
+    if (auto_prec) {
+      if (Status s = auto_precision_step(o, dims, *model, int8_mode, auto_report); !s.ok())
+        return fail(s.with_context(o.input));
+    } else {
+      auto cm = int8_mode(*model, io.exclude);
+      if (!cm.ok()) return fail(cm.status().with_context(o.input));
+      *model = std::move(cm->model);
+    }
     int8_stats.converted += conv_stats.converted;  // the totals below cover both kinds
     if (int8_stats.converted == 0 && !o.fp16)
       return fail(o.input + ": no MatMul, Gemm or Conv with a constant float32 weight of at least " +
@@ -203,6 +265,7 @@ int run_compress(const CompressOptions& o) {
     report["int8_conv_layers_converted"] = conv_stats.converted;
     report["int8_conv_depthwise_kept_float"] = conv_stats.depthwise;
     report["int8_conv_layers_skipped"] = conv_stats.skipped;
+    if (auto_prec) report["auto_precision"] = auto_report;
   }
   if (!o.prune.empty()) {
     report["prune"] = o.prune;
@@ -319,6 +382,10 @@ Command add_compress(CLI::App& root) {
                   "wall clock)");
   app->add_flag("--no-eval", o->no_eval, "Skip the comparison with the original");
   app->add_option("--eval-count", o->eval_count, "Rendered inputs for the task-level accuracy (default 8; see kiln eval)");
+  app->add_option("--auto-precision", o->auto_precision,
+                  "With --int8: keep in float, worst first, the layers whose output SNR against the original "
+                  "falls below this many dB (e.g. 25), measured on the --eval-count task inputs");
+  app->add_option("--auto-max-layers", o->auto_max_layers, "At most this many layers kept float by --auto-precision (default 32)");
   app->add_option("--keys", o->keys, "Recognizer key file, for string accuracy against the rendered text");
   app->footer(
       "Reports weight bytes by dtype before and after, each output's max/mean absolute error\n"
