@@ -86,12 +86,13 @@ Result<AutoPrecisionResult> auto_precision(const Model& original, const Compress
     r.compressed = std::move(cm).value();
     r.last = std::move(rep).value();
     r.worst_db_after = worst;
-    // Among the layers below the threshold, the one whose own rounding costs most.
+    // While a layer is below the threshold, keep the one whose own rounding costs most: a
+    // failing layer that only inherits its error (attention and normalization downstream
+    // amplify it) would not get better in float, the noisiest source would.
     const Measured* pick = nullptr;
     bool failing = false;
     for (const Measured& x : layers) {
-      if (!(x.snr_db < o.threshold_db)) continue;
-      failing = true;
+      failing |= x.snr_db < o.threshold_db;
       if (!pick || x.own_db < pick->own_db) pick = &x;
     }
     r.met = !failing;

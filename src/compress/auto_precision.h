@@ -8,7 +8,8 @@
 // "Hurts most": a layer's measured SNR includes the error of everything upstream, so the
 // layers after a sensitive one fail too. Errors of independent roundings add as powers, so
 // each layer's own share is estimated as noise/signal(output) - noise/signal(data input);
-// among the failing layers the one with the lowest own SNR is kept first.
+// while any layer fails, the layer with the lowest own SNR (failing or not: it may be the
+// source of a later layer's failure) is kept first.
 //
 // The mode is a callback (compress a copy of the model with an exclude list, name the layers
 // it changed), so int8 dynamic and any later mode (int4, static int8) share the loop.
