@@ -36,8 +36,15 @@ Result<Fp16Stats> store_weights_fp16(Model& m, const Fp16Options& options) {
   std::unordered_set<int> skip, read;
   collect_subgraph_reads(m.graph, false, skip);
   for (int v : m.graph.outputs) skip.insert(v);
-  for (const Node& n : m.graph.nodes)
-    for (int v : n.inputs) read.insert(v);
+  // --exclude names nodes too (as for --int8 and --prune): their weights stay float32.
+  std::unordered_set<int> by_node;
+  for (const Node& n : m.graph.nodes) {
+    const bool node_excluded = excluded(n.name, options.exclude);
+    for (int v : n.inputs) {
+      read.insert(v);
+      if (node_excluded) by_node.insert(v);
+    }
+  }
   Fp16Stats stats;
   std::vector<Node> casts;
   const size_t count = m.values.size();  // new values are appended below
@@ -45,7 +52,7 @@ Result<Fp16Stats> store_weights_fp16(Model& m, const Fp16Options& options) {
     const int vi = static_cast<int>(i);
     if (!m.values[i].data || m.values[i].data->dtype() != DType::kF32) continue;
     if (m.values[i].data->size() < options.min_elements || skip.count(vi) || !read.count(vi)) continue;
-    if (excluded(m.values[i].name, options.exclude)) continue;
+    if (excluded(m.values[i].name, options.exclude) || by_node.count(vi)) continue;
     const Tensor& w = *m.values[i].data;
     const float* src = w.data<float>();
     bool in_range = true;

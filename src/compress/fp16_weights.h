@@ -15,7 +15,7 @@ struct Fp16Options {
   // Smaller tensors (biases, scales, shape helpers) stay float32: they weigh nothing and
   // some (Resize scales, epsilons) are read as exact values.
   int64_t min_elements = 256;
-  std::vector<std::string> exclude;  // value names (or a prefix ending in '*') to keep
+  std::vector<std::string> exclude;  // value or (main-graph) node names, or a prefix ending in '*', to keep
 };
 
 struct Fp16Stats {

@@ -101,6 +101,18 @@ TEST(CompressFp16, KeepsOutOfRangeAndExcludedWeights) {
   EXPECT_EQ(count_op(m, "Cast"), 0);
 }
 
+// --exclude by node name (as --int8 and --prune take it): the node's weights stay float32.
+TEST(CompressFp16, ExcludesByNodeName) {
+  Model m = small_net(0.5f);
+  Fp16Options o;
+  o.exclude = {"y_node"};  // the Conv
+  auto st = store_weights_fp16(m, o);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->converted, 1);  // fc.w only
+  EXPECT_EQ(m.values[static_cast<size_t>(m.find_value("conv.w"))].data->dtype(), DType::kF32);
+  EXPECT_EQ(count_op(m, "Cast"), 1);
+}
+
 TEST(CompressFp16, CompareNamesUnsupportedInputs) {
   auto in = make_inputs({TensorDesc{"s", DType::kF64, {}}}, {}, 1);
   ASSERT_FALSE(in.ok());
