@@ -4,11 +4,20 @@
 // accumulate exactly in int32 (ops/qlinear_util.h), so uint8, int8 and mixed inputs run
 // the same loop. ConvInteger outputs that int32; QLinearConv adds the int32 bias B and
 // requantizes per output channel with x_scale * w_scale[m] / y_scale to y_zero_point's type.
+// Constant weights with a symmetric zero point (0 for int8, 128 for uint8) are packed per
+// group for the int8 GEMM microkernels (ops/qs8_packed_gemm.h): each image and group is
+// unfolded (im2col, padding = the input zero point) into int8 rows, one per output pixel,
+// multiplied on the kernels, then biased and requantized like the reference; the layout
+// stays NCHW inside the op (no graph pass involved). Other weights run the reference loops.
+#include <cmath>
 #include <vector>
 
+#include "kernels/reference/index_util.h"
 #include "ops/conv_util.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
 #include "ops/qlinear_util.h"
+#include "ops/qs8_packed_gemm.h"
 
 namespace kiln {
 
@@ -58,17 +67,27 @@ class QuantConvOp final : public Op {
     const Tensor& w = in[w_];
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(x.dims(), w.dims()));
     const int64_t m = w.dim(0), per_channel = w.size() / std::max<int64_t>(1, m);
-    const std::vector<int32_t> xc = widen_centered(x, zero_points(in, xzp_), 1);
-    const std::vector<int32_t> wc = widen_centered(w, zero_points(in, wzp_), per_channel);
+    const bool fast = !fast_.empty() && !use_reference_kernels() && g.groups == fast_.size() &&
+                      fast_[0].n() == g.group_out && fast_[0].k() == static_cast<size_t>(per_channel);
+    const std::vector<int32_t> xc = fast ? std::vector<int32_t>() : widen_centered(x, zero_points(in, xzp_), 1);
+    const std::vector<int32_t> wc = fast ? std::vector<int32_t>() : widen_centered(w, zero_points(in, wzp_), per_channel);
     std::vector<int32_t> bias;
     if (qlinear_ && input_present(in, 8)) bias = int_values(in[8]);
     const int64_t n = out[0].size();
     if (!qlinear_) {
-      qs32_conv_reference(g, xc.data(), wc.data(), nullptr, out[0].mutable_data<int32_t>());
+      if (fast)
+        run_fast(g, x, input_present(in, xzp_) ? static_cast<int32_t>(in[xzp_].get_i64(0)) : 0, nullptr,
+                 out[0].mutable_data<int32_t>());
+      else
+        qs32_conv_reference(g, xc.data(), wc.data(), nullptr, out[0].mutable_data<int32_t>());
       return Status::Ok();
     }
     std::vector<int32_t> acc(static_cast<size_t>(n));
-    qs32_conv_reference(g, xc.data(), wc.data(), bias.empty() ? nullptr : bias.data(), acc.data());
+    if (fast)
+      run_fast(g, x, input_present(in, xzp_) ? static_cast<int32_t>(in[xzp_].get_i64(0)) : 0,
+               bias.empty() ? nullptr : bias.data(), acc.data());
+    else
+      qs32_conv_reference(g, xc.data(), wc.data(), bias.empty() ? nullptr : bias.data(), acc.data());
     // One requantization per output channel: the multiplier follows w_scale.
     const float xs = in[1].data<float>()[0], ys = in[6].data<float>()[0];
     const float* ws = in[4].data<float>();
@@ -92,7 +111,77 @@ class QuantConvOp final : public Op {
     return Status::Ok();
   }
 
+  // Packs constant weights whose zero point makes them symmetric int8 (see the file comment).
+  void pack(const Tensor& w, const Tensor* wzp) {
+    if (w.rank() < 3 || !is_int8_type(w.dtype()) || w.dim(0) % group_ != 0 || use_reference_kernels()) return;
+    const bool u8 = w.dtype() == DType::kU8;
+    if (wzp) {
+      if (wzp->dtype() != w.dtype()) return;
+      for (int32_t z : int_values(*wzp))
+        if (z != (u8 ? 128 : 0)) return;
+    } else if (u8) {
+      return;
+    }
+    const size_t m = static_cast<size_t>(w.dim(0)), k = static_cast<size_t>(w.size()) / m;
+    const size_t go = m / static_cast<size_t>(group_);
+    std::vector<int8_t> w8(m * k);
+    qs8_shift_to_int8(w.raw(), u8, w8.size(), w8.data());
+    fast_.resize(static_cast<size_t>(group_));
+    // Group gr's weights are rows [gr * go, (gr + 1) * go) of W [M, K]: qw[p, j] = W[gr * go + j][p].
+    for (size_t gr = 0; gr < fast_.size(); ++gr)
+      fast_[gr].pack(go, k, w8.data() + gr * go * k, 1, static_cast<ptrdiff_t>(k));
+  }
+
  private:
+  // im2col per (image, group) into int8 rows (one per output pixel, taps in W's order:
+  // input channel, then kernel index), the packed GEMM, then int32 bias; y is NCHW int32.
+  void run_fast(const ConvGeometry& g, const Tensor& x, int32_t x_zero, const int32_t* bias, int32_t* y) {
+    using refk::next_index;
+    using refk::product;
+    const size_t r = g.rank;
+    const bool u8 = x.dtype() == DType::kU8;
+    const int8_t pad = static_cast<int8_t>(x_zero - (u8 ? 128 : 0));
+    const int32_t zero = pad;
+    const int64_t in_plane = product(g.in, r), out_plane = product(g.out, r), taps = product(g.kernel, r);
+    const size_t kp = fast_[0].padded_k(), go = g.group_out;
+    int64_t in_stride[kMaxSpatialDims] = {};
+    in_stride[r - 1] = 1;
+    for (size_t d = r - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * g.in[d + 1];
+    rows_.assign(static_cast<size_t>(out_plane) * kp, 0);
+    acc_.resize(static_cast<size_t>(out_plane) * go);
+    const uint8_t* xb = static_cast<const uint8_t*>(x.raw());
+    const uint8_t flip = u8 ? 0x80 : 0;
+    for (size_t b = 0; b < g.batch; ++b)
+      for (size_t gr = 0; gr < g.groups; ++gr) {
+        const uint8_t* xg = xb + static_cast<int64_t>((b * g.groups + gr) * g.group_in) * in_plane;
+        int64_t oidx[kMaxSpatialDims] = {};
+        for (int64_t o = 0; o < out_plane; ++o, next_index(oidx, g.out, r)) {
+          int8_t* row = rows_.data() + static_cast<size_t>(o) * kp;
+          int64_t kidx[kMaxSpatialDims] = {};
+          for (int64_t t = 0; t < taps; ++t, next_index(kidx, g.kernel, r)) {
+            int64_t off = 0;
+            bool inside = true;
+            for (size_t d = 0; d < r && inside; ++d) {
+              const int64_t c = oidx[d] * g.stride[d] - g.pad_begin[d] + kidx[d] * g.dilation[d];
+              inside = c >= 0 && c < g.in[d];
+              off += c * in_stride[d];
+            }
+            for (size_t ic = 0; ic < g.group_in; ++ic)
+              row[ic * static_cast<size_t>(taps) + static_cast<size_t>(t)] =
+                  inside ? static_cast<int8_t>(xg[static_cast<int64_t>(ic) * in_plane + off] ^ flip) : pad;
+          }
+        }
+        fast_[gr].multiply(static_cast<size_t>(out_plane), rows_.data(), kp, zero, acc_.data(), go);
+        for (size_t j = 0; j < go; ++j) {
+          const size_t ch = gr * go + j;
+          int32_t* yc = y + static_cast<int64_t>(b * g.groups * go + ch) * out_plane;
+          const int32_t bv = bias ? bias[ch] : 0;
+          for (int64_t o = 0; o < out_plane; ++o)
+            yc[o] = static_cast<int32_t>(std::lrint(acc_[static_cast<size_t>(o) * go + j])) + bv;
+        }
+      }
+  }
+
   Status check_zero_point(std::span<const TensorInfo> in, size_t i, DType want, int64_t channels,
                           const char* name) const {
     if (!input_present(in, i)) return Status::Ok();
@@ -153,6 +242,9 @@ class QuantConvOp final : public Op {
   int64_t group_;
   bool qlinear_;
   size_t w_ = qlinear_ ? 3 : 1, xzp_ = 2, wzp_ = qlinear_ ? 5 : 3;  // input slots
+  std::vector<QS8PackedGemm> fast_;  // one per group, or empty: reference loops
+  std::vector<int8_t> rows_;         // im2col rows; the op is not run concurrently
+  std::vector<float> acc_;
 };
 
 Result<std::unique_ptr<Op>> create(const OpContext& ctx, bool qlinear) {
@@ -161,7 +253,11 @@ Result<std::unique_ptr<Op>> create(const OpContext& ctx, bool qlinear) {
   KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node.attr_int("group", 1));
   if (group <= 0 || group >= (int64_t{1} << 31))
     return invalid_model(prefix(ctx.node) + "group must be positive (and sane), got " + std::to_string(group));
-  return std::unique_ptr<Op>(new QuantConvOp(prefix(ctx.node), std::move(attrs), group, qlinear));
+  auto op = std::make_unique<QuantConvOp>(prefix(ctx.node), std::move(attrs), group, qlinear);
+  const size_t w = qlinear ? 3 : 1, wzp = qlinear ? 5 : 3;
+  if (const Tensor* wt = ctx.constant_input(w); wt && (!ctx.has_input(wzp) || ctx.constant_input(wzp)))
+    op->pack(*wt, ctx.has_input(wzp) ? ctx.constant_input(wzp) : nullptr);
+  return std::unique_ptr<Op>(std::move(op));
 }
 
 }  // namespace

@@ -93,12 +93,18 @@ const ConvCase kConvCases[] = {
     {DType::kI8, DType::kU8, DType::kU8, 1, 5, 4, 11, 7, 1, 1, 1, 1, 3, 1, 1, 0, 0, 0, 0, true, true},  // pointwise
     {DType::kU8, DType::kU8, DType::kI8, 3, 2, 1, 1, 17, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, true},  // 1x1 image
     {DType::kI8, DType::kI8, DType::kU8, 1, 6, 10, 8, 9, 2, 3, 3, 3, 2, 2, 1, 1, 2, 0, 3, true, true},
+    // larger: k = 24 * 9 (several blocks of 8), 40 outputs (panels of 8 / 16 plus a tail), 13x11 pixels
+    {DType::kU8, DType::kI8, DType::kU8, 1, 24, 13, 11, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},
 };
 
+// sym: weight zero points 0 (int8) / 128 (uint8), the packed int8-kernel path; otherwise
+// asymmetric zero points, the reference loops. Both are checked against the loops here.
 TEST(QLinearConv, MatchesDirectLoopsOnRandomData) {
   std::mt19937 rng(7);
+  for (bool sym : {false, true})
   for (const ConvCase& k : kConvCases) {
-    SCOPED_TRACE("case c=" + std::to_string(k.c) + " m=" + std::to_string(k.m) + " group=" + std::to_string(k.group));
+    SCOPED_TRACE("case c=" + std::to_string(k.c) + " m=" + std::to_string(k.m) + " group=" + std::to_string(k.group) +
+                 (sym ? " symmetric" : ""));
     Q8 x = random_q8(rng, k.xt, {k.n, k.c, k.h, k.w});
     Q8 w = random_q8(rng, k.wt, {k.m, k.c / k.group, k.kh, k.kw});
     const int xzp = k.xt == DType::kU8 ? 131 : -7, yzp = k.yt == DType::kU8 ? 120 : 3;
@@ -108,6 +114,7 @@ TEST(QLinearConv, MatchesDirectLoopsOnRandomData) {
       wzp.clear(), ws.clear();
       for (int o = 0; o < k.m; ++o) wzp.push_back((k.wt == DType::kU8 ? 120 : -3) + o), ws.push_back(0.004f + 0.003f * o);
     }
+    if (sym) wzp.assign(wzp.size(), k.wt == DType::kU8 ? 128 : 0);
     std::vector<int> bias;
     if (k.bias)
       for (int o = 0; o < k.m; ++o) bias.push_back(o * 997 - 3000);
@@ -146,12 +153,14 @@ TEST(QLinearConv, MatchesDirectLoopsOnRandomData) {
 
 TEST(ConvInteger, MatchesDirectLoopsWithPerChannelZeroPoints) {
   std::mt19937 rng(11);
+  for (bool sym : {false, true})
   for (const ConvCase& k : kConvCases) {
     Q8 x = random_q8(rng, k.xt, {k.n, k.c, k.h, k.w});
     Q8 w = random_q8(rng, k.wt, {k.m, k.c / k.group, k.kh, k.kw});
     const int xzp = k.xt == DType::kU8 ? 100 : -20;
     std::vector<int> wzp;
     for (int o = 0; o < (k.per_channel ? k.m : 1); ++o) wzp.push_back(o % 5 - 2 + (k.wt == DType::kU8 ? 3 : 0));
+    if (sym) wzp.assign(wzp.size(), k.wt == DType::kU8 ? 128 : 0);
     OpTester t("ConvInteger", 10);
     t.input(x.t).constant(w.t).constant(q8_scalar(k.xt, xzp)).constant(q8_vec(k.wt, wzp));
     t.attr("group", static_cast<int64_t>(k.group))
@@ -185,8 +194,11 @@ TEST(QLinearMatMul, TwoDAndBatchedWithPerColumnScales) {
       {DType::kI8, DType::kI8, DType::kI8, {3, 5, 17}, {17, 9}, true},
       {DType::kU8, DType::kI8, DType::kI8, {2, 1, 6, 8}, {3, 8, 5}, true},
       {DType::kI8, DType::kU8, DType::kU8, {1, 33}, {33, 1}, false},
+      {DType::kU8, DType::kI8, DType::kU8, {37, 70}, {70, 19}, true},
   };
+  for (bool sym : {false, true})
   for (const Case& c : cases) {
+    SCOPED_TRACE(std::string("A ") + dims_to_string(c.a) + " B " + dims_to_string(c.b) + (sym ? " symmetric" : ""));
     Q8 a = random_q8(rng, c.at, c.a), b = random_q8(rng, c.bt, c.b);
     const int64_t m = c.a[c.a.size() - 2], k = c.a.back(), n = c.b.back();
     const int azp = c.at == DType::kU8 ? 128 : 1, yzp = c.yt == DType::kU8 ? 128 : -2;
@@ -196,6 +208,7 @@ TEST(QLinearMatMul, TwoDAndBatchedWithPerColumnScales) {
       bzp.clear(), bs.clear();
       for (int64_t j = 0; j < n; ++j) bzp.push_back(static_cast<int>(j % 3) - 1), bs.push_back(0.01f + 0.002f * j);
     }
+    if (sym) bzp.assign(bzp.size(), c.bt == DType::kU8 ? 128 : 0);
     const float as = 0.03f, ys = 0.2f + 0.05f * static_cast<float>(k);
     OpTester t("QLinearMatMul", 10);
     t.input(a.t).constant(f32s(as)).constant(q8_scalar(c.at, azp)).constant(b.t);
@@ -256,6 +269,30 @@ TEST(MatMulInteger, PerRowAndPerColumnZeroPointsAnd1DInput) {
     int32_t acc = 0;
     for (int k = 0; k < 7; ++k) acc += v.v[static_cast<size_t>(k)] * b.v[static_cast<size_t>(k * 4 + c)];
     EXPECT_EQ(values<int32_t>(z)[static_cast<size_t>(c)], acc);
+  }
+}
+
+TEST(MatMulInteger, ConstantSymmetricWeightsUseTheInt8Kernels) {
+  // Constant int8 B without a zero point and uint8 B with zero point 128 are packed for the
+  // int8 GEMM kernels; results must equal the plain loops (A batched: rows stacked).
+  std::mt19937 rng(13);
+  for (DType bt : {DType::kI8, DType::kU8}) {
+    Q8 a = random_q8(rng, DType::kU8, {2, 9, 21}), b = random_q8(rng, bt, {21, 18});
+    const int bz = bt == DType::kU8 ? 128 : 0;
+    OpTester t("MatMulInteger", 10);
+    t.input(a.t).constant(b.t).constant(u8({77}, {}));
+    if (bt == DType::kU8) t.constant(u8({128}, {}));
+    Tensor y = t.run1();
+    ASSERT_EQ(y.dims(), (Dims{2, 9, 18}));
+    std::vector<int32_t> want;
+    for (int r = 0; r < 18; ++r)
+      for (int c = 0; c < 18; ++c) {
+        int32_t acc = 0;
+        for (int k = 0; k < 21; ++k)
+          acc += (a.v[static_cast<size_t>(r * 21 + k)] - 77) * (b.v[static_cast<size_t>(k * 18 + c)] - bz);
+        want.push_back(acc);
+      }
+    EXPECT_EQ(values<int32_t>(y), want);
   }
 }
 
