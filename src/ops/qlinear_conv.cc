@@ -6,10 +6,12 @@
 // requantizes per output channel with x_scale * w_scale[m] / y_scale to y_zero_point's type.
 // Constant weights with a symmetric zero point (0 for int8, 128 for uint8) are packed per
 // group for the int8 GEMM microkernels (ops/qs8_packed_gemm.h): each image and group is
-// unfolded (im2col, padding = the input zero point) into int8 rows, one per output pixel,
-// multiplied on the kernels, then biased and requantized like the reference; the layout
-// stays NCHW inside the op (no graph pass involved). Other weights run the reference loops.
+// copied channels-last and unfolded (im2col, padding = the input zero point) into int8
+// rows, one per output pixel, multiplied on the kernels, then biased and requantized like
+// the reference; the op's inputs and outputs stay NCHW (no graph pass involved). Other
+// weights run the reference loops.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/reference/index_util.h"
@@ -126,15 +128,22 @@ class QuantConvOp final : public Op {
     const size_t go = m / static_cast<size_t>(group_);
     std::vector<int8_t> w8(m * k);
     qs8_shift_to_int8(w.raw(), u8, w8.size(), w8.data());
+    // W [M, group_in, taps] reordered to [M, taps, group_in]: the k index t * group_in + ic
+    // matches im2col rows copied from a channels-last image one tap (group_in bytes) at a time.
+    const size_t gi = static_cast<size_t>(w.dim(1)), taps = k / std::max<size_t>(1, gi);
+    std::vector<int8_t> wt(m * k);
+    for (size_t o = 0; o < m; ++o)
+      for (size_t ic = 0; ic < gi; ++ic)
+        for (size_t t = 0; t < taps; ++t) wt[(o * taps + t) * gi + ic] = w8[(o * gi + ic) * taps + t];
     fast_.resize(static_cast<size_t>(group_));
-    // Group gr's weights are rows [gr * go, (gr + 1) * go) of W [M, K]: qw[p, j] = W[gr * go + j][p].
+    // Group gr's weights are rows [gr * go, (gr + 1) * go): qw[p, j] = wt[gr * go + j][p].
     for (size_t gr = 0; gr < fast_.size(); ++gr)
-      fast_[gr].pack(go, k, w8.data() + gr * go * k, 1, static_cast<ptrdiff_t>(k));
+      fast_[gr].pack(go, k, wt.data() + gr * go * k, 1, static_cast<ptrdiff_t>(k));
   }
 
  private:
-  // im2col per (image, group) into int8 rows (one per output pixel, taps in W's order:
-  // input channel, then kernel index), the packed GEMM, then int32 bias; y is NCHW int32.
+  // im2col per (image, group) into int8 rows (one per output pixel: per tap, group_in
+  // channels), the packed GEMM, then int32 bias; y is NCHW int32.
   void run_fast(const ConvGeometry& g, const Tensor& x, int32_t x_zero, const int32_t* bias, int32_t* y) {
     using refk::next_index;
     using refk::product;
@@ -149,16 +158,24 @@ class QuantConvOp final : public Op {
     for (size_t d = r - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * g.in[d + 1];
     rows_.assign(static_cast<size_t>(out_plane) * kp, 0);
     acc_.resize(static_cast<size_t>(out_plane) * go);
+    const size_t cin = g.groups * g.group_in, gi = g.group_in;
+    image_.resize(static_cast<size_t>(in_plane) * cin);
     const uint8_t* xb = static_cast<const uint8_t*>(x.raw());
     const uint8_t flip = u8 ? 0x80 : 0;
-    for (size_t b = 0; b < g.batch; ++b)
+    for (size_t b = 0; b < g.batch; ++b) {
+      // The image channels-last and shifted to int8: each tap of a window is then group_in
+      // contiguous bytes.
+      const uint8_t* xi = xb + static_cast<int64_t>(b * cin) * in_plane;
+      for (size_t c = 0; c < cin; ++c)
+        for (int64_t p = 0; p < in_plane; ++p)
+          image_[static_cast<size_t>(p) * cin + c] = static_cast<int8_t>(xi[static_cast<int64_t>(c) * in_plane + p] ^ flip);
       for (size_t gr = 0; gr < g.groups; ++gr) {
-        const uint8_t* xg = xb + static_cast<int64_t>((b * g.groups + gr) * g.group_in) * in_plane;
+        const int8_t* xg = image_.data() + gr * gi;
         int64_t oidx[kMaxSpatialDims] = {};
         for (int64_t o = 0; o < out_plane; ++o, next_index(oidx, g.out, r)) {
           int8_t* row = rows_.data() + static_cast<size_t>(o) * kp;
           int64_t kidx[kMaxSpatialDims] = {};
-          for (int64_t t = 0; t < taps; ++t, next_index(kidx, g.kernel, r)) {
+          for (int64_t t = 0; t < taps; ++t, next_index(kidx, g.kernel, r), row += gi) {
             int64_t off = 0;
             bool inside = true;
             for (size_t d = 0; d < r && inside; ++d) {
@@ -166,9 +183,10 @@ class QuantConvOp final : public Op {
               inside = c >= 0 && c < g.in[d];
               off += c * in_stride[d];
             }
-            for (size_t ic = 0; ic < g.group_in; ++ic)
-              row[ic * static_cast<size_t>(taps) + static_cast<size_t>(t)] =
-                  inside ? static_cast<int8_t>(xg[static_cast<int64_t>(ic) * in_plane + off] ^ flip) : pad;
+            if (inside)
+              std::memcpy(row, xg + static_cast<size_t>(off) * cin, gi);
+            else
+              std::memset(row, pad, gi);
           }
         }
         fast_[gr].multiply(static_cast<size_t>(out_plane), rows_.data(), kp, zero, acc_.data(), go);
@@ -177,9 +195,10 @@ class QuantConvOp final : public Op {
           int32_t* yc = y + static_cast<int64_t>(b * g.groups * go + ch) * out_plane;
           const int32_t bv = bias ? bias[ch] : 0;
           for (int64_t o = 0; o < out_plane; ++o)
-            yc[o] = static_cast<int32_t>(std::lrint(acc_[static_cast<size_t>(o) * go + j])) + bv;
+            yc[o] = static_cast<int32_t>(acc_[static_cast<size_t>(o) * go + j]) + bv;  // integral floats
         }
       }
+    }
   }
 
   Status check_zero_point(std::span<const TensorInfo> in, size_t i, DType want, int64_t channels,
@@ -244,6 +263,7 @@ class QuantConvOp final : public Op {
   size_t w_ = qlinear_ ? 3 : 1, xzp_ = 2, wzp_ = qlinear_ ? 5 : 3;  // input slots
   std::vector<QS8PackedGemm> fast_;  // one per group, or empty: reference loops
   std::vector<int8_t> rows_;         // im2col rows; the op is not run concurrently
+  std::vector<int8_t> image_;        // one image channels-last, shifted to int8
   std::vector<float> acc_;
 };
 

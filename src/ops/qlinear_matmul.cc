@@ -134,7 +134,7 @@ class QuantMatMulOp final : public Op {
     fast_.multiply(rows, a8_.data(), kp, azp, acc_.data(), n);
     if (!qlinear_) {
       int32_t* y32 = y.mutable_data<int32_t>();
-      for (size_t i = 0; i < rows * n; ++i) y32[i] = static_cast<int32_t>(std::lrint(acc_[i]));
+      for (size_t i = 0; i < rows * n; ++i) y32[i] = static_cast<int32_t>(acc_[i]);
       return Status::Ok();
     }
     std::vector<Requantization> rq(n);
@@ -147,7 +147,7 @@ class QuantMatMulOp final : public Op {
     }
     for (size_t r = 0; r < rows; ++r)
       for (size_t j = 0; j < n; ++j) {
-        const int32_t v = requantize(static_cast<int32_t>(std::lrint(acc_[r * n + j])), rq[j]);
+        const int32_t v = requantize(static_cast<int32_t>(acc_[r * n + j]), rq[j]);
         if (y.dtype() == DType::kU8)
           y.mutable_data<uint8_t>()[r * n + j] = static_cast<uint8_t>(v);
         else
