@@ -15,8 +15,9 @@ void quantize(const float* x, const float* scale, const Tensor* zp, const QuantP
   constexpr double lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t s = p.scale_index(i);
-    // nearbyint rounds half to even under the default rounding mode; NaN saturates to 0.
-    double q = std::nearbyint(static_cast<double>(x[i]) / scale[s]);
+    // Divide in float32 as the spec's reference and ONNX Runtime do (a double quotient can
+    // fall just below a float .5 tie); nearbyint rounds half to even; NaN saturates to 0.
+    double q = std::nearbyint(x[i] / scale[s]);
     if (std::isnan(q)) q = 0;
     q += zp ? static_cast<double>(zp->get_i64(s)) : 0.0;
     y[i] = static_cast<T>(std::min(std::max(q, lo), hi));

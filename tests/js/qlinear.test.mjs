@@ -1,0 +1,109 @@
+// The ONNX quantized ops in the WASM build against onnxruntime-node on the same small
+// graphs: QuantizeLinear -> QLinearConv (uint8 x, int8 per-channel weights, int32 bias,
+// pads, strides, groups) -> DequantizeLinear, and QuantizeLinear -> QLinearMatMul (batched,
+// int8) -> DequantizeLinear, built with onnx-builder. Quantized outputs are compared
+// exactly; a difference of one step is tolerated only where the two runtimes' float
+// requantization can round a tie differently, and must stay rare.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { before, test } from 'node:test';
+
+import ort from 'onnxruntime-node';
+import { Session, Tensor } from 'kiln';
+
+import { convert, randomFloats, requireBuilt } from './helpers.mjs';
+import { buildOnnx } from './onnx-builder.mjs';
+
+function randomInts(n, lo, hi, seed, Type) {
+  const f = randomFloats(n, seed);
+  return Type.from(f, (v) => Math.min(hi, Math.floor(lo + ((v + 1) / 2) * (hi - lo + 1))));
+}
+
+// x [1, 4, 9, 9] float -> uint8 -> QLinearConv (4 -> 6 channels, group 2, 3x3, stride 2, pad 1)
+// -> y uint8 and its dequantized float.
+const M = 6;
+const CONV = buildOnnx({
+  opset: 13,
+  inputs: [{ name: 'x', type: 'float32', dims: [1, 4, 9, 9] }],
+  outputs: [
+    { name: 'yq', type: 'uint8', dims: [1, M, 5, 5] },
+    { name: 'y', type: 'float32', dims: [1, M, 5, 5] },
+  ],
+  initializers: [
+    { name: 'xs', type: 'float32', dims: [], data: new Float32Array([0.008]) },
+    { name: 'xz', type: 'uint8', dims: [], data: new Uint8Array([120]) },
+    { name: 'w', type: 'int8', dims: [M, 2, 3, 3], data: randomInts(M * 18, -127, 127, 5, Int8Array) },
+    { name: 'ws', type: 'float32', dims: [M], data: Float32Array.from({ length: M }, (_, i) => 0.002 + 0.001 * i) },
+    { name: 'wz', type: 'int8', dims: [M], data: new Int8Array(M) },
+    { name: 'ys', type: 'float32', dims: [], data: new Float32Array([0.01]) },
+    { name: 'yz', type: 'uint8', dims: [], data: new Uint8Array([128]) },
+    { name: 'b', type: 'int32', dims: [M], data: Int32Array.from({ length: M }, (_, i) => i * 300 - 800) },
+  ],
+  nodes: [
+    { op: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
+    {
+      op: 'QLinearConv',
+      inputs: ['xq', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', 'b'],
+      outputs: ['yq'],
+      attrs: { group: 2, kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] },
+    },
+    { op: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['y'] },
+  ],
+});
+
+// a [2, 5, 16] float -> int8 -> QLinearMatMul with b int8 [16, 7] -> int8 and float. Both
+// graphs' weights are symmetric, so kiln runs them on its int8 GEMM kernels (the ONNX node
+// tests cover the reference loops).
+const MATMUL = buildOnnx({
+  opset: 13,
+  inputs: [{ name: 'a', type: 'float32', dims: [2, 5, 16] }],
+  outputs: [
+    { name: 'yq', type: 'int8', dims: [2, 5, 7] },
+    { name: 'y', type: 'float32', dims: [2, 5, 7] },
+  ],
+  initializers: [
+    { name: 'as', type: 'float32', dims: [], data: new Float32Array([0.009]) },
+    { name: 'az', type: 'int8', dims: [], data: new Int8Array([3]) },
+    { name: 'b', type: 'int8', dims: [16, 7], data: randomInts(16 * 7, -128, 127, 9, Int8Array) },
+    { name: 'bs', type: 'float32', dims: [], data: new Float32Array([0.004]) },
+    { name: 'bz', type: 'int8', dims: [], data: new Int8Array([0]) },
+    { name: 'ys', type: 'float32', dims: [], data: new Float32Array([0.02]) },
+    { name: 'yz', type: 'int8', dims: [], data: new Int8Array([-5]) },
+  ],
+  nodes: [
+    { op: 'QuantizeLinear', inputs: ['a', 'as', 'az'], outputs: ['aq'] },
+    { op: 'QLinearMatMul', inputs: ['aq', 'as', 'az', 'b', 'bs', 'bz', 'ys', 'yz'], outputs: ['yq'] },
+    { op: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['y'] },
+  ],
+});
+
+before(() => requireBuilt());
+
+async function compare(onnx, name, input, dims) {
+  const data = randomFloats(dims.reduce((a, b) => a * b, 1), 17);
+  const ortSession = await ort.InferenceSession.create(onnx);
+  const want = await ortSession.run({ [input]: new ort.Tensor('float32', data, dims) });
+  const session = await Session.create(fs.readFileSync(convert(onnx, name)), { numThreads: 1 });
+  const got = await session.run({ [input]: new Tensor('float32', data, dims) });
+  const g = got.yq.data;
+  const w = want.yq.data;
+  assert.equal(g.length, w.length);
+  let exact = 0;
+  const distinct = new Set();
+  for (let i = 0; i < g.length; ++i) {
+    assert.ok(Math.abs(g[i] - w[i]) <= 1, `${name}: element ${i} is ${g[i]}, onnxruntime ${w[i]}`);
+    exact += g[i] === w[i];
+    distinct.add(w[i]);
+  }
+  assert.ok(exact >= g.length * 0.98, `${name}: only ${exact} of ${g.length} elements match onnxruntime exactly`);
+  assert.ok(distinct.size > 10, `${name}: the oracle output is nearly constant, the test would prove little`);
+  for (let i = 0; i < g.length; ++i) assert.ok(Math.abs(got.y.data[i] - want.y.data[i]) <= 0.0201);
+}
+
+test('QLinearConv (uint8 x, int8 per-channel w, bias, groups, pads, strides) matches onnxruntime-node', async () => {
+  await compare(CONV, 'qlinear_conv', 'x', [1, 4, 9, 9]);
+});
+
+test('QLinearMatMul (batched int8) matches onnxruntime-node', async () => {
+  await compare(MATMUL, 'qlinear_matmul', 'a', [2, 5, 16]);
+});
