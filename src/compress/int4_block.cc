@@ -71,6 +71,36 @@ std::string plan_node(const Model& m, const Node& node, Plan& p) {
   return "";
 }
 
+// A 1x1, stride-1, unpadded, group-1 kiln.NhwcConv is a MatMul over its channels-last
+// pixels: X [N, H, W, C] x W[M, C, 1, 1]^T (+ B), so it converts to the same op.
+std::string plan_pointwise(const Model& m, const Node& node, Plan& p) {
+  p.x = input_of(node, 0);
+  p.b = input_of(node, 1);
+  const Tensor* w = constant_of(m, p.b);
+  if (!w || w->dtype() != DType::kF32 || w->rank() != 4) return "weights are not a 4-D float32 constant";
+  if (w->dim(2) != 1 || w->dim(3) != 1) return "not 1x1";
+  auto g = node.attr_int("group", 1);
+  if (!g.ok() || g.value() != 1) return "grouped";
+  for (const char* a : {"strides", "pads", "dilations"}) {
+    auto v = node.attr_ints(a, std::vector<int64_t>{});
+    if (!v.ok()) return "bad attributes";
+    for (int64_t x : *v)
+      if (x != (std::string(a) == "pads" ? 0 : 1)) return "strided or padded";
+  }
+  auto pad = node.attr_string("auto_pad", "NOTSET");
+  if (!pad.ok() || (*pad != "NOTSET" && *pad != "VALID" && *pad != "SAME_UPPER" && *pad != "SAME_LOWER"))
+    return "bad attributes";
+  p.trans_b = true;  // [M, C] = [n, k]
+  p.n = w->dim(0);
+  p.k = w->dim(1);
+  p.bias = input_of(node, 2);
+  if (p.bias != kNoValue) {
+    const Tensor* c = constant_of(m, p.bias);
+    if (!c || !column_values(*c, p.n)) return "bias is not a per-channel float32 constant";
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions& options) {
@@ -79,9 +109,11 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
   std::map<std::tuple<int, bool, float>, std::pair<int, int>> quantized;  // shared weights once
   for (Graph* g : std::vector<Graph*>(view.graphs()))
     for (Node& node : g->nodes) {
-      if (node.op_type != "MatMul" && node.op_type != "Gemm") continue;
+      const bool conv = node.domain == ext::kDomain && node.op_type == ext::kNhwcConv;
+      if (node.op_type != "MatMul" && node.op_type != "Gemm" && !conv) continue;
       Plan p;
-      const std::string why = plan_node(model, node, p);
+      const std::string why = conv ? plan_pointwise(model, node, p) : plan_node(model, node, p);
+      if (conv && !why.empty()) continue;  // other convolutions are not counted as skipped
       if (!why.empty() || name_matches(node.name, options.exclude) ||
           name_matches(model.values[static_cast<size_t>(p.b)].name, options.exclude) ||
           p.k * p.n < options.min_elements) {
@@ -143,6 +175,7 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
       node.domain = ext::kDomain;
       node.inputs = std::move(inputs);
       ++stats.converted;
+      stats.pointwise_convs += conv;
       stats.converted_nodes.push_back(node.name);
     }
   KILN_RETURN_IF_ERROR(eliminate_dead(model));

@@ -1,10 +1,11 @@
 // int4 block quantization of a model (issue 7, `kiln compress --int4`): every MatMul with a
 // constant 2-D float B (also with a fused kiln.bias) and every Gemm with a constant B
-// (transB, alpha and a per-column C folded in) becomes a kiln.BlockQuantMatMul
+// (transB, alpha and a per-column C folded in), and every 1x1 stride-1 unpadded group-1
+// kiln.NhwcConv (a MatMul over its channels-last pixels), becomes a kiln.BlockQuantMatMul
 // (graph/kiln_extensions.h): int4 weights, symmetric in blocks of 32 along K with one fp16
 // scale per block and output column, stored two to a byte. Activations are quantized to
-// int8 per row at run time (no calibration). Convolutions are not converted (they stay as
-// they are, or go to fp16 with --fp16). Weights shared by several nodes are quantized once;
+// int8 per row (pixel) at run time (no calibration). Other convolutions are not converted
+// (they stay as they are, or go to int8 with --int8 / fp16 with --fp16). Weights shared by several nodes are quantized once;
 // the float weights are dropped afterwards.
 #pragma once
 #include <cstdint>
@@ -23,7 +24,8 @@ struct Int4BlockOptions {
 };
 
 struct Int4BlockStats {
-  int converted = 0, skipped = 0;
+  int converted = 0, skipped = 0;  // skipped: MatMul / Gemm / pointwise convs left alone
+  int pointwise_convs = 0;          // of `converted`, 1x1 kiln.NhwcConv layers
   // Bytes of the converted nodes' weights (matrix, bias) before, and of the nibbles, fp16
   // scales and bias after.
   int64_t bytes_before = 0, bytes_after = 0;
