@@ -28,6 +28,7 @@ struct Plan {
   float alpha = 1.f;
   int bias = kNoValue;
   float beta = 1.f;
+  int64_t kh = 0, kw = 0;  // > 0: a kxk convolution (k ordered tap row, tap column, channel)
 };
 
 std::optional<std::vector<float>> column_values(const Tensor& t, int64_t n) {
@@ -78,26 +79,34 @@ std::string plan_pointwise(const Model& m, const Node& node, Plan& p) {
   p.b = input_of(node, 1);
   const Tensor* w = constant_of(m, p.b);
   if (!w || w->dtype() != DType::kF32 || w->rank() != 4) return "weights are not a 4-D float32 constant";
-  if (w->dim(2) != 1 || w->dim(3) != 1) return "not 1x1";
   auto g = node.attr_int("group", 1);
   if (!g.ok() || g.value() != 1) return "grouped";
-  for (const char* a : {"strides", "pads", "dilations"}) {
-    auto v = node.attr_ints(a, std::vector<int64_t>{});
-    if (!v.ok()) return "bad attributes";
-    for (int64_t x : *v)
-      if (x != (std::string(a) == "pads" ? 0 : 1)) return "strided or padded";
-  }
-  auto pad = node.attr_string("auto_pad", "NOTSET");
-  if (!pad.ok() || (*pad != "NOTSET" && *pad != "VALID" && *pad != "SAME_UPPER" && *pad != "SAME_LOWER"))
-    return "bad attributes";
-  p.trans_b = true;  // [M, C] = [n, k]
   p.n = w->dim(0);
-  p.k = w->dim(1);
   p.bias = input_of(node, 2);
   if (p.bias != kNoValue) {
     const Tensor* c = constant_of(m, p.bias);
     if (!c || !column_values(*c, p.n)) return "bias is not a per-channel float32 constant";
   }
+  // Any other window runs as im2col + the same GEMM (kiln.BlockQuantConv). Fewer than 8
+  // input channels is the stem reading the image: as in int8_conv, it stays as it is.
+  const auto as_conv = [&]() -> std::string {
+    if (w->dim(1) < 8) return "fewer than 8 input channels";
+    p.kh = w->dim(2), p.kw = w->dim(3);
+    p.k = w->dim(1) * p.kh * p.kw;
+    return "";
+  };
+  if (w->dim(2) != 1 || w->dim(3) != 1) return as_conv();
+  for (const char* a : {"strides", "pads", "dilations"}) {
+    auto v = node.attr_ints(a, std::vector<int64_t>{});
+    if (!v.ok()) return "bad attributes";
+    for (int64_t x : *v)
+      if (x != (std::string(a) == "pads" ? 0 : 1)) return as_conv();
+  }
+  auto pad = node.attr_string("auto_pad", "NOTSET");
+  if (!pad.ok() || (*pad != "NOTSET" && *pad != "VALID" && *pad != "SAME_UPPER" && *pad != "SAME_LOWER"))
+    return "bad attributes";
+  p.trans_b = true;  // [M, C] = [n, k]
+  p.k = w->dim(1);
   return "";
 }
 
@@ -113,7 +122,8 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
       if (node.op_type != "MatMul" && node.op_type != "Gemm" && !conv) continue;
       Plan p;
       const std::string why = conv ? plan_pointwise(model, node, p) : plan_node(model, node, p);
-      if (conv && !why.empty()) continue;  // other convolutions are not counted as skipped
+      if (conv && (!why.empty() || !(p.kh > 0 ? options.other_convs : options.pointwise_convs)))
+        continue;  // convolutions out of scope are not counted as skipped
       if (!why.empty() || name_matches(node.name, options.exclude) ||
           name_matches(model.values[static_cast<size_t>(p.b)].name, options.exclude) ||
           p.k * p.n < options.min_elements) {
@@ -127,8 +137,16 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
         const Tensor& b = *constant_of(model, p.b);
         std::vector<float> scaled(k * n);  // alpha * B as k x n
         const float* src = b.data<float>();
-        for (size_t r = 0; r < k; ++r)
-          for (size_t c = 0; c < n; ++c) scaled[r * n + c] = p.alpha * (p.trans_b ? src[c * k + r] : src[r * n + c]);
+        if (p.kh > 0) {  // W [M, C, kh, kw] -> row (i * kw + j) * C + ch
+          const size_t kh = static_cast<size_t>(p.kh), kw = static_cast<size_t>(p.kw), ch = k / (kh * kw);
+          for (size_t c = 0; c < n; ++c)
+            for (size_t q = 0; q < ch; ++q)
+              for (size_t i = 0; i < kh; ++i)
+                for (size_t j = 0; j < kw; ++j) scaled[((i * kw + j) * ch + q) * n + c] = src[((c * ch + q) * kh + i) * kw + j];
+        } else {
+          for (size_t r = 0; r < k; ++r)
+            for (size_t c = 0; c < n; ++c) scaled[r * n + c] = p.alpha * (p.trans_b ? src[c * k + r] : src[r * n + c]);
+        }
         const int64_t row = static_cast<int64_t>(qb4w_row_bytes(k)), nb = static_cast<int64_t>(qb4w_blocks(k));
         KILN_ASSIGN_OR_RETURN(Tensor q, Tensor::make(DType::kU8, {p.n, row}));
         KILN_ASSIGN_OR_RETURN(Tensor s, Tensor::make(DType::kF16, {p.n, nb}));
@@ -163,19 +181,29 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
         stats.bytes_before += p.n * 4;
         stats.bytes_after += p.n * 4;
       }
-      std::map<std::string, Attribute> attrs;  // the fused activation stays
-      for (const char* a : {ext::kActivation, ext::kActivationAlpha, ext::kActivationBeta})
-        if (const Attribute* v = node.attr(a)) attrs[a] = *v;
       Attribute block;
       block.kind = Attribute::Kind::kInt;
       block.i = static_cast<int64_t>(kQB4WBlock);
-      attrs["block_size"] = block;
-      node.attrs = std::move(attrs);
-      node.op_type = ext::kBlockQuantMatMul;
+      if (p.kh > 0) {  // kiln.NhwcConv's attributes stay; kernel_shape becomes explicit
+        Attribute ks;
+        ks.kind = Attribute::Kind::kInts;
+        ks.ints = {p.kh, p.kw};
+        node.attrs["kernel_shape"] = ks;
+        node.attrs["block_size"] = block;
+        node.op_type = ext::kBlockQuantConv;
+        ++stats.convs;
+      } else {
+        std::map<std::string, Attribute> attrs;  // the fused activation stays
+        for (const char* a : {ext::kActivation, ext::kActivationAlpha, ext::kActivationBeta})
+          if (const Attribute* v = node.attr(a)) attrs[a] = *v;
+        attrs["block_size"] = block;
+        node.attrs = std::move(attrs);
+        node.op_type = ext::kBlockQuantMatMul;
+        stats.pointwise_convs += conv;
+      }
       node.domain = ext::kDomain;
       node.inputs = std::move(inputs);
       ++stats.converted;
-      stats.pointwise_convs += conv;
       stats.converted_nodes.push_back(node.name);
     }
   KILN_RETURN_IF_ERROR(eliminate_dead(model));

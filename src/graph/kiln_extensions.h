@@ -41,6 +41,11 @@
 //    bias float32 [N]; attribute block_size (int, default and only value 32); output Y
 //    float32 [..., N] = X x (W * W_scale) + bias, computed with int8 dot products (rows of
 //    X quantized at run time as for kiln.DynamicQuantMatMul). Fused kiln.activation too.
+//  * kiln.BlockQuantConv (domain "kiln", `kiln compress --int4`): kiln.NhwcConv (group 1)
+//    with W uint8 [M, ceil(kH*kW*C/32) * 16] in the same int4 form, k ordered (tap row, tap
+//    column, channel), W_scale float16 [M, ceil(kH*kW*C/32)], optional B float32 [M];
+//    kiln.NhwcConv's attributes with kernel_shape required, block_size 32. Runs as im2col
+//    rows (one per output pixel, quantized to int8 each) times the int4 GEMM.
 #pragma once
 
 namespace kiln::ext {
@@ -57,5 +62,6 @@ inline constexpr const char* kMatMulBias = "kiln.bias";
 inline constexpr const char* kDynamicQuantMatMul = "DynamicQuantMatMul";
 inline constexpr const char* kDynamicQuantConv = "DynamicQuantConv";
 inline constexpr const char* kBlockQuantMatMul = "BlockQuantMatMul";
+inline constexpr const char* kBlockQuantConv = "BlockQuantConv";
 
 }  // namespace kiln::ext

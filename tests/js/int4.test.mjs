@@ -47,7 +47,7 @@ describe('kiln compress --int4 (recognizer)', () => {
   });
 
   it('converts the MatMul / Gemm layers and reports size, error and latency', () => {
-    const m = report.match(/int4 weights: (\d+) MatMul\/Gemm and (\d+) 1x1 Conv layers converted to kiln\.BlockQuantMatMul \((\d+) left as they were/);
+    const m = report.match(/int4 weights: (\d+) MatMul\/Gemm and (\d+) 1x1 Conv layers converted to kiln\.BlockQuantMatMul, (\d+) Conv layers to kiln\.BlockQuantConv \((\d+) left as they were/);
     assert.ok(m, report);
     assert.ok(Number(m[1]) >= 9, `${m[1]} layers converted`);
     assert.match(report, /weights by dtype:.*float32.*->.*uint8.*float16/);

@@ -133,6 +133,76 @@ TEST(QuantizeInt4Block, ExcludeAndSharedWeights) {
   EXPECT_EQ(stats->bytes_before, 64 * 64 * 4);  // the shared matrix quantized once
 }
 
+// A small CNN (channels-last after optimize): stem (3 channels: stays), depthwise (stays),
+// 1x1 + Clip (-> BlockQuantMatMul), grouped 3x3 (stays), 5x5 pad 2 with HardSwish and a
+// 1x1 stride-2 layer (-> BlockQuantConv: im2col, padding, strides).
+TEST(QuantizeInt4Block, ConvolutionsPointwiseAndIm2col) {
+  const auto conv = [](int64_t k, int64_t stride, int64_t pad, int64_t group = 1, const char* act = nullptr) {
+    std::map<std::string, Attribute> a = {{"kernel_shape", opt_test::attr_ints({k, k})},
+                                          {"strides", opt_test::attr_ints({stride, stride})},
+                                          {"pads", opt_test::attr_ints({pad, pad, pad, pad})},
+                                          {"group", opt_test::attr_i(group)}};
+    if (act) a[ext::kActivation] = nntest::attr_s(act);
+    return a;
+  };
+  Builder b;
+  const int x = b.input("x", {2, 3, 23, 19});
+  int h = b.node("Conv", {x, b.random("stem_w", {16, 3, 3, 3}, 1, -0.5f, 0.5f), b.random("stem_b", {16}, 2)}, "stem",
+                 conv(3, 2, 1, 1, "Relu"));
+  h = b.node("Conv", {h, b.random("dw_w", {16, 1, 3, 3}, 3, -0.5f, 0.5f)}, "dw", conv(3, 1, 1, 16, "Relu"));
+  auto clip = conv(1, 1, 0);
+  clip[ext::kActivation] = nntest::attr_s("Clip");
+  clip[ext::kActivationAlpha] = opt_test::attr_f(0.f);
+  clip[ext::kActivationBeta] = opt_test::attr_f(6.f);
+  h = b.node("Conv", {h, b.random("pw_w", {24, 16, 1, 1}, 5, -0.5f, 0.5f), b.random("pw_b", {24}, 6)}, "pw", clip);
+  h = b.node("Conv", {h, b.random("grp_w", {24, 12, 3, 3}, 7, -0.3f, 0.3f)}, "grp", conv(3, 1, 1, 2, "Relu"));
+  h = b.node("Conv", {h, b.random("k5_w", {20, 24, 5, 5}, 8, -0.1f, 0.1f), b.random("k5_b", {20}, 9)}, "k5",
+             conv(5, 1, 2, 1, "HardSwish"));
+  h = b.node("Conv", {h, b.random("s2_w", {32, 20, 1, 1}, 10, -0.5f, 0.5f)}, "s2", conv(1, 2, 0));
+  Model before = b.done({h});
+  ASSERT_TRUE(optimize(before).ok());
+  Model after = before;
+  Int4BlockOptions opt;
+  opt.min_elements = 0;
+  Model none = before;
+  auto stats0 = quantize_int4_block(none, opt);  // convolutions are opt-in
+  ASSERT_TRUE(stats0.ok());
+  EXPECT_EQ(stats0->converted, 0);
+  opt.pointwise_convs = opt.other_convs = true;
+  auto stats = quantize_int4_block(after, opt);
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->converted, 3);
+  EXPECT_EQ(stats->pointwise_convs, 1);
+  EXPECT_EQ(stats->convs, 2);
+  EXPECT_EQ(count_op(after, ext::kBlockQuantMatMul), 1);
+  EXPECT_EQ(count_op(after, ext::kBlockQuantConv), 2);
+  EXPECT_EQ(count_op(after, ext::kNhwcConv), 3);
+  const TensorMap in = {{"x", opt_test::random_tensor({2, 3, 23, 19}, 3, 0.f, 1.f)}};
+  const TensorMap want = run_model(before, in), fast = run_model(after, in);
+  set_use_reference_kernels(true);
+  const TensorMap ref = run_model(after, in);
+  set_use_reference_kernels(false);
+  for (const auto& [name, w] : want) {
+    double range = 0, worst = 0, err2 = 0, sig2 = 0;
+    const Tensor& got = fast.at(name);
+    ASSERT_EQ(dims_to_string(got.dims()), dims_to_string(w.dims())) << name;
+    for (int64_t i = 0; i < w.size(); ++i) {
+      range = std::max(range, std::fabs(w.get_f64(i)));
+      worst = std::max(worst, std::fabs(got.get_f64(i) - ref.at(name).get_f64(i)));
+      err2 += (got.get_f64(i) - w.get_f64(i)) * (got.get_f64(i) - w.get_f64(i));
+      sig2 += w.get_f64(i) * w.get_f64(i);
+    }
+    EXPECT_LE(worst, 1e-4 * (1 + range)) << name << ": fast vs reference";
+    EXPECT_GT(err2, 0.0) << name;
+    EXPECT_GT(10 * std::log10(sig2 / err2), 12.0) << name << " SNR";
+  }
+  auto bytes = write_model(after);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  auto back = read_model(std::make_shared<const std::vector<uint8_t>>(std::move(*bytes)));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  opt_test::expect_same(run_model(*back, in), fast, 0.f);
+}
+
 TEST(BlockQuantMatMulOp, RejectsBadShapes) {
   Builder b;
   const int x = b.input("x", Shape{Dim{-1, "rows"}, Dim{-1, "k"}});

@@ -30,6 +30,7 @@ struct CompressOptions {
   std::string input, output;
   bool fp16 = false, int8 = false;
   bool int4 = false;  // MatMul/Gemm weights to int4 blocks (compress/int4_block.h)
+  std::string int4_conv = "none";  // which convolutions --int4 converts
   std::string int8_conv = "all";  // which convolutions --int8 converts (compress/int8_conv.h)
   int64_t min_elements = 256;
   std::vector<std::string> exclude, input_shapes;
@@ -142,21 +143,23 @@ int run_compress(const CompressOptions& o) {
     if (!ps.ok()) return fail(ps.status().with_context(o.input));
     prune_stats = *ps;
     if (prune_stats.layers == 0)
-      return fail(o.input + ": no MatMul, Gemm or 1x1 Conv with a constant float32 weight of at least " +
+      return fail(o.input + ": no MatMul, Gemm or (non-depthwise) Conv with a constant float32 weight of at least " +
                   std::to_string(po.min_elements) + " elements; nothing to prune");
   }
   // int4 first (MatMul / Gemm), then int8 (what is left: convolutions), then fp16.
   Int4BlockStats int4_stats;
   if (o.int4) {
-    progress("quantizing MatMul / Gemm / 1x1 Conv weights to int4 (blocks of 32, fp16 scales; dynamic activations)");
+    progress("quantizing MatMul / Gemm / Conv weights to int4 (blocks of 32, fp16 scales; dynamic activations)");
     Int4BlockOptions io;
     io.min_elements = o.min_elements;
     io.exclude = o.exclude;
+    io.pointwise_convs = o.int4_conv != "none";
+    io.other_convs = o.int4_conv == "all";
     auto s4 = quantize_int4_block(*model, io);
     if (!s4.ok()) return fail(s4.status().with_context(o.input));
     int4_stats = *s4;
     if (int4_stats.converted == 0 && !o.fp16 && !o.int8)
-      return fail(o.input + ": no MatMul, Gemm or 1x1 Conv with a constant float32 weight of at least " +
+      return fail(o.input + ": no MatMul, Gemm or (non-depthwise) Conv with a constant float32 weight of at least " +
                   std::to_string(o.min_elements) + " elements; nothing to quantize to int4");
   }
   Int8DynamicStats int8_stats;
@@ -224,6 +227,7 @@ int run_compress(const CompressOptions& o) {
     report["int4_layers_converted"] = int4_stats.converted;
     report["int4_layers_skipped"] = int4_stats.skipped;
     report["int4_pointwise_conv_layers"] = int4_stats.pointwise_convs;
+    report["int4_conv_layers"] = int4_stats.convs;
     report["int4_weight_bytes_before"] = int4_stats.bytes_before;
     report["int4_weight_bytes_after"] = int4_stats.bytes_after;
     report["int4_block_size"] = 32;
@@ -251,7 +255,8 @@ int run_compress(const CompressOptions& o) {
               << (o.int4 || o.int8 || o.fp16 ? ";" : "");
   if (o.int4)
     std::cout << " int4 weights: " << int4_stats.converted - int4_stats.pointwise_convs << " MatMul/Gemm and "
-              << int4_stats.pointwise_convs << " 1x1 Conv layers converted to kiln.BlockQuantMatMul ("
+              << int4_stats.pointwise_convs << " 1x1 Conv layers converted to kiln.BlockQuantMatMul, "
+              << int4_stats.convs << " Conv layers to kiln.BlockQuantConv ("
               << int4_stats.skipped << " left as they were; " << human_bytes(int4_stats.bytes_before) << " -> "
               << human_bytes(int4_stats.bytes_after) << ")" << (o.int8 || o.fp16 ? ";" : "");
   if (o.int8)
@@ -330,9 +335,13 @@ Command add_compress(CLI::App& root) {
                 "MatMul/Gemm/Conv weights to int8 per output channel, activations quantized at run time "
                 "(int8 kernels; with --fp16, the other weights are stored as float16)");
   app->add_flag("--int4", o->int4,
-                "MatMul/Gemm/1x1-Conv weights to int4 in blocks of 32 along K with one fp16 scale per block, activations "
-                "quantized to int8 at run time (int8-dot kernels); combine with --int8 (other convolutions) and/or --fp16 "
+                "MatMul/Gemm weights to int4 in blocks of 32 along K with one fp16 scale per block, activations "
+                "quantized to int8 at run time (int8-dot kernels); combine with --int8 (what int4 leaves) and/or --fp16 "
                 "(the rest)");
+  app->add_option("--int4-conv", o->int4_conv,
+                  "Convolutions --int4 converts: none (default: int4 convolutions cost the recognizer most of "
+                  "its accuracy), pointwise (1x1) or all (not depthwise; kxk via im2col)")
+      ->check(CLI::IsMember({"none", "pointwise", "all"}));
   app->add_option("--int8-conv", o->int8_conv,
                   "Convolutions --int8 converts: all (default; depthwise stays float), pointwise (1x1 only: "
                   "activations quantized per pixel, more accurate) or none")
