@@ -254,7 +254,8 @@ int run_compress(const CompressOptions& o) {
               << " sparse enough for the sparse kernels at load)"
               << (o.int4 || o.int8 || o.fp16 ? ";" : "");
   if (o.int4)
-    std::cout << " int4 weights: " << int4_stats.converted - int4_stats.pointwise_convs << " MatMul/Gemm and "
+    std::cout << " int4 weights: " << int4_stats.converted - int4_stats.pointwise_convs - int4_stats.convs
+              << " MatMul/Gemm and "
               << int4_stats.pointwise_convs << " 1x1 Conv layers converted to kiln.BlockQuantMatMul, "
               << int4_stats.convs << " Conv layers to kiln.BlockQuantConv ("
               << int4_stats.skipped << " left as they were; " << human_bytes(int4_stats.bytes_before) << " -> "
