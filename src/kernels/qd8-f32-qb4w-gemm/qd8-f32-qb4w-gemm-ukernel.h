@@ -1,8 +1,8 @@
 // The one qd8-f32-qb4w GEMM/GEMV microkernel template (layout in qd8-f32-qb4w-gemm.h);
 // each qd8-f32-qb4w-gemm-<MR>x<NR>c2-<arch>.cc instantiates it for a struct of simd/qs8-vec.h.
 //
-// Per block of 32 k and panel: the 16 * NR nibble bytes are unpacked once to int8 (two
-// shifts per 16 bytes: `i8x16.shl` + `i8x16.shr_s` in SIMD128), then the int8 k loop of
+// Per block of 32 k and panel, one group of 8 k at a time: its 8 * NR nibble bytes are
+// unpacked to int8 (`i8x16.shl` + `i8x16.shr_s` in SIMD128), then the int8 k loop of
 // qd8-f32-qc8w (qd8_gemm_pair: widening loads, pair broadcast, i32x4.dot_i16x8_s /
 // vpmaddwd) runs over them for every row, so the unpack is shared by MR rows. The block's
 // int32 sums go to float with the block scale; row scale and bias come at the end.
@@ -16,17 +16,20 @@
 namespace kiln {
 namespace {
 
-// 16 * NR packed bytes -> 32 * NR int8 (low nibbles first, then high), sign-extended.
+// Group g (8 k x NR columns = 8 * NR int8) of a packed block: bytes [(g & 1) * 8 * NR, +8 * NR),
+// low nibbles for g < 2, high ones for g >= 2; sign-extended to int8. One group at a time
+// keeps 8 * NR bytes of weights live (a whole block's 32 widened vectors spill in V8).
 template <size_t NR>
-inline __attribute__((always_inline)) void qb4w_unpack_block(const int8_t* src, int8_t* dst) {
+inline __attribute__((always_inline)) void qb4w_unpack_group(const int8_t* block, size_t g, int8_t* dst) {
   typedef int8_t V __attribute__((vector_size(16), aligned(1)));
+  const int8_t* src = block + (g & 1) * 8 * NR;
+  const int hi = static_cast<int>(g >> 1);
 #pragma GCC unroll 16
-  for (size_t t = 0; t < NR; ++t) {
+  for (size_t t = 0; t < NR / 2; ++t) {
     V v;
     std::memcpy(&v, src + 16 * t, 16);
-    const V lo = (v << 4) >> 4, hi = v >> 4;  // arithmetic shifts: the int4 sign
-    std::memcpy(dst + 16 * t, &lo, 16);
-    std::memcpy(dst + 16 * NR + 16 * t, &hi, 16);
+    const V q = hi ? v >> 4 : (v << 4) >> 4;  // arithmetic shifts: the int4 sign
+    std::memcpy(dst + 16 * t, &q, 16);
   }
 }
 
@@ -53,7 +56,7 @@ inline __attribute__((always_inline)) void qb4w_gemm_ukernel(size_t mr, size_t n
   }
   const VF vmin = F::splat(params->min), vmax = F::splat(params->max);
   const int8_t* w = static_cast<const int8_t*>(w_void);
-  alignas(64) int8_t unpacked[kQB4WBlock * NR];
+  alignas(64) int8_t unpacked[8 * NR];
   while (nc != 0) {
     float bias[NR];
     std::memcpy(bias, w, sizeof bias);
@@ -70,7 +73,7 @@ inline __attribute__((always_inline)) void qb4w_gemm_ukernel(size_t mr, size_t n
       float bscale[NR];
       std::memcpy(ksum, w, sizeof ksum);
       std::memcpy(bscale, w + NR * 4, sizeof bscale);
-      qb4w_unpack_block<NR>(w + NR * 8, unpacked);
+      const int8_t* nibbles = w + NR * 8;
       w += NR * (8 + kQB4WBlock / 2);
       // acc = zero_point * (-block sum): the asymmetric-A correction, exact in int32.
       VI acc[MR][NV];
@@ -78,12 +81,13 @@ inline __attribute__((always_inline)) void qb4w_gemm_ukernel(size_t mr, size_t n
       for (size_t i = 0; i < MR; ++i)
 #pragma GCC unroll 16
         for (size_t v = 0; v < NV; ++v) acc[i][v] = S::mul_i32(zero_point[i], S::load_i32(ksum + v * L));
-#pragma GCC unroll 4
+#pragma GCC unroll 1
       for (size_t g = 0; g < kQB4WBlock / 8; ++g) {
         typename S::VA va[MR];
 #pragma GCC unroll 16
         for (size_t i = 0; i < MR; ++i) va[i] = S::load_block(ap[i] + g * 8);
-        const int8_t* wg = unpacked + g * 8 * NR;
+        qb4w_unpack_group<NR>(nibbles, g, unpacked);
+        const int8_t* wg = unpacked;
         qd8_gemm_pair<S, MR, NV, 0>(acc, va, wg);
         qd8_gemm_pair<S, MR, NV, 1>(acc, va, wg + 2 * NR);
         qd8_gemm_pair<S, MR, NV, 2>(acc, va, wg + 4 * NR);
