@@ -1,4 +1,5 @@
-// WASM benchmark of the int8 GEMM family (qd8-f32-qc8w: f32 in, int8 compute, f32 out)
+// WASM benchmark of the int8 GEMM families (qd8-f32-qc8w and the int4-block qd8-f32-qb4w:
+// f32 in, int8 compute, f32 out)
 // against kiln's own default f32 GEMM microkernel on the same shapes, in one run: prints
 // GOP/s (2*M*N*K per second; the int8 side includes quantizing A's rows) and the speedup.
 // Needs the WASM build (target kiln_kernel_bench_wasm).
@@ -58,5 +59,12 @@ for (const shape of shapes) {
     const g = gops(mod._kiln_bench_qd8_create, mod._kiln_bench_qd8_run, mod._kiln_bench_qd8_destroy, i, shape);
     const mark = name === qd8Default ? ' (default)' : '';
     console.log(`${name.padEnd(32)} ${shape.join('x').padEnd(14)} ${g.toFixed(1).padStart(7)}  ${(g / f32).toFixed(2)}x${mark}`);
+  }
+  // The int4-block family (qd8-f32-qb4w), same data; absent from older module builds.
+  for (let i = 0; mod._kiln_bench_qb4w_kernel_count && i < mod._kiln_bench_qb4w_kernel_count(); ++i) {
+    const name = mod.UTF8ToString(mod._kiln_bench_qb4w_kernel_name(i));
+    if (only && !only.has(name)) continue;
+    const g = gops(mod._kiln_bench_qb4w_create, mod._kiln_bench_qb4w_run, mod._kiln_bench_qb4w_destroy, i, shape);
+    console.log(`${name.padEnd(32)} ${shape.join('x').padEnd(14)} ${g.toFixed(1).padStart(7)}  ${(g / f32).toFixed(2)}x`);
   }
 }

@@ -34,6 +34,18 @@
 //    float32 [M] -> Y float32 [N, OH, OW, M]; kiln.NhwcConv's attributes and fused
 //    activation. Activations are quantized at run time (per pixel for 1x1 layers, per
 //    image otherwise).
+//  * kiln.BlockQuantMatMul (domain "kiln", written by `kiln compress --int4`, see
+//    src/compress/int4_block.h): inputs X float32 [..., K], W uint8 [N, ceil(K/32) * 16]
+//    (int4 two's complement, column n's k = 2t in the low nibble of byte t, 2t+1 in the
+//    high one, 0 past K), W_scale float16 [N, ceil(K/32)] (one per block of 32 k), optional
+//    bias float32 [N]; attribute block_size (int, default and only value 32); output Y
+//    float32 [..., N] = X x (W * W_scale) + bias, computed with int8 dot products (rows of
+//    X quantized at run time as for kiln.DynamicQuantMatMul). Fused kiln.activation too.
+//  * kiln.BlockQuantConv (domain "kiln", `kiln compress --int4`): kiln.NhwcConv (group 1)
+//    with W uint8 [M, ceil(kH*kW*C/32) * 16] in the same int4 form, k ordered (tap row, tap
+//    column, channel), W_scale float16 [M, ceil(kH*kW*C/32)], optional B float32 [M];
+//    kiln.NhwcConv's attributes with kernel_shape required, block_size 32. Runs as im2col
+//    rows (one per output pixel, quantized to int8 each) times the int4 GEMM.
 #pragma once
 
 namespace kiln::ext {
@@ -49,5 +61,7 @@ inline constexpr const char* kActivationBeta = "kiln.activation_beta";
 inline constexpr const char* kMatMulBias = "kiln.bias";
 inline constexpr const char* kDynamicQuantMatMul = "DynamicQuantMatMul";
 inline constexpr const char* kDynamicQuantConv = "DynamicQuantConv";
+inline constexpr const char* kBlockQuantMatMul = "BlockQuantMatMul";
+inline constexpr const char* kBlockQuantConv = "BlockQuantConv";
 
 }  // namespace kiln::ext

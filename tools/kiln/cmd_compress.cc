@@ -15,6 +15,7 @@
 #include "compress/compare.h"
 #include "compress/eval.h"
 #include "compress/fp16_weights.h"
+#include "compress/int4_block.h"
 #include "compress/int8_conv.h"
 #include "compress/int8_dynamic.h"
 #include "compress/prune.h"
@@ -29,6 +30,8 @@ namespace {
 struct CompressOptions {
   std::string input, output;
   bool fp16 = false, int8 = false;
+  bool int4 = false;  // MatMul/Gemm weights to int4 blocks (compress/int4_block.h)
+  std::string int4_conv = "none";  // which convolutions --int4 converts
   std::string int8_conv = "all";  // which convolutions --int8 converts (compress/int8_conv.h)
   int64_t min_elements = 256;
   std::vector<std::string> exclude, input_shapes;
@@ -136,8 +139,8 @@ Status auto_precision_step(const CompressOptions& o, const std::map<std::string,
 }
 
 int run_compress(const CompressOptions& o) {
-  if (!o.fp16 && !o.int8 && o.prune.empty())
-    return fail("choose a compression mode: --fp16 and/or --int8, or --prune (see 'kiln compress --help')");
+  if (!o.fp16 && !o.int8 && !o.int4 && o.prune.empty())
+    return fail("choose a compression mode: --fp16, --int8 and/or --int4, or --prune (see 'kiln compress --help')");
   PruneSpec prune_spec;
   if (!o.prune.empty()) {
     auto spec = parse_prune_spec(o.prune);
@@ -150,6 +153,7 @@ int run_compress(const CompressOptions& o) {
                                          : "prune" + std::to_string(static_cast<int>(prune_spec.sparsity * 100 + 0.5));
     mode = mode.empty() ? p : p + "+" + mode;
   }
+  if (o.int4) mode = mode.empty() ? "int4" : "int4+" + mode;
   const bool auto_prec = !std::isnan(o.auto_precision);
   if (auto_prec && !o.int8) return fail("--auto-precision chooses the precision of --int8's layers; add --int8");
   if (auto_prec && !(o.auto_precision >= 0 && o.auto_precision <= 120))
@@ -165,7 +169,7 @@ int run_compress(const CompressOptions& o) {
     if (!shape_is_fixed(spec->shape)) return fail("--input-shape " + text + ": every dim must be a number here");
     dims[spec->input] = shape_dims(spec->shape);
   }
-  Progress progress{2 + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} + (o.no_eval ? 0 : 2)};
+  Progress progress{2 + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} + int{o.int4} + (o.no_eval ? 0 : 2)};
   progress("reading " + o.input);
   auto bytes = read_model_file(o.input);
   if (!bytes.ok()) return fail(bytes.status());
@@ -187,10 +191,25 @@ int run_compress(const CompressOptions& o) {
     if (!ps.ok()) return fail(ps.status().with_context(o.input));
     prune_stats = *ps;
     if (prune_stats.layers == 0)
-      return fail(o.input + ": no MatMul, Gemm or 1x1 Conv with a constant float32 weight of at least " +
+      return fail(o.input + ": no MatMul, Gemm or (non-depthwise) Conv with a constant float32 weight of at least " +
                   std::to_string(po.min_elements) + " elements; nothing to prune");
   }
-  // int8 first: it takes the MatMul / Gemm weights; --fp16 then stores what is left.
+  // int4 first (MatMul / Gemm), then int8 (what is left: convolutions), then fp16.
+  Int4BlockStats int4_stats;
+  if (o.int4) {
+    progress("quantizing MatMul / Gemm / Conv weights to int4 (blocks of 32, fp16 scales; dynamic activations)");
+    Int4BlockOptions io;
+    io.min_elements = o.min_elements;
+    io.exclude = o.exclude;
+    io.pointwise_convs = o.int4_conv != "none";
+    io.other_convs = o.int4_conv == "all";
+    auto s4 = quantize_int4_block(*model, io);
+    if (!s4.ok()) return fail(s4.status().with_context(o.input));
+    int4_stats = *s4;
+    if (int4_stats.converted == 0 && !o.fp16 && !o.int8)
+      return fail(o.input + ": no MatMul, Gemm or (non-depthwise) Conv with a constant float32 weight of at least " +
+                  std::to_string(o.min_elements) + " elements; nothing to quantize to int4");
+  }
   Int8DynamicStats int8_stats;
   Int8ConvStats conv_stats;
   nlohmann::json auto_report;
@@ -222,7 +241,7 @@ int run_compress(const CompressOptions& o) {
       *model = std::move(cm->model);
     }
     int8_stats.converted += conv_stats.converted;  // the totals below cover both kinds
-    if (int8_stats.converted == 0 && !o.fp16)
+    if (int8_stats.converted == 0 && !o.fp16 && int4_stats.converted == 0)
       return fail(o.input + ": no MatMul, Gemm or Conv with a constant float32 weight of at least " +
                   std::to_string(o.min_elements) + " elements; nothing to quantize");
   }
@@ -235,7 +254,7 @@ int run_compress(const CompressOptions& o) {
     auto stats = store_weights_fp16(*model, fo);
     if (!stats.ok()) return fail(stats.status().with_context(o.input));
     fp16_stats = *stats;
-    if (fp16_stats.converted == 0 && int8_stats.converted == 0)
+    if (fp16_stats.converted == 0 && int8_stats.converted == 0 && int4_stats.converted == 0)
       return fail(o.input + ": no float32 weight of at least " + std::to_string(o.min_elements) +
                   " elements to convert; nothing to compress");
   }
@@ -267,6 +286,15 @@ int run_compress(const CompressOptions& o) {
     report["int8_conv_layers_skipped"] = conv_stats.skipped;
     if (auto_prec) report["auto_precision"] = auto_report;
   }
+  if (o.int4) {
+    report["int4_layers_converted"] = int4_stats.converted;
+    report["int4_layers_skipped"] = int4_stats.skipped;
+    report["int4_pointwise_conv_layers"] = int4_stats.pointwise_convs;
+    report["int4_conv_layers"] = int4_stats.convs;
+    report["int4_weight_bytes_before"] = int4_stats.bytes_before;
+    report["int4_weight_bytes_after"] = int4_stats.bytes_after;
+    report["int4_block_size"] = 32;
+  }
   if (!o.prune.empty()) {
     report["prune"] = o.prune;
     if (!prune_spec.n_m) report["prune_global"] = o.prune_global;
@@ -287,7 +315,14 @@ int run_compress(const CompressOptions& o) {
               << fmt("%.1f%%", prune_stats.elements ? 100.0 * double(prune_stats.zeros_before) / double(prune_stats.elements) : 0.0)
               << "; " << prune_stats.skipped << " left alone; " << prune_stats.sparse_layers
               << " sparse enough for the sparse kernels at load)"
-              << (o.int8 || o.fp16 ? ";" : "");
+              << (o.int4 || o.int8 || o.fp16 ? ";" : "");
+  if (o.int4)
+    std::cout << " int4 weights: " << int4_stats.converted - int4_stats.pointwise_convs - int4_stats.convs
+              << " MatMul/Gemm and "
+              << int4_stats.pointwise_convs << " 1x1 Conv layers converted to kiln.BlockQuantMatMul, "
+              << int4_stats.convs << " Conv layers to kiln.BlockQuantConv ("
+              << int4_stats.skipped << " left as they were; " << human_bytes(int4_stats.bytes_before) << " -> "
+              << human_bytes(int4_stats.bytes_after) << ")" << (o.int8 || o.fp16 ? ";" : "");
   if (o.int8)
     std::cout << " int8 weights: " << int8_stats.converted - conv_stats.converted
               << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul (" << int8_stats.skipped << " left float), "
@@ -363,6 +398,14 @@ Command add_compress(CLI::App& root) {
   app->add_flag("--int8", o->int8,
                 "MatMul/Gemm/Conv weights to int8 per output channel, activations quantized at run time "
                 "(int8 kernels; with --fp16, the other weights are stored as float16)");
+  app->add_flag("--int4", o->int4,
+                "MatMul/Gemm weights to int4 in blocks of 32 along K with one fp16 scale per block, activations "
+                "quantized to int8 at run time (int8-dot kernels); combine with --int8 (what int4 leaves) and/or --fp16 "
+                "(the rest)");
+  app->add_option("--int4-conv", o->int4_conv,
+                  "Convolutions --int4 converts: none (default: int4 convolutions cost the recognizer most of "
+                  "its accuracy), pointwise (1x1) or all (not depthwise; kxk via im2col)")
+      ->check(CLI::IsMember({"none", "pointwise", "all"}));
   app->add_option("--int8-conv", o->int8_conv,
                   "Convolutions --int8 converts: all (default; depthwise stays float), pointwise (1x1 only: "
                   "activations quantized per pixel, more accurate) or none")

@@ -1,0 +1,213 @@
+// int4 block quantization (int4_block.h): MatMul / Gemm with constant float weights ->
+// kiln.BlockQuantMatMul(X, W nibbles uint8 [N, ceil(K/32)*16], W_scale fp16 [N, KB], bias [N]).
+// Which nodes qualify follows the int8 dynamic pass (int8_dynamic.cc) rule for rule.
+#include "compress/int4_block.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "core/half.h"
+#include "graph/kiln_extensions.h"
+#include "graph/passes/eliminate_dead.h"
+#include "graph/passes/pass_util.h"
+#include "kernels/qd8-f32-qb4w-gemm/qd8-f32-qb4w-gemm.h"
+
+namespace kiln {
+namespace {
+
+// What a convertible node multiplies by: B as k x n (maybe transposed), Gemm's alpha, and an
+// optional per-column bias (times beta).
+struct Plan {
+  int x = kNoValue, b = kNoValue;
+  int64_t k = 0, n = 0;
+  bool trans_b = false;
+  float alpha = 1.f;
+  int bias = kNoValue;
+  float beta = 1.f;
+  int64_t kh = 0, kw = 0;  // > 0: a kxk convolution (k ordered tap row, tap column, channel)
+};
+
+std::optional<std::vector<float>> column_values(const Tensor& t, int64_t n) {
+  const Dims& d = t.dims();
+  if (t.dtype() != DType::kF32 || d.size() > 2 || (d.size() == 2 && d[0] != 1)) return std::nullopt;
+  if (t.size() == n) return floats_of(t);
+  if (t.size() == 1) return std::vector<float>(static_cast<size_t>(n), t.data<float>()[0]);
+  return std::nullopt;
+}
+
+// Why a MatMul / Gemm cannot be converted (empty: it can, and `p` describes it).
+std::string plan_node(const Model& m, const Node& node, Plan& p) {
+  if (!node.domain.empty() && node.domain != "ai.onnx") return "not an ONNX op";
+  const bool gemm = node.op_type == "Gemm";
+  p.x = input_of(node, 0);
+  p.b = input_of(node, 1);
+  const Tensor* b = constant_of(m, p.b);
+  if (!b) return "B is not a constant";
+  if (b->dtype() != DType::kF32 || b->rank() != 2) return "B is not a 2-D float32 constant";
+  if (gemm) {
+    auto ta = node.attr_int("transA", 0), tb = node.attr_int("transB", 0);
+    auto alpha = node.attr_float("alpha", 1.f), beta = node.attr_float("beta", 1.f);
+    if (!ta.ok() || !tb.ok() || !alpha.ok() || !beta.ok()) return "bad attributes";
+    if (ta.value() != 0) return "transA";
+    p.trans_b = tb.value() != 0;
+    p.alpha = alpha.value();
+    p.beta = beta.value();
+    p.bias = input_of(node, 2);
+  } else {
+    auto bias = node.attr_int(ext::kMatMulBias, 0);
+    if (!bias.ok()) return "bad attributes";
+    p.bias = bias.value() ? input_of(node, 2) : kNoValue;
+    if (!bias.value() && node.num_inputs() != 2) return "unexpected inputs";
+  }
+  p.k = b->dim(p.trans_b ? 1 : 0);
+  p.n = b->dim(p.trans_b ? 0 : 1);
+  if (p.bias != kNoValue) {
+    const Tensor* c = constant_of(m, p.bias);
+    if (!c || !column_values(*c, p.n)) return "bias is not a per-column float32 constant";
+  }
+  return "";
+}
+
+// A 1x1, stride-1, unpadded, group-1 kiln.NhwcConv is a MatMul over its channels-last
+// pixels: X [N, H, W, C] x W[M, C, 1, 1]^T (+ B), so it converts to the same op.
+std::string plan_pointwise(const Model& m, const Node& node, Plan& p) {
+  p.x = input_of(node, 0);
+  p.b = input_of(node, 1);
+  const Tensor* w = constant_of(m, p.b);
+  if (!w || w->dtype() != DType::kF32 || w->rank() != 4) return "weights are not a 4-D float32 constant";
+  auto g = node.attr_int("group", 1);
+  if (!g.ok() || g.value() != 1) return "grouped";
+  p.n = w->dim(0);
+  p.bias = input_of(node, 2);
+  if (p.bias != kNoValue) {
+    const Tensor* c = constant_of(m, p.bias);
+    if (!c || !column_values(*c, p.n)) return "bias is not a per-channel float32 constant";
+  }
+  // Any other window runs as im2col + the same GEMM (kiln.BlockQuantConv). Fewer than 8
+  // input channels is the stem reading the image: as in int8_conv, it stays as it is.
+  const auto as_conv = [&]() -> std::string {
+    if (w->dim(1) < 8) return "fewer than 8 input channels";
+    p.kh = w->dim(2), p.kw = w->dim(3);
+    p.k = w->dim(1) * p.kh * p.kw;
+    return "";
+  };
+  if (w->dim(2) != 1 || w->dim(3) != 1) return as_conv();
+  for (const char* a : {"strides", "pads", "dilations"}) {
+    auto v = node.attr_ints(a, std::vector<int64_t>{});
+    if (!v.ok()) return "bad attributes";
+    for (int64_t x : *v)
+      if (x != (std::string(a) == "pads" ? 0 : 1)) return as_conv();
+  }
+  auto pad = node.attr_string("auto_pad", "NOTSET");
+  if (!pad.ok() || (*pad != "NOTSET" && *pad != "VALID" && *pad != "SAME_UPPER" && *pad != "SAME_LOWER"))
+    return "bad attributes";
+  p.trans_b = true;  // [M, C] = [n, k]
+  p.k = w->dim(1);
+  return "";
+}
+
+}  // namespace
+
+Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions& options) {
+  Int4BlockStats stats;
+  GraphView view(model);
+  std::map<std::tuple<int, bool, float>, std::pair<int, int>> quantized;  // shared weights once
+  for (Graph* g : std::vector<Graph*>(view.graphs()))
+    for (Node& node : g->nodes) {
+      const bool conv = node.domain == ext::kDomain && node.op_type == ext::kNhwcConv;
+      if (node.op_type != "MatMul" && node.op_type != "Gemm" && !conv) continue;
+      Plan p;
+      const std::string why = conv ? plan_pointwise(model, node, p) : plan_node(model, node, p);
+      if (conv && (!why.empty() || !(p.kh > 0 ? options.other_convs : options.pointwise_convs)))
+        continue;  // convolutions out of scope are not counted as skipped
+      if (!why.empty() || name_matches(node.name, options.exclude) ||
+          name_matches(model.values[static_cast<size_t>(p.b)].name, options.exclude) ||
+          p.k * p.n < options.min_elements) {
+        ++stats.skipped;
+        continue;
+      }
+      const size_t k = static_cast<size_t>(p.k), n = static_cast<size_t>(p.n);
+      const auto key = std::make_tuple(p.b, p.trans_b, p.alpha);
+      auto it = quantized.find(key);
+      if (it == quantized.end()) {
+        const Tensor& b = *constant_of(model, p.b);
+        std::vector<float> scaled(k * n);  // alpha * B as k x n
+        const float* src = b.data<float>();
+        if (p.kh > 0) {  // W [M, C, kh, kw] -> row (i * kw + j) * C + ch
+          const size_t kh = static_cast<size_t>(p.kh), kw = static_cast<size_t>(p.kw), ch = k / (kh * kw);
+          for (size_t c = 0; c < n; ++c)
+            for (size_t q = 0; q < ch; ++q)
+              for (size_t i = 0; i < kh; ++i)
+                for (size_t j = 0; j < kw; ++j) scaled[((i * kw + j) * ch + q) * n + c] = src[((c * ch + q) * kh + i) * kw + j];
+        } else {
+          for (size_t r = 0; r < k; ++r)
+            for (size_t c = 0; c < n; ++c) scaled[r * n + c] = p.alpha * (p.trans_b ? src[c * k + r] : src[r * n + c]);
+        }
+        const int64_t row = static_cast<int64_t>(qb4w_row_bytes(k)), nb = static_cast<int64_t>(qb4w_blocks(k));
+        KILN_ASSIGN_OR_RETURN(Tensor q, Tensor::make(DType::kU8, {p.n, row}));
+        KILN_ASSIGN_OR_RETURN(Tensor s, Tensor::make(DType::kF16, {p.n, nb}));
+        qb4w_quantize_blocks(n, k, scaled.data(), static_cast<ptrdiff_t>(n), 1, q.mutable_data<uint8_t>(),
+                             s.mutable_data<uint16_t>());
+        for (size_t j = 0; j < n; ++j)
+          for (size_t r = 0; r < k; ++r) {
+            const float sc = half_to_float(s.data<uint16_t>()[j * static_cast<size_t>(nb) + r / kQB4WBlock]);
+            if (sc > 0.f) {
+              const float back = sc * qb4w_nibble(q.data<uint8_t>(), k, j, r);
+              stats.max_block_error = std::max(stats.max_block_error, double(std::fabs(back - scaled[r * n + j]) / sc));
+            }
+          }
+        const std::string base = model.values[static_cast<size_t>(p.b)].name;
+        const int qv = add_constant(model, base + "_int4", std::move(q));
+        const int sv = add_constant(model, base + "_block_scale", std::move(s));
+        it = quantized.emplace(key, std::make_pair(qv, sv)).first;
+        stats.bytes_before += p.k * p.n * 4;
+        stats.bytes_after += p.n * row + p.n * nb * 2;
+      }
+      std::vector<int> inputs = {p.x, it->second.first, it->second.second};
+      if (p.bias != kNoValue) {
+        const Tensor& c = *constant_of(model, p.bias);
+        if (p.beta == 1.f && c.dims() == Dims{p.n}) {
+          inputs.push_back(p.bias);
+        } else {
+          std::vector<float> bias = *column_values(c, p.n);
+          for (float& v : bias) v *= p.beta;
+          const std::string name = model.values[static_cast<size_t>(p.bias)].name + "_bias";
+          inputs.push_back(add_constant(model, name, Tensor::from_f32(bias, {p.n})));
+        }
+        stats.bytes_before += p.n * 4;
+        stats.bytes_after += p.n * 4;
+      }
+      Attribute block;
+      block.kind = Attribute::Kind::kInt;
+      block.i = static_cast<int64_t>(kQB4WBlock);
+      if (p.kh > 0) {  // kiln.NhwcConv's attributes stay; kernel_shape becomes explicit
+        Attribute ks;
+        ks.kind = Attribute::Kind::kInts;
+        ks.ints = {p.kh, p.kw};
+        node.attrs["kernel_shape"] = ks;
+        node.attrs["block_size"] = block;
+        node.op_type = ext::kBlockQuantConv;
+        ++stats.convs;
+      } else {
+        std::map<std::string, Attribute> attrs;  // the fused activation stays
+        for (const char* a : {ext::kActivation, ext::kActivationAlpha, ext::kActivationBeta})
+          if (const Attribute* v = node.attr(a)) attrs[a] = *v;
+        attrs["block_size"] = block;
+        node.attrs = std::move(attrs);
+        node.op_type = ext::kBlockQuantMatMul;
+        stats.pointwise_convs += conv;
+      }
+      node.domain = ext::kDomain;
+      node.inputs = std::move(inputs);
+      ++stats.converted;
+      stats.converted_nodes.push_back(node.name);
+    }
+  KILN_RETURN_IF_ERROR(eliminate_dead(model));
+  return stats;
+}
+
+}  // namespace kiln

@@ -1,0 +1,29 @@
+// The oracle of the qd8-f32-qb4w family: plain loops over the model form (nibble rows and
+// fp16 scales), the zero point subtracted per element, each block's exact integer sum
+// scaled and added in float in block order (the order the kernels use).
+#include <algorithm>
+
+#include "core/half.h"
+#include "kernels/qd8-f32-qb4w-gemm/qd8-f32-qb4w-gemm.h"
+
+namespace kiln {
+
+void qd8_f32_qb4w_gemm_reference(size_t m, size_t n, size_t k, const int8_t* qa, size_t qa_stride,
+                                 const QD8RowParams* row_params, const uint8_t* nibbles, const uint16_t* scale_f16,
+                                 const float* bias, float* c, size_t c_stride, F32MinMax minmax) {
+  const size_t nb = qb4w_blocks(k);
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      float acc = 0.f;
+      for (size_t blk = 0; blk < nb; ++blk) {
+        int64_t s = 0;
+        for (size_t p = blk * kQB4WBlock; p < std::min(k, (blk + 1) * kQB4WBlock); ++p)
+          s += (int64_t{qa[i * qa_stride + p]} - row_params[i].zero_point) * int64_t{qb4w_nibble(nibbles, k, j, p)};
+        acc += static_cast<float>(s) * half_to_float(scale_f16[j * nb + blk]);
+      }
+      const float y = acc * row_params[i].scale + (bias ? bias[j] : 0.f);
+      c[i * c_stride + j] = std::min(std::max(y, minmax.min), minmax.max);
+    }
+}
+
+}  // namespace kiln

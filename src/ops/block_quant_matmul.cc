@@ -1,0 +1,151 @@
+// kiln.BlockQuantMatMul (graph/kiln_extensions.h): Y[..., N] = X[..., K] x dequant(W) + bias
+// with W int4 in blocks of 32 along K, one fp16 scale per block and output column, computed
+// with int8 dot products: every row of X is quantized at run time (asymmetric int8, as for
+// kiln.DynamicQuantMatMul), then the qd8-f32-qb4w GEMM (GEMV for one row) accumulates each
+// block in int32 and scales it into float. Written by `kiln compress --int4`
+// (src/compress/int4_block.h). Constant W, scales and bias are packed once at create.
+#include <vector>
+
+#include "core/half.h"
+#include "graph/kiln_extensions.h"
+#include "kernels/qd8-f32-qb4w-gemm/qd8-f32-qb4w-gemm.h"
+#include "ops/fused_activation.h"
+#include "ops/nn_util.h"
+#include "ops/op.h"
+#include "ops/packed_gemm.h"
+
+namespace kiln {
+
+using namespace nn;  // NOLINT: this file's helpers (ops/nn_util.h)
+namespace {
+
+class BlockQuantMatMulOp final : public Op {
+ public:
+  BlockQuantMatMulOp(std::string who, FusedActivation act) : who_(std::move(who)), act_(act) {
+    act_ = split_clamp(act_, &minmax_.min, &minmax_.max);  // what runs after the kernel
+  }
+
+  Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
+    KILN_RETURN_IF_ERROR(check_arity(in.size(), 3, out.size(), 1, who_));
+    KILN_RETURN_IF_ERROR(expect_f32(in, 0, who_, "X"));
+    KILN_RETURN_IF_ERROR(expect_dtype(in[1], {DType::kU8}, who_ + "input W"));
+    KILN_RETURN_IF_ERROR(expect_dtype(in[2], {DType::kF16}, who_ + "input W_scale"));
+    const bool has_bias = input_present(in, 3);
+    if (has_bias) KILN_RETURN_IF_ERROR(expect_f32(in, 3, who_, "bias"));
+    KILN_ASSIGN_OR_RETURN(Dims y, output_dims(in[0].dims, in[1].dims, in[2].dims, has_bias ? &in[3].dims : nullptr));
+    out[0].dtype = DType::kF32;
+    out[0].dims = std::move(y);
+    return Status::Ok();
+  }
+
+  // W nibble rows [N, KB * 16] and fp16 scales [N, KB] in `kern`'s panels (int32 elements
+  // keep the panels' sums and scales aligned). K = KB * 32: past the real K the nibbles are 0.
+  static std::vector<int32_t> pack(const QB4WGemmKernel& kern, const Tensor& w, const Tensor& scale,
+                                   const Tensor* bias) {
+    const size_t n = static_cast<size_t>(w.dim(0)), k = static_cast<size_t>(w.dim(1)) * 2;
+    std::vector<int32_t> packed((qb4w_gemm_packed_size(kern.nr, n, k) + 3) / 4, 0);
+    qb4w_gemm_pack(kern.nr, n, k, w.data<uint8_t>(), scale.data<uint16_t>(), bias ? bias->data<float>() : nullptr,
+                   packed.data());
+    return packed;
+  }
+  void pack_constant(const Tensor& w, const Tensor& scale, const Tensor* bias) {
+    packed_gemm_ = pack(gemm_, w, scale, bias);
+    packed_gemv_ = pack(gemv_, w, scale, bias);
+    packed_n_ = static_cast<size_t>(w.dim(0)), packed_row_ = static_cast<size_t>(w.dim(1));
+    constant_weights_ = true;
+  }
+
+  Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    KILN_RETURN_IF_ERROR(check_arity(in.size(), 3, out.size(), 1, who_));
+    const bool has_bias = input_present(in, 3);
+    KILN_ASSIGN_OR_RETURN(Dims yd, output_dims(in[0].dims(), in[1].dims(), in[2].dims(),
+                                                has_bias ? &in[3].dims() : nullptr));
+    KILN_RETURN_IF_ERROR(check_output(out[0], yd, who_));
+    const size_t k = static_cast<size_t>(in[0].dims().back()), n = static_cast<size_t>(in[1].dim(0));
+    const size_t m = n == 0 ? 0 : static_cast<size_t>(out[0].size()) / n;
+    float* y = out[0].mutable_data<float>();
+    if (m == 0 || n == 0) return Status::Ok();
+    // The weights are packed for K rounded up to the block: A rows are that long too.
+    const size_t kw = static_cast<size_t>(in[1].dim(1)) * 2, kp = qb4w_padded_k(kw);
+    std::vector<int8_t> qa(m * kp);
+    std::vector<QD8RowParams> row_params(m);
+    const float* x = in[0].data<float>();
+    if (use_reference_kernels()) {
+      qd8_quantize_rows_reference(m, k, x, k, qa.data(), kp, row_params.data());
+      qd8_f32_qb4w_gemm_reference(m, n, kw, qa.data(), kp, row_params.data(), in[1].data<uint8_t>(),
+                                  in[2].data<uint16_t>(), has_bias ? in[3].data<float>() : nullptr, y, n, minmax_);
+    } else {
+      const QB4WGemmKernel& kern = m == 1 ? gemv_ : gemm_;
+      std::vector<int32_t> run_packed;  // weights computed at run time: packed per run
+      const bool constant = constant_weights_ && packed_n_ == n && packed_row_ == kw / 2;
+      if (!constant) run_packed = pack(kern, in[1], in[2], has_bias ? &in[3] : nullptr);
+      qd8_quantize_rows(m, k, x, k, qa.data(), kp, row_params.data());
+      QD8GemmArgs args;
+      args.m = m, args.n = n, args.k = kw, args.qa = qa.data(), args.qa_stride = kp;
+      args.row_params = row_params.data();
+      args.packed_w = constant ? (m == 1 ? packed_gemv_.data() : packed_gemm_.data()) : run_packed.data();
+      args.c = y, args.c_stride = n, args.minmax = minmax_;
+      qb4w_gemm(kern, args);
+    }
+    apply_fused_activation(act_, y, out[0].size());
+    return Status::Ok();
+  }
+
+ private:
+  Result<Dims> output_dims(const Dims& x, const Dims& w, const Dims& scale, const Dims* bias) const {
+    if (w.size() != 2) return invalid_argument(who_ + "W must be 2-D [N, ceil(K/32)*16], got " + dims_to_string(w));
+    const int64_t n = w[0], row = w[1];
+    if (x.empty() || x.back() < 0 || static_cast<int64_t>(qb4w_row_bytes(static_cast<size_t>(x.back()))) != row)
+      return invalid_argument(who_ + "X " + dims_to_string(x) + " must end in a K with ceil(K/32)*16 = " +
+                              std::to_string(row) + " (W is " + dims_to_string(w) + ")");
+    if (scale != Dims{n, row / 16})
+      return invalid_argument(who_ + "W_scale must have shape [" + std::to_string(n) + ", " +
+                              std::to_string(row / 16) + "], got " + dims_to_string(scale));
+    if (bias && *bias != Dims{n})
+      return invalid_argument(who_ + "bias must have shape [" + std::to_string(n) + "], got " + dims_to_string(*bias));
+    Dims y(x.begin(), x.end() - 1);
+    y.push_back(n);
+    return y;
+  }
+
+  std::string who_;
+  FusedActivation act_;
+  F32MinMax minmax_;
+  const QB4WGemmKernel& gemm_ = qb4w_gemm_default_kernel();
+  const QB4WGemmKernel& gemv_ = qb4w_gemv_default_kernel();
+  std::vector<int32_t> packed_gemm_, packed_gemv_;  // constant weights, packed at create
+  size_t packed_n_ = 0, packed_row_ = 0;
+  bool constant_weights_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Op>> create_block_quant_mat_mul(const OpContext& ctx) {
+  KILN_RETURN_IF_ERROR(check_input_count(ctx, 3, 4));
+  KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
+  auto block = ctx.node.attr_int("block_size", static_cast<int64_t>(kQB4WBlock));
+  if (!block.ok()) return block.status();
+  if (block.value() != static_cast<int64_t>(kQB4WBlock))
+    return invalid_model(prefix(ctx.node) + "block_size must be 32, got " + std::to_string(block.value()));
+  auto op = std::make_unique<BlockQuantMatMulOp>(prefix(ctx.node), act);
+  const Tensor* w = ctx.constant_input(1);
+  const Tensor* scale = ctx.constant_input(2);
+  const Tensor* bias = ctx.constant_input(3);
+  const bool want_bias = ctx.has_input(3);
+  if (w && scale && (bias || !want_bias)) {
+    const Dims& wd = w->dims();
+    if (w->dtype() != DType::kU8 || wd.size() != 2 || wd[1] % 16 != 0)
+      return invalid_model(prefix(ctx.node) + "W must be a 2-D uint8 tensor [N, ceil(K/32)*16], got " +
+                           std::string(dtype_name(w->dtype())) + " " + dims_to_string(wd));
+    if (scale->dtype() != DType::kF16 || scale->dims() != Dims{wd[0], wd[1] / 16})
+      return invalid_model(prefix(ctx.node) + "W_scale must be float16 [" + std::to_string(wd[0]) + ", " +
+                           std::to_string(wd[1] / 16) + "], got " + dims_to_string(scale->dims()));
+    if (bias && (bias->dtype() != DType::kF32 || bias->dims() != Dims{wd[0]}))
+      return invalid_model(prefix(ctx.node) + "bias must be float32 [" + std::to_string(wd[0]) + "], got " +
+                           dims_to_string(bias->dims()));
+    op->pack_constant(*w, *scale, bias);
+  }
+  return std::unique_ptr<Op>(std::move(op));
+}
+
+}  // namespace kiln
