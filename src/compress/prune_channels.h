@@ -56,7 +56,8 @@ Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions
 // Float32 constant elements in the model.
 int64_t float_params(const Model& model);
 // Multiply-accumulates of the Conv / kiln.NhwcConv / Gemm / MatMul nodes for the given
-// input dims (symbolic dims not given count as 1), from shape inference on a copy.
+// input dims (symbolic dims not given count as 1), from shape inference on a copy. Nodes
+// whose output shape stays unknown (behind a Reshape by a computed shape) are not counted.
 Result<int64_t> count_macs(const Model& model, const std::map<std::string, Dims>& input_dims);
 
 // "0.3" -> 0.3; must be in (0, 1).

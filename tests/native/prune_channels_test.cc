@@ -93,10 +93,24 @@ TEST(PruneChannels, ConvBnReluConvKeepsOutputs) {
   const auto bn_dims = known_dims(after, node_named(after, "bn_node").outputs[0]);
   ASSERT_TRUE(bn_dims.has_value());
   EXPECT_EQ(dims_to_string(*bn_dims), "[1,12,6,6]");
-  // The second conv's output feeds the graph output: it is not pruned, and says why.
-  bool reported = false;
-  for (const std::string& s : st.skipped) reported |= s.find("graph output") != std::string::npos;
-  EXPECT_TRUE(reported);
+  // The second conv (8 channels: one kernel tile) is left alone, with a line.
+  ASSERT_EQ(st.skipped.size(), 1u);
+  EXPECT_NE(st.skipped[0].find("out_node"), std::string::npos);
+}
+
+// A layer whose channels reach a graph output keeps them.
+TEST(PruneChannels, GraphOutputStops) {
+  Builder b;
+  const int x = b.input("x", Dims{2, 16});
+  const int h = b.node("MatMul", {x, b.random("w1", {16, 32}, 1)}, "h");
+  const int r = b.node("Relu", {h}, "r");
+  const int y = b.node("MatMul", {r, b.random("w2", {32, 4}, 2)}, "out");
+  Model m = b.done({y, r});
+  auto st = prune_channels(m, ChannelPruneOptions{});
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->pruned.empty());
+  ASSERT_GE(st->skipped.size(), 1u);
+  EXPECT_NE(st->skipped[0].find("reach graph output 'r'"), std::string::npos) << st->skipped[0];
 }
 
 // The BN scale takes part in the ranking: a channel with big weights but gamma 0 goes first.

@@ -144,6 +144,7 @@ int run_compress(const CompressOptions& o) {
   if (!o.prune_channels.empty()) {
     progress("pruning " + o.prune_channels + " of the output channels of Conv / Gemm / MatMul layers");
     if (auto mc = count_macs(*model, dims); mc.ok()) macs_before = *mc;
+    else std::cerr << "kiln: warning: no MAC count: " << mc.status().to_string() << "\n";
     ChannelPruneOptions co;
     co.fraction = channel_fraction;
     co.exclude = o.exclude;
