@@ -150,7 +150,7 @@ std::string follow(Model& model, GraphView& view, int v0, int ax, int64_t m, Pla
         if (!group.ok()) return at + ": bad group";
         if (*group == 1 && w->dim(1) == m) {
           plan.cuts.push_back({c, 1, 1});
-          plan.info.consumers.push_back(c->name);
+          plan.info.consumers.emplace_back(c->name, 1);
           continue;
         }
         if (*group == m && w->dim(0) == m && w->dim(1) == 1) {  // depthwise: a channel follows its input
@@ -179,7 +179,7 @@ std::string follow(Model& model, GraphView& view, int v0, int ax, int64_t m, Pla
         }
         if (b->dim(k_axis) != m) return at + ": B does not have the channels as rows";
         plan.cuts.push_back({c, 1, k_axis});
-        plan.info.consumers.push_back(c->name);
+        plan.info.consumers.emplace_back(c->name, k_axis);
         continue;
       }
       return at + " cannot be followed";
@@ -356,6 +356,7 @@ Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions
     plan.info.node = p->name;
     plan.info.before = m;
     plan.info.after = keep_n;
+    plan.info.kept = keep;
     st.channels_before += m;
     st.channels_after += keep_n;
     st.pruned.push_back(std::move(plan.info));

@@ -41,7 +41,10 @@ struct PrunedChannels {
   std::string node;
   int64_t before = 0, after = 0;
   std::vector<std::string> through;  // op types followed ("Relu", "NhwcConv(dw)", ...)
-  std::vector<std::string> consumers;  // nodes whose input channels were cut
+  // Nodes whose input channels were cut, with the axis of their weight (input 1) that lost
+  // them: removing the channels equals zeroing that slice of those weights in the original.
+  std::vector<std::pair<std::string, int>> consumers;
+  std::vector<int64_t> kept;  // channel indices kept, ascending
 };
 
 struct ChannelPruneStats {
