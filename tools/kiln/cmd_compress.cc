@@ -143,15 +143,27 @@ int run_compress(const CompressOptions& o) {
   int64_t macs_before = -1, macs_after = -1;
   if (!o.prune_channels.empty()) {
     progress("pruning " + o.prune_channels + " of the output channels of Conv / Gemm / MatMul layers");
-    if (auto mc = count_macs(*model, dims); mc.ok()) macs_before = *mc;
-    else std::cerr << "kiln: warning: no MAC count: " << mc.status().to_string() << "\n";
+    // MACs depend on the image size: counted only when every input dim is known.
+    bool dims_known = true;
+    for (int i : model->graph.inputs) {
+      const Value& v = model->values[static_cast<size_t>(i)];
+      dims_known &= dims.count(v.name) || (v.shape && shape_is_fixed(*v.shape));
+    }
+    if (!dims_known) {
+      std::cerr << "kiln: note: MACs not counted: the input has symbolic dims (pass --input-shape)\n";
+    } else if (auto mc = count_macs(*model, dims); mc.ok()) {
+      macs_before = *mc;
+    } else {
+      std::cerr << "kiln: warning: no MAC count: " << mc.status().to_string() << "\n";
+    }
     ChannelPruneOptions co;
     co.fraction = channel_fraction;
     co.exclude = o.exclude;
     auto cs = prune_channels(*model, co);
     if (!cs.ok()) return fail(cs.status().with_context(o.input));
     chprune_stats = *cs;
-    if (auto mc = count_macs(*model, dims); mc.ok()) macs_after = *mc;
+    if (macs_before >= 0)
+      if (auto mc = count_macs(*model, dims); mc.ok()) macs_after = *mc;
     if (chprune_stats.pruned.empty()) {
       for (const std::string& line : chprune_stats.skipped) std::cerr << "  not pruned: " << line << "\n";
       return fail(o.input + ": no channel set could be pruned (reasons above)");
