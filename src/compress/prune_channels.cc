@@ -345,21 +345,6 @@ Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions
     for (int64_t i = wa + 1; i < w.rank(); ++i) inner *= w.dim(i);
     std::vector<double> norm(static_cast<size_t>(m), 0.0);
     for (int64_t i = 0; i < w.size(); ++i) norm[size_t((i / inner) % m)] += std::fabs(w.data<float>()[i]);
-    // Times the L1 norm of what the consumers read from each channel: a channel with small
-    // weights that a consumer amplifies (or that carries a large bias) is not unimportant.
-    {
-      std::vector<double> out_norm(static_cast<size_t>(m), 0.0);
-      for (const Cut& c : plan.cuts) {
-        const bool terminal = std::any_of(plan.info.consumers.begin(), plan.info.consumers.end(),
-                                          [&](const auto& p) { return p.first == c.node->name; });
-        if (!terminal || c.input != 1 || c.node == p) continue;
-        const Tensor& cw = *constant_of(model, c.node->inputs[1]);
-        int64_t ci = 1;
-        for (int64_t i = c.axis + 1; i < cw.rank(); ++i) ci *= cw.dim(i);
-        for (int64_t i = 0; i < cw.size(); ++i) out_norm[size_t((i / ci) % m)] += std::fabs(cw.data<float>()[i]);
-      }
-      for (int64_t c = 0; c < m; ++c) norm[size_t(c)] *= out_norm[size_t(c)];
-    }
     if (!plan.bn_scale.empty())
       for (int64_t c = 0; c < m; ++c) norm[size_t(c)] *= plan.bn_scale[size_t(c)];
     std::vector<int64_t> order(static_cast<size_t>(m));

@@ -3,11 +3,9 @@
 // constant float32 weights, and the matching input channels downstream, so the result is a
 // smaller *dense* graph that runs on the ordinary kernels.
 //
-// For each producer, the channels are ranked by the L1 norm of their weights times the L1
-// norm of what the consumers read from them (a small filter a consumer amplifies still
-// matters; on the OCR models this ranks a little better than the filter norm alone), times
+// For each producer, the channels are ranked by the L1 norm of their weights (times
 // |gamma| / sqrt(var + eps) of a BatchNormalization that reads the output directly, when
-// BN is not folded yet; the lowest `fraction` go. The kept count is rounded UP to a
+// BN is not folded yet); the lowest `fraction` go. The kept count is rounded UP to a
 // multiple of 8 (4 below 32 channels): the NHWC convolution and GEMM kernels work on 8
 // output channels at a time natively (AVX2) and 4 in WASM SIMD128, so a ragged count only
 // adds a slow remainder tile.
