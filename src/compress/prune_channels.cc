@@ -58,9 +58,44 @@ PerChannel per_channel(const Tensor& t, int axis_end, int64_t m) {
   return d == m ? PerChannel::kCut : d == 1 ? PerChannel::kBroadcast : PerChannel::kNo;
 }
 
+// A Mul by a computed per-channel gate (squeeze-excite): the gate must come, through unary
+// activations read by nothing else, from a group-1 Conv / kiln.NhwcConv with m output
+// channels in the same layout; its filters are then cut with the same channels.
+std::string follow_gate(Model& model, GraphView& view, int g, int ax, int64_t m, Plan& plan) {
+  std::vector<int> values;
+  Node* q = view.producer(g);
+  while (q && is_onnx(*q) && unary_ops().count(q->op_type) && q->op_type != "PRelu") {
+    if (view.uses(g) != 1 || view.is_graph_output(g)) return "the gate is read elsewhere";
+    values.push_back(g);
+    g = q->inputs[0];
+    q = view.producer(g);
+  }
+  if (!q || !is_conv(*q)) return "the gate does not come from a convolution";
+  if (view.uses(g) != 1 || view.is_graph_output(g)) return "the gate is read elsewhere";
+  const Tensor* w = constant_of(model, input_of(*q, 1));
+  auto group = q->attr_int("group", 1);
+  if (!w || w->dtype() != DType::kF32 || !group.ok() || *group != 1 || w->dim(0) != m ||
+      view.uses(q->inputs[1]) != 1)
+    return "the gate convolution's weight is not its own group-1 float32 [C, ...]";
+  if ((q->op_type == ext::kNhwcConv ? -1 : 1 - int(w->rank())) != ax) return "layouts differ";
+  plan.cuts.push_back({q, 1, 0});
+  if (const Tensor* b = constant_of(model, input_of(*q, 2))) {
+    if (b->size() != m) return "gate bias is not [C]";
+    plan.cuts.push_back({q, 2, 0});
+  } else if (input_of(*q, 2) != kNoValue) {
+    return "gate bias is not constant";
+  }
+  values.push_back(g);
+  plan.values.insert(plan.values.end(), values.begin(), values.end());
+  plan.info.through.push_back("gate " + q->name);
+  return "";
+}
+
 // Follows the channel set from value v (channel axis `ax` from the end, m channels).
 // Returns the reason it cannot, or "".
-std::string follow(Model& model, GraphView& view, int v0, int ax, int64_t m, Plan& plan) {
+// `rank0`: the rank of the channel-carrying values when the producer fixes it (a
+// convolution's), else -1; every op followed keeps the rank.
+std::string follow(Model& model, GraphView& view, int v0, int ax, int64_t m, int rank0, Plan& plan) {
   std::vector<int> todo{v0};
   std::set<int> seen{v0};
   while (!todo.empty()) {
@@ -68,7 +103,7 @@ std::string follow(Model& model, GraphView& view, int v0, int ax, int64_t m, Pla
     todo.pop_back();
     plan.values.push_back(v);
     if (view.is_graph_output(v)) return "its channels reach graph output '" + model.values[size_t(v)].name + "'";
-    const int rank = known_rank(model, v);
+    const int rank = known_rank(model, v) >= 0 ? known_rank(model, v) : rank0;
     for (Node* c : view.consumers(v)) {
       const std::string at = c->describe();
       if (std::count(c->inputs.begin(), c->inputs.end(), v) != 1) return at + " reads the channels twice";
@@ -93,6 +128,16 @@ std::string follow(Model& model, GraphView& view, int v0, int ax, int64_t m, Pla
       }
       if (pool_ops().count(c->op_type) && idx == 0) {
         if (!go_on(c->op_type)) return at + ": Indices output is used";
+        continue;
+      }
+      if (is_onnx(*c) && c->op_type == "ReduceMean" && idx == 0) {  // e.g. squeeze-excite's squeeze
+        auto keep = c->attr_int("keepdims", 1);
+        auto axes = c->attr_ints("axes", std::vector<int64_t>{});
+        if (!keep.ok() || *keep != 1 || !axes.ok() || axes->empty() || rank < 0 || input_of(*c, 1) != kNoValue)
+          return at + ": not a keepdims ReduceMean over given axes";
+        for (int64_t a : *axes)
+          if ((a < 0 ? a + rank : a) == rank + ax) return at + " reduces over the channels";
+        go_on("ReduceMean");
         continue;
       }
       if (is_onnx(*c) && c->op_type == "Resize" && idx == 0) {
@@ -127,6 +172,11 @@ std::string follow(Model& model, GraphView& view, int v0, int ax, int64_t m, Pla
         for (size_t i = 0; i < c->inputs.size(); ++i) {
           if (i == idx) continue;
           const Tensor* t = constant_of(model, c->inputs[i]);
+          if (!t && c->op_type == "Mul" && !affine) {
+            const std::string why = follow_gate(model, view, c->inputs[i], ax, m, plan);
+            if (!why.empty()) return at + " multiplies by a computed gate that cannot be pruned with it (" + why + ")";
+            continue;
+          }
           if (!t) {
             if (c->op_type == "Add") return at + " adds two computed tensors (residual group: not pruned)";
             if (c->op_type == "Mul") return at + " multiplies by a computed gate (squeeze-excite: not pruned)";
@@ -328,7 +378,8 @@ Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions
       skip(std::to_string(m) + " output channels: nothing to remove after rounding to the kernel tile");
       continue;
     }
-    why = follow(model, view, p->outputs[0], ax, m, plan);
+    why = follow(model, view, p->outputs[0], ax, m, is_conv(*p) ? int(constant_of(model, p->inputs[1])->rank()) : -1,
+                 plan);
     if (!why.empty()) {
       skip(why);
       continue;

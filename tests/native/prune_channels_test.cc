@@ -166,6 +166,35 @@ TEST(PruneChannels, ThroughDepthwise) {
   EXPECT_EQ(st.params_before - st.params_after, 4 * (8 + 1) + 4 * (9 + 1) + 8 * 4);
 }
 
+// Squeeze-excite: Conv (16, 4 zero channels) -> Relu -> [ReduceMean -> Conv 16->8 -> Relu ->
+// Conv 8->16 -> Sigmoid] gate -> Mul -> Conv 16->8. The gate's last conv loses the same
+// channels, the squeeze conv its input channels.
+TEST(PruneChannels, SqueezeExciteGate) {
+  Builder b;
+  const std::vector<int> zero{2, 7, 8, 13};
+  const int x = b.input("x", Dims{1, 8, 5, 5});
+  const int c1 = b.node("Conv", {x, b.constant("w1", zero_rows(random_values(16 * 8, 1), {16, 8, 1, 1}, zero)),
+                                 b.c("b1", zero_at(random_values(16, 2), zero), {16})},
+                        "c1");
+  const int r = b.node("Relu", {c1}, "r");
+  const int sq = b.node("ReduceMean", {r}, "sq", {{"axes", opt_test::attr_ints({2, 3})}});
+  const int e1 = b.node("Conv", {sq, b.random("we1", {8, 16, 1, 1}, 3), b.random("be1", {8}, 4)}, "e1");
+  const int e1r = b.node("Relu", {e1}, "e1r");
+  const int e2 = b.node("Conv", {e1r, b.random("we2", {16, 8, 1, 1}, 5), b.random("be2", {16}, 6)}, "e2");
+  const int gate = b.node("Sigmoid", {e2}, "gate");
+  const int mul = b.node("Mul", {r, gate}, "mul");
+  const int y = b.node("Conv", {mul, b.random("w2", {8, 16, 1, 1}, 7)}, "out");
+  const Model before = b.done({y});
+  ChannelPruneStats st;
+  const Model after = prune_checked(before, 0.25, st);
+  ASSERT_EQ(st.pruned.size(), 1u);
+  EXPECT_EQ(st.pruned[0].node, "c1_node");
+  EXPECT_EQ(dims_to_string(weight(after, node_named(after, "e2_node"), 1).dims()), "[12,8,1,1]");
+  EXPECT_EQ(weight(after, node_named(after, "e2_node"), 2).size(), 12);
+  EXPECT_EQ(dims_to_string(weight(after, node_named(after, "e1_node"), 1).dims()), "[8,12,1,1]");
+  EXPECT_EQ(st.params_before - st.params_after, 4 * (8 + 1) + 4 * 8 + 4 * (8 + 1) + 4 * 8);
+}
+
 // MatMul [64 -> 32] (8 zero columns) -> Mul by a per-channel constant -> Relu -> Gemm (transB).
 TEST(PruneChannels, MatMulChain) {
   Builder b;
