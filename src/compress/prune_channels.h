@@ -13,10 +13,13 @@
 // The channel set is followed from the producer's output through ops that keep channels
 // apart: elementwise unary activations, BatchNormalization, Mul/Add/Sub/Div/kiln.Affine by
 // a per-channel (or scalar) constant, depthwise convolutions (their weights lose the same
-// channels: a depthwise channel follows its input), pools, Resize by spatial scales; it ends
-// in the input channels of consumer Conv / kiln.NhwcConv (group 1) and Gemm / MatMul weights.
-// Anything else (a residual Add or a Concat, a Mul by a computed gate, Reshape/Flatten, a
-// graph output, several readers of one value at once, ...) leaves that producer unpruned,
+// channels: a depthwise channel follows its input), pools, ReduceMean over other axes,
+// Resize by spatial scales; it ends in the input channels of consumer Conv / kiln.NhwcConv
+// (group 1) and Gemm / MatMul weights. A Mul by a computed squeeze-excite gate is followed
+// when the gate comes (through unary activations) from a group-1 convolution read by
+// nothing else: that convolution loses the same output channels. Anything else (a residual
+// Add or a Concat, Reshape/Flatten, a graph output, an unfused x * sigmoid(x), ...) leaves
+// that producer unpruned,
 // with a line in `skipped` naming the reason. Nothing is edited for a skipped set.
 // Declared shapes of the values on the path are updated; the model is validated and its
 // shapes re-inferred afterwards.
