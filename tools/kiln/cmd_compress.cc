@@ -19,6 +19,7 @@
 #include "compress/int8_conv.h"
 #include "compress/int8_dynamic.h"
 #include "compress/prune.h"
+#include "compress/prune_channels.h"
 #include "format/model_io.h"
 #include "graph/input_shapes.h"
 #include "platform/platform.h"
@@ -40,6 +41,7 @@ struct CompressOptions {
   bool no_eval = false;
   std::string prune;  // "0.5" (magnitude) or "2:4" (N:M); empty: no pruning
   bool prune_global = false;
+  std::string prune_channels;  // "0.3": structured channel pruning (prune_channels.h)
   int eval_count = 8;
   std::string keys;
   double auto_precision = NAN;  // --auto-precision DB (NaN: off)
@@ -139,8 +141,14 @@ Status auto_precision_step(const CompressOptions& o, const std::map<std::string,
 }
 
 int run_compress(const CompressOptions& o) {
-  if (!o.fp16 && !o.int8 && !o.int4 && o.prune.empty())
-    return fail("choose a compression mode: --fp16, --int8 and/or --int4, or --prune (see 'kiln compress --help')");
+  if (!o.fp16 && !o.int8 && !o.int4 && o.prune.empty() && o.prune_channels.empty())
+    return fail("choose a compression mode: --fp16, --int8 and/or --int4, --prune or --prune-channels (see 'kiln compress --help')");
+  double channel_fraction = 0;
+  if (!o.prune_channels.empty()) {
+    auto f = parse_channel_fraction(o.prune_channels);
+    if (!f.ok()) return fail(f.status());
+    channel_fraction = *f;
+  }
   PruneSpec prune_spec;
   if (!o.prune.empty()) {
     auto spec = parse_prune_spec(o.prune);
@@ -151,6 +159,10 @@ int run_compress(const CompressOptions& o) {
   if (!o.prune.empty()) {
     const std::string p = prune_spec.n_m ? "prune" + std::to_string(prune_spec.n) + "of" + std::to_string(prune_spec.m)
                                          : "prune" + std::to_string(static_cast<int>(prune_spec.sparsity * 100 + 0.5));
+    mode = mode.empty() ? p : p + "+" + mode;
+  }
+  if (!o.prune_channels.empty()) {
+    const std::string p = "chprune" + std::to_string(static_cast<int>(channel_fraction * 100 + 0.5));
     mode = mode.empty() ? p : p + "+" + mode;
   }
   if (o.int4) mode = mode.empty() ? "int4" : "int4+" + mode;
@@ -169,7 +181,7 @@ int run_compress(const CompressOptions& o) {
     if (!shape_is_fixed(spec->shape)) return fail("--input-shape " + text + ": every dim must be a number here");
     dims[spec->input] = shape_dims(spec->shape);
   }
-  Progress progress{2 + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} + int{o.int4} + (o.no_eval ? 0 : 2)};
+  Progress progress{2 + int{!o.prune_channels.empty()} + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} + int{o.int4} + (o.no_eval ? 0 : 2)};
   progress("reading " + o.input);
   auto bytes = read_model_file(o.input);
   if (!bytes.ok()) return fail(bytes.status());
@@ -177,7 +189,38 @@ int run_compress(const CompressOptions& o) {
   if (!model.ok()) return fail(model.status().with_context(o.input));
   const auto before = constant_bytes_by_dtype(*model);
 
-  // Pruning first (it reads float32 weights), then int8, then fp16.
+  // Channel pruning first (a smaller dense graph), then pruning (it reads float32 weights),
+  // then int8, then fp16.
+  ChannelPruneStats chprune_stats;
+  int64_t macs_before = -1, macs_after = -1;
+  if (!o.prune_channels.empty()) {
+    progress("pruning " + o.prune_channels + " of the output channels of Conv / Gemm / MatMul layers");
+    // MACs depend on the image size: counted only when every input dim is known.
+    bool dims_known = true;
+    for (int i : model->graph.inputs) {
+      const Value& v = model->values[static_cast<size_t>(i)];
+      dims_known &= dims.count(v.name) || (v.shape && shape_is_fixed(*v.shape));
+    }
+    if (!dims_known) {
+      std::cerr << "kiln: note: MACs not counted: the input has symbolic dims (pass --input-shape)\n";
+    } else if (auto mc = count_macs(*model, dims); mc.ok()) {
+      macs_before = *mc;
+    } else {
+      std::cerr << "kiln: warning: no MAC count: " << mc.status().to_string() << "\n";
+    }
+    ChannelPruneOptions co;
+    co.fraction = channel_fraction;
+    co.exclude = o.exclude;
+    auto cs = prune_channels(*model, co);
+    if (!cs.ok()) return fail(cs.status().with_context(o.input));
+    chprune_stats = *cs;
+    if (macs_before >= 0)
+      if (auto mc = count_macs(*model, dims); mc.ok()) macs_after = *mc;
+    if (chprune_stats.pruned.empty()) {
+      for (const std::string& line : chprune_stats.skipped) std::cerr << "  not pruned: " << line << "\n";
+      return fail(o.input + ": no channel set could be pruned (reasons above)");
+    }
+  }
   PruneStats prune_stats;
   if (!o.prune.empty()) {
     progress(prune_spec.n_m ? "pruning " + o.prune + " (N:M) weights of MatMul / Gemm / 1x1 Conv"
@@ -295,6 +338,18 @@ int run_compress(const CompressOptions& o) {
     report["int4_weight_bytes_after"] = int4_stats.bytes_after;
     report["int4_block_size"] = 32;
   }
+  if (!o.prune_channels.empty()) {
+    report["prune_channels"] = channel_fraction;
+    report["channel_pruned_layers"] = chprune_stats.pruned.size();
+    report["channels_before"] = chprune_stats.channels_before;
+    report["channels_after"] = chprune_stats.channels_after;
+    report["params_before"] = chprune_stats.params_before;
+    report["params_after"] = chprune_stats.params_after;
+    if (macs_before >= 0 && macs_after >= 0) report["macs_before"] = macs_before, report["macs_after"] = macs_after;
+    for (const PrunedChannels& p : chprune_stats.pruned)
+      report["channel_pruned"].push_back({{"node", p.node}, {"before", p.before}, {"after", p.after}});
+    report["channel_prune_skipped"] = chprune_stats.skipped;
+  }
   if (!o.prune.empty()) {
     report["prune"] = o.prune;
     if (!prune_spec.n_m) report["prune_global"] = o.prune_global;
@@ -309,6 +364,20 @@ int run_compress(const CompressOptions& o) {
   for (const auto& [k, v] : after) report["weights_after"][k] = v;
 
   std::cout << o.input << " ->";
+  if (!o.prune_channels.empty()) {
+    std::cout << " channel-pruned " << chprune_stats.pruned.size() << " layers (channels "
+              << chprune_stats.channels_before << " -> " << chprune_stats.channels_after << "; "
+              << chprune_stats.skipped.size() << " left alone), params " << chprune_stats.params_before << " -> "
+              << chprune_stats.params_after;
+    if (macs_before >= 0 && macs_after >= 0)
+      std::cout << ", MACs " << macs_before << " -> " << macs_after << " ("
+                << fmt("%.1f%%", 100.0 * double(macs_before - macs_after) / double(std::max<int64_t>(macs_before, 1)))
+                << " fewer)";
+    std::cout << (!o.prune.empty() || o.int8 || o.fp16 ? ";" : "") << "\n";
+    for (const PrunedChannels& p : chprune_stats.pruned)
+      std::cout << "  pruned " << p.node << ": " << p.before << " -> " << p.after << " channels\n";
+    for (const std::string& line : chprune_stats.skipped) std::cout << "  not pruned: " << line << "\n";
+  }
   if (!o.prune.empty())
     std::cout << " pruned " << prune_stats.layers << " weights (" << prune_stats.elements << " elements, "
               << fmt("%.1f%%", 100.0 * prune_stats.sparsity()) << " zeros, was "
@@ -413,6 +482,9 @@ Command add_compress(CLI::App& root) {
   app->add_option("--prune", o->prune,
                   "Zero the smallest MatMul/Gemm/1x1-Conv weights: a sparsity (0.5 = half of each weight) or "
                   "N:M (2:4 = 2 of every 4 along the input channels); such layers run on sparse kernels");
+  app->add_option("--prune-channels", o->prune_channels,
+                  "Remove this fraction (e.g. 0.3) of the output channels of Conv/Gemm/MatMul layers, lowest L1 "
+                  "norm first, and the matching input channels downstream: a smaller dense model");
   app->add_flag("--prune-global", o->prune_global, "With --prune 0.x: one magnitude threshold over all weights");
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
   app->add_option("--exclude", o->exclude, "Keep this weight (name, or prefix ending in *) as it is; repeatable");
