@@ -168,6 +168,18 @@ TEST_P(F32QC8WDwconv, BatchClampSplit) {
   }
 }
 
+// More output pixels than one block of the kernels' weight widening (64), with a split
+// inside a block, and 5x5 (the generic kernels' widened path up to 25 taps).
+TEST_P(F32QC8WDwconv, ManyPixelBlocks) {
+  const F32QC8WDwconvKernel& kern = GetParam();
+  for (auto [kh, kw] : kernel_sizes(kern)) {
+    QC8WDwconvTester().channels(kern.ct + 1).size(13, 11).kernel(kh, kw).pad(kh / 2, kw / 2, kh / 2, kw / 2)
+        .split(true).Test(kern);
+    QC8WDwconvTester().batch(2).channels(2 * kern.ct).size(12, 12).kernel(kh, kw).pad(kh / 2, kw / 2, kh / 2, kw / 2)
+        .clamp(true).Test(kern);
+  }
+}
+
 std::string kernel_name(const ::testing::TestParamInfo<F32QC8WDwconvKernel>& info) {
   std::string s = info.param.name;
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::toupper(ch); });

@@ -56,9 +56,9 @@ inline __attribute__((always_inline)) const float* f32_qc8w_dwconv_tap(const flo
 
 // Taps widened once per channel tile and block of pixels into a float buffer on the stack,
 // then the f32-dwconv loop over the block: the widening costs ~4 instructions per 4 weights
-// in SIMD128 (3-4x slower when done per pixel, src/kernels/README.md), so it is amortized
-// over kBlock pixels. Tap counts above kMaxTaps take the per-pixel widening loop below.
-inline constexpr size_t kQC8WDwconvBlock = 16, kQC8WDwconvMaxTaps = 25;
+// in SIMD128 (3-4x slower than f32 when done per pixel; 0.75x with blocks of 16 pixels,
+// 0.85x with 64: src/kernels/README.md), so it is amortized over a block of pixels. Tap counts above kMaxTaps take the per-pixel widening loop below.
+inline constexpr size_t kQC8WDwconvBlock = 64, kQC8WDwconvMaxTaps = 25;
 
 template <class S, size_t NV>
 inline __attribute__((always_inline)) void f32_qc8w_dwconv_widen_each_pixel(
