@@ -64,7 +64,8 @@ class QC8WDwconvTester {
     std::vector<int8_t> q(c_ * ks);
     std::vector<float> scale(c_), w(c_ * ks);
     for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>(std::clamp(r[i] * 128.f, -128.f, 127.f));
-    if (!q.empty()) q[0] = -128, q[q.size() - 1] = 127;
+    q.front() = -128;  // c_ * ks >= 1
+    q.back() = 127;
     for (size_t c = 0; c < c_; ++c) scale[c] = (1.5f + sr[c]) / 127.f;
     for (size_t i = 0; i < q.size(); ++i) w[i] = static_cast<float>(q[i]) * scale[i / ks];
     std::vector<float> expected = conv_nhwc_oracle(g, x.data(), w.data(), bias.data());
