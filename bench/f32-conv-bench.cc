@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/f32-dwconv/f32-dwconv.h"
+#include "kernels/f32-qc8w-dwconv/f32-qc8w-dwconv.h"
 #include "kernels/f32-igemm/conv-indirection.h"
 #include "kernels/f32-igemm/f32-igemm.h"
 #include "kernels/reference/reference.h"
@@ -99,6 +100,31 @@ void run_dwconv(benchmark::State& state, const kiln::F32DwconvKernel* kern) {
   set_flops(state, l);
 }
 
+// The same depthwise layers with int8 weights (f32-qc8w-dwconv).
+void run_qc8w_dwconv(benchmark::State& state, const kiln::F32QC8WDwconvKernel* kern) {
+  const Layer l(state);
+  const kiln::NhwcConv2dShape s = l.shape();
+  const size_t ks = l.k * l.k;
+  const std::vector<float> x = data(l.h * l.w * l.cin, 1), w = data(l.cin * ks, 2), scale(l.cin, 1.f / 250.f);
+  std::vector<int8_t> q(w.size());
+  for (size_t i = 0; i < w.size(); ++i) q[i] = static_cast<int8_t>(w[i] * 250.f);
+  std::vector<int32_t> packed(kiln::f32_qc8w_dwconv_packed_size(kern->ct, l.cin, ks) / 4);
+  kiln::f32_qc8w_dwconv_pack(kern->ct, l.cin, ks, q.data(), scale.data(), nullptr, packed.data());
+  const std::vector<float> zero(l.cin, 0.f);
+  std::vector<const float*> ind(kiln::nhwc_conv_indirection_size(s, 1));
+  kiln::nhwc_conv_indirection_init(s, 1, x.data(), zero.data(), ind.data());
+  std::vector<float> y(l.out_pixels() * l.cin);
+  kiln::F32QC8WDwconvArgs args;
+  args.pixels = l.out_pixels(), args.channels = l.cin, args.ks = ks, args.indirection = ind.data();
+  args.zero = zero.data(), args.packed_w = packed.data(), args.out = y.data(), args.out_stride = l.cin;
+  for (auto _ : state) {
+    kiln::f32_qc8w_dwconv(*kern, args);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, l);
+}
+
 // The op-facing NHWC path, indirection cached after the first call.
 void run_nhwc_conv(benchmark::State& state) {
   const Layer l(state);
@@ -176,6 +202,12 @@ const int kRegistered = [] {
   }
   for (const kiln::F32DwconvKernel& kern : kiln::f32_dwconv_kernels()) {
     auto* b = benchmark::RegisterBenchmark(kern.name, run_dwconv, &kern);
+    for (const auto& s : kDwconvShapes)
+      if (kern.taps == 0 || kern.taps == static_cast<size_t>(s[5] * s[5])) b->Args(s);
+    b->ArgNames({"H", "W", "Cin", "Cout", "G", "K", "S"});
+  }
+  for (const kiln::F32QC8WDwconvKernel& kern : kiln::f32_qc8w_dwconv_kernels()) {
+    auto* b = benchmark::RegisterBenchmark(kern.name, run_qc8w_dwconv, &kern);
     for (const auto& s : kDwconvShapes)
       if (kern.taps == 0 || kern.taps == static_cast<size_t>(s[5] * s[5])) b->Args(s);
     b->ArgNames({"H", "W", "Cin", "Cout", "G", "K", "S"});

@@ -1,6 +1,6 @@
-// WASM NHWC convolution benchmark: every f32 IGEMM and depthwise microkernel of the WASM
-// build on layer shapes from real models (as bench/f32-conv-bench.cc), then the op-facing
-// NhwcConvKernels against the NCHW reference convolution the Conv op runs today for
+// WASM NHWC convolution benchmark: every f32 IGEMM and depthwise (f32, and f32-qc8w with
+// int8 weights) microkernel of the WASM build on layer shapes from real models (as
+// bench/f32-conv-bench.cc), then the op-facing NhwcConvKernels against the NCHW reference convolution the Conv op runs today for
 // non-1x1 layers. GFLOP/s. Needs the WASM build (target kiln_kernel_bench_wasm).
 // Usage: node bench/wasm-conv.mjs [--seconds=0.3] [--kernels=name,...] [--module=path.js]
 // (--kernels=ops runs only the op-facing comparison)
@@ -63,6 +63,15 @@ for (let i = 0; i < mod._kiln_bench_dwconv_count(); ++i) {
   for (const s of dwShapes) {
     if (taps !== 0 && taps !== s[5] * s[5]) continue;
     console.log(`${name.padEnd(24)} ${label(s)} ${gflops(1, i, s).toFixed(1).padStart(7)}`);
+  }
+}
+for (let i = 0; i < mod._kiln_bench_qdwconv_count(); ++i) {
+  const name = mod.UTF8ToString(mod._kiln_bench_qdwconv_name(i));
+  const taps = mod._kiln_bench_qdwconv_taps(i);
+  if (only && !only.has(name)) continue;
+  for (const s of dwShapes) {
+    if (taps !== 0 && taps !== s[5] * s[5]) continue;
+    console.log(`${name.padEnd(24)} ${label(s)} ${gflops(4, i, s).toFixed(1).padStart(7)}`);
   }
 }
 if (!only || only.has('ops')) {

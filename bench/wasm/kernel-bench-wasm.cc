@@ -9,6 +9,7 @@
 
 #include "kernels/f32-dwconv/f32-dwconv.h"
 #include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/f32-qc8w-dwconv/f32-qc8w-dwconv.h"
 #include "kernels/qd8-f32-qc8w-gemm/qd8-f32-qc8w-gemm.h"
 #include "kernels/f32-igemm/conv-indirection.h"
 #include "kernels/f32-igemm/f32-igemm.h"
@@ -60,6 +61,10 @@ struct ConvProblem {
   std::vector<const float*> ind;
   kiln::F32IgemmArgs iargs;
   kiln::F32DwconvArgs dargs;
+  const kiln::F32QC8WDwconvKernel* qdwconv = nullptr;  // kind 4: int8 weights
+  std::vector<int8_t> qw;
+  std::vector<int32_t> qpacked;
+  kiln::F32QC8WDwconvArgs qargs;
   kiln::NhwcConvKernels op;
 };
 
@@ -152,6 +157,10 @@ EMSCRIPTEN_KEEPALIVE int kiln_bench_dwconv_count() { return static_cast<int>(kil
 EMSCRIPTEN_KEEPALIVE const char* kiln_bench_dwconv_name(int i) { return kiln::f32_dwconv_kernels()[i].name; }
 EMSCRIPTEN_KEEPALIVE int kiln_bench_dwconv_taps(int i) { return static_cast<int>(kiln::f32_dwconv_kernels()[i].taps); }
 
+EMSCRIPTEN_KEEPALIVE int kiln_bench_qdwconv_count() { return static_cast<int>(kiln::f32_qc8w_dwconv_kernels().size()); }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qdwconv_name(int i) { return kiln::f32_qc8w_dwconv_kernels()[i].name; }
+EMSCRIPTEN_KEEPALIVE int kiln_bench_qdwconv_taps(int i) { return static_cast<int>(kiln::f32_qc8w_dwconv_kernels()[i].taps); }
+
 EMSCRIPTEN_KEEPALIVE ConvProblem* kiln_bench_conv_create(int kind, int kernel, int h, int w, int cin, int cout,
                                                          int groups, int k, int stride) {
   auto* p = new ConvProblem;
@@ -190,6 +199,18 @@ EMSCRIPTEN_KEEPALIVE ConvProblem* kiln_bench_conv_create(int kind, int kernel, i
     kiln::F32DwconvArgs& a = p->dargs;
     a.pixels = out_pixels, a.channels = cin, a.ks = ks, a.indirection = p->ind.data(), a.zero = p->zero.data();
     a.packed_w = p->packed.data(), a.out = p->y.data(), a.out_stride = cin;
+  } else if (kind == 4) {
+    p->qdwconv = &kiln::f32_qc8w_dwconv_kernels()[kernel];
+    p->qw.resize(p->w.size());
+    for (size_t i = 0; i < p->w.size(); ++i) p->qw[i] = static_cast<int8_t>(p->w[i] * 250.f);
+    const std::vector<float> scale(cin, 1.f / 250.f);
+    p->qpacked.resize(kiln::f32_qc8w_dwconv_packed_size(p->qdwconv->ct, cin, ks) / 4);
+    kiln::f32_qc8w_dwconv_pack(p->qdwconv->ct, cin, ks, p->qw.data(), scale.data(), p->bias.data(), p->qpacked.data());
+    p->ind.resize(kiln::nhwc_conv_indirection_size(s, 1));
+    kiln::nhwc_conv_indirection_init(s, 1, p->x.data(), p->zero.data(), p->ind.data());
+    kiln::F32QC8WDwconvArgs& a = p->qargs;
+    a.pixels = out_pixels, a.channels = cin, a.ks = ks, a.indirection = p->ind.data(), a.zero = p->zero.data();
+    a.packed_w = p->qpacked.data(), a.out = p->y.data(), a.out_stride = cin;
   } else if (kind == 2) {
     p->op.pack(groups, g.group_in, g.group_out, k, k, p->w.data(), p->bias.data());
   }
@@ -201,6 +222,7 @@ EMSCRIPTEN_KEEPALIVE float kiln_bench_conv_run(ConvProblem* p, int reps) {
     switch (p->kind) {
       case 0: kiln::f32_igemm(*p->igemm, p->iargs); break;
       case 1: kiln::f32_dwconv(*p->dwconv, p->dargs); break;
+      case 4: kiln::f32_qc8w_dwconv(*p->qdwconv, p->qargs); break;
       case 2: p->op.run(p->g, p->x.data(), p->y.data(), kiln::F32MinMax()); break;
       default: kiln::f32_conv_reference(p->g, p->x.data(), p->w.data(), p->bias.data(), p->y.data());
     }

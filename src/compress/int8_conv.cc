@@ -41,7 +41,9 @@ std::string plan_conv(const Model& m, const Node& node, Int8ConvScope scope, int
   auto g = node.attr_int("group", 1);
   if (!g.ok() || g.value() <= 0 || w->dim(0) % g.value() != 0) return "bad group";
   group = g.value();
-  if (w->dim(1) == 1 && w->dim(0) == group) return "depthwise";
+  // Depthwise layers convert whatever their channel count: they run the f32-qc8w depthwise
+  // kernels on float activations (ops/qd8_conv_kernels.h).
+  if (w->dim(1) == 1 && w->dim(0) == group) return scope == Int8ConvScope::kNone ? "out of scope" : "";
   // Fewer than 8 input channels per group: the int8 kernels' k blocks of 8 would be mostly
   // padding, and such a layer is usually the stem reading the raw image, where one scale
   // per image costs the most accuracy (BlazeFace's box output: 18.5 -> 26.3 dB kept float).
@@ -74,10 +76,6 @@ Result<Int8ConvStats> quantize_int8_conv(Model& model, const Int8DynamicOptions&
       if (node.domain != ext::kDomain || node.op_type != ext::kNhwcConv) continue;
       int64_t group = 1;
       const std::string why = plan_conv(model, node, scope, group);
-      if (why == "depthwise") {
-        ++stats.depthwise;
-        continue;
-      }
       const int wv = input_of(node, 1);
       if (!why.empty() || name_matches(node.name, options.exclude) ||
           name_matches(model.values[static_cast<size_t>(wv)].name, options.exclude) ||
@@ -88,6 +86,7 @@ Result<Int8ConvStats> quantize_int8_conv(Model& model, const Int8DynamicOptions&
       // Sizes by value: add_constant below may move model.values (and the tensor with it).
       const Tensor& w = *constant_of(model, wv);
       const int64_t m = w.dim(0), elements = w.size(), per = elements / m;
+      const bool w_is_depthwise = w.dim(1) == 1 && m == group;
       auto it = quantized.find(wv);
       if (it == quantized.end()) {
         KILN_ASSIGN_OR_RETURN(Tensor q, Tensor::make(DType::kI8, w.dims()));
@@ -111,6 +110,7 @@ Result<Int8ConvStats> quantize_int8_conv(Model& model, const Int8DynamicOptions&
       node.op_type = ext::kDynamicQuantConv;
       node.inputs = std::move(inputs);
       ++stats.converted;
+      if (w_is_depthwise) ++stats.depthwise;
       stats.converted_nodes.push_back(node.name);
     }
   KILN_RETURN_IF_ERROR(eliminate_dead(model));

@@ -3,10 +3,9 @@
 // float32 weights becomes a kiln.DynamicQuantConv (graph/kiln_extensions.h): weights int8,
 // symmetric per output channel, with a float32 scale per channel; the bias stays float32;
 // activations are quantized at run time (no calibration data). Depthwise layers (one input
-// and one output channel per group) stay float: their weights are a few percent of a
-// network's and the int8 kernels have no depthwise path (measured in src/kernels/README.md);
-// --fp16 still halves them. Layers with fewer than 8 input channels per group (stems
-// reading the image) stay float too. Plain ONNX Conv nodes (a model converted with --no-optimize)
+// and one output channel per group) convert too, but keep float activations: the op runs
+// them on the f32-qc8w depthwise kernels (int8 weights widened in registers). Layers with
+// fewer than 8 input channels per group (stems reading the image) stay float. Plain ONNX Conv nodes (a model converted with --no-optimize)
 // are left as they are.
 #pragma once
 #include <cstdint>
@@ -21,7 +20,7 @@ namespace kiln {
 
 struct Int8ConvStats {
   int converted = 0;  // kiln.NhwcConv nodes rewritten
-  int depthwise = 0;  // depthwise convolutions kept float
+  int depthwise = 0;  // of `converted`, the depthwise ones (int8 weights, float activations)
   int skipped = 0;    // other convolutions left float (excluded, too small, out of scope, non-constant weights, ...)
   // Bytes of the converted nodes' weights and biases before, and of int8 weights, scales
   // and biases after.
@@ -29,9 +28,10 @@ struct Int8ConvStats {
   std::vector<std::string> converted_nodes;
 };
 
-// Which convolutions to convert: all (but depthwise), only the pointwise ones (1x1, stride
-// 1, unpadded, group 1: their activations are quantized per pixel, like MatMul rows), or
-// none. The others quantize each image with one scale, which costs more accuracy.
+// Which convolutions to convert: all, only the pointwise ones (1x1, stride 1, unpadded,
+// group 1: their activations are quantized per pixel, like MatMul rows) and the depthwise
+// ones (float activations), or none. The others quantize each image with one scale, which
+// costs more accuracy.
 enum class Int8ConvScope { kAll, kPointwise, kNone };
 
 // Rewrites the model in place (main graph and subgraphs), then removes unused values.

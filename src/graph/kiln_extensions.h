@@ -33,7 +33,8 @@
 //    [M, C/group, kH, kW] symmetric per output channel, W_scale float32 [M], optional B
 //    float32 [M] -> Y float32 [N, OH, OW, M]; kiln.NhwcConv's attributes and fused
 //    activation. Activations are quantized at run time (per pixel for 1x1 layers, per
-//    image otherwise).
+//    image otherwise); depthwise layers (group = C = M) keep float activations and run on
+//    int8 weights widened to float (src/kernels/f32-qc8w-dwconv/).
 //  * kiln.BlockQuantMatMul (domain "kiln", written by `kiln compress --int4`, see
 //    src/compress/int4_block.h): inputs X float32 [..., K], W uint8 [N, ceil(K/32) * 16]
 //    (int4 two's complement, column n's k = 2t in the low nibble of byte t, 2t+1 in the

@@ -3,7 +3,8 @@
 // [M, C/group, kH, kW] (symmetric per output channel), W_scale float32 [M], optional B
 // float32 [M] -> Y float32 [N, OH, OW, M]; Conv's attributes and the fused activation.
 // Computed in int8: activations are quantized at run time (per pixel for 1x1 layers, per
-// image otherwise), then the qd8 GEMM / IGEMM kernels (ops/qd8_conv_kernels.h). Constant
+// image otherwise), then the qd8 GEMM / IGEMM kernels (ops/qd8_conv_kernels.h); depthwise
+// layers keep float activations and run the f32-qc8w depthwise kernels. Constant
 // weights are packed once at create; otherwise (or with KILN_REFERENCE_KERNELS=1) the
 // reference quantizes the same way and runs the float reference convolution.
 #include "kernels/reference/reference.h"

@@ -10,10 +10,18 @@ namespace kiln {
 void QD8ConvKernels::pack(size_t groups, size_t group_in, size_t group_out, size_t kh, size_t kw, const int8_t* qw,
                           const float* scale, const float* bias) {
   igemm_ = nullptr;
+  dwconv_ = nullptr;
   have_shape_ = false;
+  dw_base_ = nullptr;
   if (groups == 0 || group_in == 0 || group_out == 0 || kh == 0 || kw == 0) return;
   groups_ = groups, group_in_ = group_in, group_out_ = group_out, kh_ = kh, kw_ = kw;
   const size_t ks = kh * kw;
+  if (group_in == 1 && group_out == 1) {  // depthwise: W is [C][ks]
+    dwconv_ = &f32_qc8w_dwconv_default_kernel(ks);
+    weights_.assign(f32_qc8w_dwconv_packed_size(dwconv_->ct, groups, ks) / 4, 0);
+    f32_qc8w_dwconv_pack(dwconv_->ct, groups, ks, qw, scale, bias, weights_.data());
+    return;
+  }
   igemm_ = &qd8_igemm_default_kernel();
   gemm_ = nullptr;
   if (groups == 1 && ks == 1 && qd8_gemm_default_kernel().nr == igemm_->nr) gemm_ = &qd8_gemm_default_kernel();
@@ -32,7 +40,7 @@ bool QD8ConvKernels::pointwise(const ConvGeometry& g) {
 }
 
 void QD8ConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32MinMax minmax) {
-  if (!igemm_ || g.rank != 2 || g.groups != groups_ || g.group_in != group_in_ || g.group_out != group_out_ ||
+  if ((!igemm_ && !dwconv_) || g.rank != 2 || g.groups != groups_ || g.group_in != group_in_ || g.group_out != group_out_ ||
       static_cast<size_t>(g.kernel[0]) != kh_ || static_cast<size_t>(g.kernel[1]) != kw_)
     return;  // the op checks all of this; stay in bounds anyway
   const size_t cin = groups_ * group_in_, cout = groups_ * group_out_;
@@ -63,6 +71,10 @@ void QD8ConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32Min
   s.dilation_h = static_cast<size_t>(g.dilation[0]), s.dilation_w = static_cast<size_t>(g.dilation[1]);
   s.pad_top = static_cast<ptrdiff_t>(g.pad_begin[0]), s.pad_left = static_cast<ptrdiff_t>(g.pad_begin[1]);
   s.pixel_stride = cin;
+  if (dwconv_) {
+    run_depthwise(g, s, x, y, minmax);
+    return;
+  }
   const bool same = have_shape_ && s.in_h == shape_.in_h && s.in_w == shape_.in_w && s.out_h == shape_.out_h &&
                     s.out_w == shape_.out_w && s.stride_h == shape_.stride_h && s.stride_w == shape_.stride_w &&
                     s.dilation_h == shape_.dilation_h && s.dilation_w == shape_.dilation_w &&
@@ -95,6 +107,33 @@ void QD8ConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32Min
   }
 }
 
+void QD8ConvKernels::run_depthwise(const ConvGeometry& g, const NhwcConv2dShape& s, const float* x, float* y,
+                                   F32MinMax minmax) {
+  const size_t c = groups_, in_px = s.in_h * s.in_w, out_px = s.out_h * s.out_w;
+  const bool same = have_shape_ && s.in_h == shape_.in_h && s.in_w == shape_.in_w && s.out_h == shape_.out_h &&
+                    s.out_w == shape_.out_w && s.stride_h == shape_.stride_h && s.stride_w == shape_.stride_w &&
+                    s.dilation_h == shape_.dilation_h && s.dilation_w == shape_.dilation_w &&
+                    s.pad_top == shape_.pad_top && s.pad_left == shape_.pad_left;
+  if (!same) {
+    dw_zero_.assign(c, 0.f);
+    dw_indirection_.resize(nhwc_conv_indirection_size(s, 1));
+    nhwc_conv_indirection_init(s, 1, x, dw_zero_.data(), dw_indirection_.data());
+    dw_base_ = x;
+    shape_ = s;
+    have_shape_ = true;
+  }
+  // Byte offset from the buffer's base to this input (wraps when x < dw_base_).
+  const size_t moved = reinterpret_cast<uintptr_t>(x) - reinterpret_cast<uintptr_t>(dw_base_);
+  for (size_t b = 0; b < g.batch; ++b) {
+    F32QC8WDwconvArgs args;
+    args.pixels = out_px, args.channels = c, args.ks = kh_ * kw_;
+    args.indirection = dw_indirection_.data(), args.a_offset = moved + b * in_px * c * sizeof(float);
+    args.zero = dw_zero_.data(), args.packed_w = weights_.data();
+    args.out = y + b * out_px * c, args.out_stride = c, args.minmax = minmax;
+    parallel_for(out_px, [&](size_t begin, size_t end) { f32_qc8w_dwconv_pixels(*dwconv_, args, begin, end); });
+  }
+}
+
 void qd8_conv_nhwc_reference(const ConvGeometry& g, const float* x, const int8_t* qw, const float* scale,
                              const float* bias, float* y) {
   const size_t cin = g.groups * g.group_in, cout = g.groups * g.group_out;
@@ -103,6 +142,10 @@ void qd8_conv_nhwc_reference(const ConvGeometry& g, const float* x, const int8_t
   std::vector<float> w(cout * per_out);
   for (size_t j = 0; j < cout; ++j)
     for (size_t t = 0; t < per_out; ++t) w[j * per_out + t] = scale[j] * static_cast<float>(qw[j * per_out + t]);
+  if (QD8ConvKernels::depthwise(g)) {  // float activations (f32-qc8w-dwconv)
+    f32_conv_nhwc_reference(g, x, w.data(), bias, y);
+    return;
+  }
   // Rows quantized as the kernels do: a pixel each (pointwise) or an image each.
   const bool pw = QD8ConvKernels::pointwise(g);
   const size_t rows = pw ? g.batch * in_px : g.batch, k = pw ? cin : in_px * cin, kp = qd8_padded_k(k);

@@ -82,12 +82,13 @@ for (const c of CASES) {
     });
 
     it('rewrites the convolutions and shrinks the file with --fp16', () => {
-      const m = report.match(/(\d+) Conv layers to kiln\.DynamicQuantConv \((\d+) depthwise and (\d+) others left float\)/);
+      const m = report.match(/(\d+) Conv layers to kiln\.DynamicQuantConv \((\d+) of them depthwise; (\d+) left float\)/);
       assert.ok(m, report);
       assert.ok(Number(m[1]) >= c.minConv, `${m[1]} convolutions converted`);
       assert.match(cli('inspect', int8), /DynamicQuantConv/);
       const stored = JSON.parse(JSON.parse(cli('inspect', int8, '--json')).metadata['kiln.compression']);
       assert.equal(stored.int8_conv_layers_converted, Number(m[1]));
+      assert.equal(stored.int8_conv_depthwise_converted, Number(m[2]));
       assert.ok(stored.outputs.every((o) => o.snr_db > c.minSnr), JSON.stringify(stored.outputs));
       const ratio = fs.statSync(full).size / fs.statSync(both).size;
       assert.ok(ratio >= c.minRatio, `--int8 --fp16 size ratio ${ratio.toFixed(2)}`);
@@ -105,7 +106,7 @@ for (const c of CASES) {
         assert.ok(snr(wasm[o].data, want) > c.minSnr, `wasm output ${o}: SNR ${snr(wasm[o].data, want)}`);
         assert.ok(snr(wasmBoth[o].data, want) > c.minSnr, `wasm int8+fp16 output ${o}: SNR ${snr(wasmBoth[o].data, want)}`);
         // Both int8 with the same weights, but float rounding differs (FMA natively, mul +
-        // add in WASM; the float depthwise layers too), which moves some activations to the
+        // add in WASM, also in the depthwise layers), which moves some activations to the
         // neighbouring int8 step in the next layer: the two runs differ about as much as
         // each differs from float (BlazeFace's box output: ~30 dB), not bit for bit.
         assert.ok(snr(wasm[o].data, nat[o].data) > c.minSnr, `wasm vs native output ${o}: SNR ${snr(wasm[o].data, nat[o].data)}`);

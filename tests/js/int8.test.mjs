@@ -55,12 +55,13 @@ describe('kiln compress --int8 (recognizer)', () => {
     assert.match(report, /weights by dtype:.*float32.*->.*int8/);
     assert.match(report, /output '.+': max \|err\| [0-9.e+-]+, mean \|err\| [0-9.e+-]+, SNR [0-9.]+ dB/);
     assert.match(report, /latency \(native, 1 thread, CPU time, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
-    // MatMul / Gemm and (non-depthwise) Conv weights shrink 4x; depthwise stays float32.
+    // MatMul / Gemm and Conv weights (depthwise too) shrink 4x; biases, scales and the
+    // LayerNorm parameters stay float32 (3.76x measured, 3.82x with --fp16).
     assert.match(report, /(\d+) Conv layers to kiln\.DynamicQuantConv/);
     const ratio = fs.statSync(full).size / fs.statSync(small).size;
-    assert.ok(ratio > 3.2, `size ratio ${ratio}`);
+    assert.ok(ratio > 3.7, `size ratio ${ratio}`);
     const ratioBoth = fs.statSync(full).size / fs.statSync(both).size;
-    assert.ok(ratioBoth > 3.5, `--int8 --fp16 size ratio ${ratioBoth}`);
+    assert.ok(ratioBoth >= 3.8, `--int8 --fp16 size ratio ${ratioBoth}`);
     // --int8-conv none: only the MatMul / Gemm weights (the convolutions stay float32).
     const ratioMatMul = fs.statSync(full).size / fs.statSync(matmulOnly).size;
     assert.ok(ratioMatMul > 1.3 && ratioMatMul < 2, `--int8-conv none size ratio ${ratioMatMul}`);

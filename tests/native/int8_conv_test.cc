@@ -48,7 +48,7 @@ std::map<std::string, Attribute> conv_attrs(int64_t k, int64_t stride, int64_t p
 }
 
 // A small CNN of every kind of layer: 3x3 stem stride 2 + Relu (3 input channels: stays
-// float), depthwise 3x3 (stays float), 1x1
+// float), depthwise 3x3 (int8 weights, float activations), 1x1
 // pointwise + Clip (ReLU6), grouped 3x3, 5x5 with a HardSwish that runs after the kernel,
 // and a 1x1 stride-2 layer (IGEMM, not the pointwise GEMM). Optimized, so channels-last.
 Model small_cnn() {
@@ -76,7 +76,7 @@ TensorMap cnn_input(uint32_t seed) {
   return {{"x", opt_test::random_tensor({2, 3, 23, 19}, seed, 0.f, 1.f)}};
 }
 
-TEST(QuantizeInt8Conv, ConvertsEveryConvButDepthwiseAndStem) {
+TEST(QuantizeInt8Conv, ConvertsEveryConvButTheStem) {
   const Model before = small_cnn();
   ASSERT_EQ(count_op(before, ext::kNhwcConv), 6);
   Model after = before;
@@ -84,17 +84,16 @@ TEST(QuantizeInt8Conv, ConvertsEveryConvButDepthwiseAndStem) {
   opt.min_elements = 0;
   auto stats = quantize_int8_conv(after, opt);
   ASSERT_TRUE(stats.ok()) << stats.status().to_string();
-  EXPECT_EQ(stats->converted, 4);
-  EXPECT_EQ(stats->depthwise, 1);
-  EXPECT_EQ(stats->skipped, 1);  // the stem: 3 input channels
-  EXPECT_EQ(count_op(after, ext::kDynamicQuantConv), 4);
-  EXPECT_EQ(count_op(after, ext::kNhwcConv), 2);
-  const int64_t w = 24 * 16 + 24 * 12 * 9 + 20 * 24 * 25 + 32 * 20, ch = 24 + 24 + 20 + 32;
-  const int64_t biases = 24 + 20;
+  EXPECT_EQ(stats->converted, 5);
+  EXPECT_EQ(stats->depthwise, 1);  // of the 5
+  EXPECT_EQ(stats->skipped, 1);    // the stem: 3 input channels
+  EXPECT_EQ(count_op(after, ext::kDynamicQuantConv), 5);
+  EXPECT_EQ(count_op(after, ext::kNhwcConv), 1);
+  const int64_t w = 16 * 9 + 24 * 16 + 24 * 12 * 9 + 20 * 24 * 25 + 32 * 20, ch = 16 + 24 + 24 + 20 + 32;
+  const int64_t biases = 16 + 24 + 20;
   EXPECT_EQ(stats->bytes_before, (w + biases) * 4);
   EXPECT_EQ(stats->bytes_after, w + ch * 4 + biases * 4);
-  for (const char* gone : {"pw_w", "grp_w", "k5_w", "s2_w"}) EXPECT_LT(after.find_value(gone), 0) << gone;
-  EXPECT_GE(after.find_value("dw_w"), 0);
+  for (const char* gone : {"dw_w", "pw_w", "grp_w", "k5_w", "s2_w"}) EXPECT_LT(after.find_value(gone), 0) << gone;
   EXPECT_GE(after.find_value("stem_w"), 0);
   for (const Node& n : after.graph.nodes)
     if (n.op_type == ext::kDynamicQuantConv && n.name == "grp_node") {
@@ -129,29 +128,31 @@ TEST(QuantizeInt8Conv, ExcludeAndMinElements) {
   opt.exclude = {"s2_node", "k5_w"};  // a node name and a weight name
   auto s = quantize_int8_conv(a, opt);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(s->converted, 2);
+  EXPECT_EQ(s->converted, 3);
   EXPECT_EQ(s->skipped, 3);
-  EXPECT_EQ(count_op(a, ext::kNhwcConv), 4);
+  EXPECT_EQ(count_op(a, ext::kNhwcConv), 3);
   Model b = before;
   opt.exclude.clear();
   opt.min_elements = 1000;  // only grp (2592) and k5 (12000) are that large
   s = quantize_int8_conv(b, opt);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->converted, 2);
-  EXPECT_EQ(s->skipped, 3);
-  // Scopes: only pw is pointwise (s2 is 1x1 but stride 2); none converts nothing.
+  EXPECT_EQ(s->skipped, 4);
+  // Scopes: only pw is pointwise (s2 is 1x1 but stride 2), and depthwise layers (their
+  // activations stay float either way); none converts nothing.
   Model c = before;
   opt.min_elements = 0;
   s = quantize_int8_conv(c, opt, Int8ConvScope::kPointwise);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(s->converted, 1);
+  EXPECT_EQ(s->converted, 2);
   EXPECT_EQ(s->skipped, 4);
-  EXPECT_EQ(s->converted_nodes, std::vector<std::string>{"pw_node"});
+  EXPECT_EQ(s->converted_nodes, (std::vector<std::string>{"dw_node", "pw_node"}));
   Model d = before;
   s = quantize_int8_conv(d, opt, Int8ConvScope::kNone);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->converted, 0);
-  EXPECT_EQ(s->depthwise, 1);
+  EXPECT_EQ(s->depthwise, 0);
+  EXPECT_EQ(s->skipped, 6);
 }
 
 TEST(QuantizeInt8Conv, LeavesPlainOnnxConvAlone) {
@@ -181,7 +182,7 @@ TEST(QuantizeInt8Conv, XnnpackBackendRunsTheModel) {
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   auto got = (*s)->run(in);
   ASSERT_TRUE(got.ok()) << got.status().to_string();
-  // kiln runs the int8 layers either way; XNNPACK only the float depthwise one.
+  // kiln runs the int8 layers either way; XNNPACK only the float stem.
   opt_test::expect_same(*got, want, 1e-3f);
 }
 #endif

@@ -325,7 +325,7 @@ int run_compress(const CompressOptions& o) {
     report["int8_weight_bytes_before"] = int8_stats.bytes_before + conv_stats.bytes_before;
     report["int8_weight_bytes_after"] = int8_stats.bytes_after + conv_stats.bytes_after;
     report["int8_conv_layers_converted"] = conv_stats.converted;
-    report["int8_conv_depthwise_kept_float"] = conv_stats.depthwise;
+    report["int8_conv_depthwise_converted"] = conv_stats.depthwise;
     report["int8_conv_layers_skipped"] = conv_stats.skipped;
     if (auto_prec) report["auto_precision"] = auto_report;
   }
@@ -396,7 +396,7 @@ int run_compress(const CompressOptions& o) {
     std::cout << " int8 weights: " << int8_stats.converted - conv_stats.converted
               << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul (" << int8_stats.skipped << " left float), "
               << conv_stats.converted << " Conv layers to kiln.DynamicQuantConv (" << conv_stats.depthwise
-              << " depthwise and " << conv_stats.skipped << " others left float)" << (o.fp16 ? ";" : "");
+              << " of them depthwise; " << conv_stats.skipped << " left float)" << (o.fp16 ? ";" : "");
   if (o.fp16) {
     std::cout << " fp16 weights: " << fp16_stats.converted << " tensors converted";
     if (fp16_stats.out_of_range)
@@ -476,7 +476,7 @@ Command add_compress(CLI::App& root) {
                   "its accuracy), pointwise (1x1) or all (not depthwise; kxk via im2col)")
       ->check(CLI::IsMember({"none", "pointwise", "all"}));
   app->add_option("--int8-conv", o->int8_conv,
-                  "Convolutions --int8 converts: all (default; depthwise stays float), pointwise (1x1 only: "
+                  "Convolutions --int8 converts: all (default), pointwise (1x1 and depthwise only: "
                   "activations quantized per pixel, more accurate) or none")
       ->check(CLI::IsMember({"all", "pointwise", "none"}));
   app->add_option("--prune", o->prune,
