@@ -1,6 +1,6 @@
 // int4 block quantization (int4_block.h): MatMul / Gemm with constant float weights ->
 // kiln.BlockQuantMatMul(X, W nibbles uint8 [N, ceil(K/32)*16], W_scale fp16 [N, KB], bias [N]).
-// Which nodes qualify follows the int8 dynamic pass (int8_dynamic.cc) rule for rule.
+// Which MatMul / Gemm nodes qualify is the int8 dynamic pass's rule (gemm_plan.h).
 #include "compress/int4_block.h"
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "compress/gemm_plan.h"
 #include "graph/kiln_extensions.h"
 #include "graph/passes/eliminate_dead.h"
 #include "graph/passes/pass_util.h"
@@ -19,62 +20,9 @@
 namespace kiln {
 namespace {
 
-// What a convertible node multiplies by: B as k x n (maybe transposed), Gemm's alpha, and an
-// optional per-column bias (times beta).
-struct Plan {
-  int x = kNoValue, b = kNoValue;
-  int64_t k = 0, n = 0;
-  bool trans_b = false;
-  float alpha = 1.f;
-  int bias = kNoValue;
-  float beta = 1.f;
-  int64_t kh = 0, kw = 0;  // > 0: a kxk convolution (k ordered tap row, tap column, channel)
-};
-
-std::optional<std::vector<float>> column_values(const Tensor& t, int64_t n) {
-  const Dims& d = t.dims();
-  if (t.dtype() != DType::kF32 || d.size() > 2 || (d.size() == 2 && d[0] != 1)) return std::nullopt;
-  if (t.size() == n) return floats_of(t);
-  if (t.size() == 1) return std::vector<float>(static_cast<size_t>(n), t.data<float>()[0]);
-  return std::nullopt;
-}
-
-// Why a MatMul / Gemm cannot be converted (empty: it can, and `p` describes it).
-std::string plan_node(const Model& m, const Node& node, Plan& p) {
-  if (!node.domain.empty() && node.domain != "ai.onnx") return "not an ONNX op";
-  const bool gemm = node.op_type == "Gemm";
-  p.x = input_of(node, 0);
-  p.b = input_of(node, 1);
-  const Tensor* b = constant_of(m, p.b);
-  if (!b) return "B is not a constant";
-  if (b->dtype() != DType::kF32 || b->rank() != 2) return "B is not a 2-D float32 constant";
-  if (gemm) {
-    auto ta = node.attr_int("transA", 0), tb = node.attr_int("transB", 0);
-    auto alpha = node.attr_float("alpha", 1.f), beta = node.attr_float("beta", 1.f);
-    if (!ta.ok() || !tb.ok() || !alpha.ok() || !beta.ok()) return "bad attributes";
-    if (ta.value() != 0) return "transA";
-    p.trans_b = tb.value() != 0;
-    p.alpha = alpha.value();
-    p.beta = beta.value();
-    p.bias = input_of(node, 2);
-  } else {
-    auto bias = node.attr_int(ext::kMatMulBias, 0);
-    if (!bias.ok()) return "bad attributes";
-    p.bias = bias.value() ? input_of(node, 2) : kNoValue;
-    if (!bias.value() && node.num_inputs() != 2) return "unexpected inputs";
-  }
-  p.k = b->dim(p.trans_b ? 1 : 0);
-  p.n = b->dim(p.trans_b ? 0 : 1);
-  if (p.bias != kNoValue) {
-    const Tensor* c = constant_of(m, p.bias);
-    if (!c || !column_values(*c, p.n)) return "bias is not a per-column float32 constant";
-  }
-  return "";
-}
-
 // A 1x1, stride-1, unpadded, group-1 kiln.NhwcConv is a MatMul over its channels-last
 // pixels: X [N, H, W, C] x W[M, C, 1, 1]^T (+ B), so it converts to the same op.
-std::string plan_pointwise(const Model& m, const Node& node, Plan& p) {
+std::string plan_pointwise(const Model& m, const Node& node, GemmPlan& p) {
   p.x = input_of(node, 0);
   p.b = input_of(node, 1);
   const Tensor* w = constant_of(m, p.b);
@@ -120,8 +68,8 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
     for (Node& node : g->nodes) {
       const bool conv = node.domain == ext::kDomain && node.op_type == ext::kNhwcConv;
       if (node.op_type != "MatMul" && node.op_type != "Gemm" && !conv) continue;
-      Plan p;
-      const std::string why = conv ? plan_pointwise(model, node, p) : plan_node(model, node, p);
+      GemmPlan p;
+      const std::string why = conv ? plan_pointwise(model, node, p) : plan_gemm_node(model, node, p);
       if (conv && (!why.empty() || !(p.kh > 0 ? options.other_convs : options.pointwise_convs)))
         continue;  // convolutions out of scope are not counted as skipped
       if (!why.empty() || name_matches(node.name, options.exclude) ||
