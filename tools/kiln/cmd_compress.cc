@@ -487,7 +487,7 @@ Command add_compress(CLI::App& root) {
                   "norm first, and the matching input channels downstream: a smaller dense model");
   app->add_flag("--prune-global", o->prune_global, "With --prune 0.x: one magnitude threshold over all weights");
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
-  app->add_option("--exclude", o->exclude, "Keep this weight (name, or prefix ending in *) as it is; repeatable");
+  app->add_option("--exclude", o->exclude, "Keep this node or weight (name, or prefix ending in *) as it is; repeatable");
   app->add_option("--input-shape", o->input_shapes,
                   "Dims of an input for the evaluation, e.g. x=1,3,48,320 (symbolic dims default to 1)");
   app->add_option("--eval-runs", o->eval_runs, "Input sets compared with the original (default 4)");
