@@ -59,7 +59,8 @@ int run_convert(const ConvertOptions& o) {
   }
   if (Status pinned = pin_input_shapes(m, pins); !pinned.ok()) return fail(pinned.with_context(o.input));
   const int nodes_before = count_nodes(m);
-  Status s = o.no_optimize ? infer_shapes(m) : optimize(m);
+  std::vector<PassReport> reports;
+  Status s = o.no_optimize ? infer_shapes(m) : optimize(m, {}, &reports);
   if (!s.ok()) return fail(s.with_context(o.input));
   WriteOptions wo;
   wo.segment_bytes = static_cast<size_t>(o.segment_mb * (1 << 20));
@@ -78,6 +79,10 @@ int run_convert(const ConvertOptions& o) {
   std::cout << out << ": " << count_nodes(m) << " nodes";
   if (!o.no_optimize) std::cout << " (" << nodes_before << " before optimization)";
   std::cout << ", " << human_count(count_parameters(m)) << " parameters, " << human_bytes(bytes->size()) << "\n";
+  int imported = 0;  // weight-only QDQ weights kept as int8 (import_qdq_weights pass)
+  for (const PassReport& r : reports)
+    if (r.pass == "import_qdq_weights") imported += r.rewrites;
+  if (imported > 0) std::cout << imported << " quantized weights imported as kiln int8\n";
   return 0;
 }
 
@@ -99,7 +104,8 @@ Command add_convert(CLI::App& root) {
       "constant, checks that the result loads, then writes it with the weights in 64-byte\n"
       "aligned, SHA-256 verified segments. Fails listing every unsupported operator. TFLite\n"
       "files (recognized by their \"TFL3\" identifier or the .tflite extension) keep their\n"
-      "NHWC inputs/outputs; fp16/int8 weights become float32.");
+      "NHWC inputs/outputs; fp16/int8 weights become float32. ONNX weight-only QDQ weights\n"
+      "(int8 DequantizeLinear into MatMul / Gemm / Conv) stay int8 as kiln int8 ops.");
   return {app, [o] { return run_convert(*o); }};
 }
 

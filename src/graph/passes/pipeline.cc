@@ -60,6 +60,7 @@ constexpr Entry kPasses[] = {
     {"fold_affine_into_conv", fold_affine_into_conv},
     {"fuse_activation", fuse_activation},
     {"nhwc_layout", nhwc_layout},  // after fusion: copies the fused activations
+    {"import_qdq_weights", import_qdq_weights},  // int8 QDQ weights, on kiln.NhwcConv too
 };
 
 void count(const Graph& g, int& n) {
