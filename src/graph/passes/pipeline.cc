@@ -45,7 +45,8 @@ struct Entry {
 // Order matters: folding first (shapes, constant weights); identities before pattern
 // matching; hard-swish and layer-norm/GELU recognized before fuse_mul_add could take their
 // Mul/Add parts; MatMul+Add before Mul+Add may fold into it; activations onto the final
-// producers; the channels-last layout last, on the fused convolutions.
+// producers; the channels-last layout on the fused convolutions, then the int8 QDQ weights
+// onto the kiln.NhwcConv it made.
 constexpr Entry kPasses[] = {
     {"fold_constants", fold_constants_pass},
     {"inline_constant_if", inline_constant_if_pass},  // folding made the condition constant
