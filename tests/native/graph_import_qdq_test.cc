@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "graph/kiln_extensions.h"
+#include "graph/passes/pass_util.h"
 #include "graph/passes/pipeline.h"
 #include "graph_optimizer_util.h"
 
