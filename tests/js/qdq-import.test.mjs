@@ -3,7 +3,8 @@
 // kiln.DynamicQuantConv / kiln.DynamicQuantMatMul holding those int8 weights (kiln
 // convert reports them, kiln inspect shows the ops, the file is ~4x smaller in weights than
 // the same model with float weights), and `kiln run` agrees with onnxruntime-node within
-// the error of quantizing activations at run time.
+// the error of quantizing activations at run time; the WASM build (the kiln package) runs the
+// same file and agrees too.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,8 +12,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import ort from 'onnxruntime-node';
+import { Session, Tensor } from 'kiln';
 
-import { KILN_CLI, randomFloats, tempDir } from './helpers.mjs';
+import { KILN_CLI, randomFloats, requireBuilt, tempDir } from './helpers.mjs';
 import { buildOnnx } from './onnx-builder.mjs';
 import { readNpy, writeNpy } from './npy.mjs';
 
@@ -83,7 +85,7 @@ function convertModel(bytes, name) {
 }
 
 test('weight-only QDQ Conv and MatMul import as kiln int8 and match onnxruntime-node', async () => {
-  assert.ok(fs.existsSync(KILN_CLI), `kiln CLI not found at ${KILN_CLI}`);
+  requireBuilt();
   const qdq = convertModel(QDQ, 'qdq_weights');
   assert.match(qdq.report, /^2 quantized weights imported as kiln int8$/m);
   const ops = cli('inspect', qdq.out);
@@ -107,9 +109,18 @@ test('weight-only QDQ Conv and MatMul import as kiln int8 and match onnxruntime-
     '--output-dir', outDir);
   const session = await ort.InferenceSession.create(QDQ);
   const want = await session.run({ x: new ort.Tensor('float32', x.data, x.dims), a: new ort.Tensor('float32', a.data, a.dims) });
-  for (const name of ['y', 'z']) {
-    const got = readNpy(path.join(outDir, `${name}.npy`)).data;
-    const w = want[name].data;
+  const wasm = await Session.create(fs.readFileSync(qdq.out), { numThreads: 1 });
+  let wasmOut;
+  try {
+    wasmOut = await wasm.run({ x: new Tensor('float32', x.data, x.dims), a: new Tensor('float32', a.data, a.dims) });
+  } finally {
+    wasm.release();
+  }
+  for (const [name, got] of ['y', 'z'].flatMap((n) => [
+    [n, readNpy(path.join(outDir, `${n}.npy`)).data],
+    [`${n} (WASM)`, wasmOut[n].data],
+  ])) {
+    const w = want[name.split(' ')[0]].data;
     assert.equal(got.length, w.length, name);
     let range = 0, worst = 0;
     for (let i = 0; i < w.length; ++i) range = Math.max(range, Math.abs(w[i]));
