@@ -168,6 +168,32 @@ TEST(ImportQdqWeights, ScalesAlongTheInputAxisStay) {
   expect_untouched(b.done({b.node("MatMul", {x, w}, "y")}));
 }
 
+TEST(ImportQdqWeights, VectorTimesMatrixStays) {
+  Builder b;
+  const int x = b.input("x", Dims{32});
+  const int w = b.node("DequantizeLinear",
+                       {b.constant("w_q", random_int8({32, 24}, 20)), b.c("w_s", positive_scales(24, 21), {24})}, "w");
+  expect_untouched(b.done({b.node("MatMul", {x, w}, "y")}));
+}
+
+// Strided, no kernel_shape attribute (taken from the weights), per-tensor scale.
+TEST(ImportQdqWeights, StridedConvPerTensorScale) {
+  Builder b;
+  const int x = b.input("x", {1, 16, 11, 8});
+  const Tensor q = random_int8({8, 16, 3, 3}, 22);
+  const int w = b.node("DequantizeLinear", {b.constant("w_q", q), b.scalar("w_s", 0.004f)}, "w");
+  const Model before = b.done({b.node("Conv", {x, w}, "y", {{"strides", opt_test::attr_ints({2, 2})}})});
+  Model after = before;
+  ASSERT_TRUE(optimize(after).ok());
+  EXPECT_EQ(count_op(after, "DequantizeLinear"), 0);
+  const Node* n = find_op(after, ext::kDynamicQuantConv);
+  ASSERT_NE(n, nullptr);
+  expect_same_int8(*constant_of(after, n->inputs[1]), q);
+  EXPECT_EQ(floats_of(*constant_of(after, n->inputs[2])), std::vector<float>(8, 0.004f));
+  const TensorMap in = opt_test::random_inputs(before, 23);
+  expect_close(opt_test::run_model(after, in), opt_test::run_model(before, in));
+}
+
 TEST(ImportQdqWeights, SharedWithAnotherReaderStays) {
   Builder b;
   const int x = b.input("x", {32, 24});

@@ -90,7 +90,8 @@ std::optional<Plan> plan_consumer(const Model& m, Node& c, int y, const QdqWeigh
       !may_be_f32(m, input_of(c, 0)))
     return std::nullopt;
   if (c.domain.empty() && (c.op_type == "MatMul" || c.op_type == "Gemm")) {
-    if (w.q->rank() != 2) return std::nullopt;
+    // A 1-D x ([K] x [K, N] -> [N]) is MatMul's vector case, not rows of kiln's op.
+    if (w.q->rank() != 2 || known_rank(m, input_of(c, 0)) == 1) return std::nullopt;
     float alpha = 1.f, beta = 1.f;
     int bias = kNoValue;
     if (c.op_type == "Gemm") {
