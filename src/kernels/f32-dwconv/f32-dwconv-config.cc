@@ -5,24 +5,15 @@
 #include <vector>
 
 #include "kernels/f32-dwconv/f32-dwconv.h"
+#include "kernels/simd/cpu-arch.h"
 
 namespace kiln {
 namespace {
 
-bool arch_available(std::string_view arch) {
-#if KILN_F32_GEMM_AVX2
-  if (arch == "avx2") {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-#endif
-  return arch == "simd" || arch == "vec";
-}
-
 std::vector<F32DwconvKernel> available_kernels() {
   std::vector<F32DwconvKernel> out;
 #define KILN_F32_DWCONV(name, taps, ct, arch) \
-  if (arch_available(#arch)) out.push_back({#name, taps, ct, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, taps, ct, name});
 #include "kernels/f32-dwconv/f32-dwconv-list.h"
 #undef KILN_F32_DWCONV
   return out;

@@ -4,25 +4,15 @@
 #include <vector>
 
 #include "kernels/f32-gemm/f32-gemm.h"
+#include "kernels/simd/cpu-arch.h"
 
 namespace kiln {
 namespace {
 
-bool arch_available(const char* arch) {
-  const std::string_view a(arch);
-#if KILN_F32_GEMM_AVX2
-  if (a == "avx2") {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-#endif
-  return a == "simd" || a == "vec";
-}
-
 std::vector<F32GemmKernel> available_kernels() {
   std::vector<F32GemmKernel> out;
 #define KILN_F32_GEMM(name, tile_mr, tile_nr, arch) \
-  if (arch_available(#arch)) out.push_back({#name, tile_mr, tile_nr, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, tile_mr, tile_nr, name});
 #include "kernels/f32-gemm/f32-gemm-list.h"
 #undef KILN_F32_GEMM
   return out;

@@ -5,24 +5,15 @@
 #include <vector>
 
 #include "kernels/f32-igemm/f32-igemm.h"
+#include "kernels/simd/cpu-arch.h"
 
 namespace kiln {
 namespace {
 
-bool arch_available(std::string_view arch) {
-#if KILN_F32_GEMM_AVX2
-  if (arch == "avx2") {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-#endif
-  return arch == "simd" || arch == "vec";
-}
-
 std::vector<F32IgemmKernel> available_kernels() {
   std::vector<F32IgemmKernel> out;
 #define KILN_F32_IGEMM(name, tile_mr, tile_nr, arch) \
-  if (arch_available(#arch)) out.push_back({#name, tile_mr, tile_nr, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, tile_mr, tile_nr, name});
 #include "kernels/f32-igemm/f32-igemm-list.h"
 #undef KILN_F32_IGEMM
   return out;

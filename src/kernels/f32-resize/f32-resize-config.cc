@@ -4,19 +4,10 @@
 #include <vector>
 
 #include "kernels/f32-resize/f32-resize.h"
+#include "kernels/simd/cpu-arch.h"
 
 namespace kiln {
 namespace {
-
-bool arch_available(std::string_view arch) {
-#if KILN_F32_GEMM_AVX2
-  if (arch == "avx2") {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-#endif
-  return arch == "simd" || arch == "vec" || arch == "scalar";
-}
 
 template <class K>
 const K& pick(std::span<const K> ks, std::initializer_list<std::string_view> best_first) {
@@ -32,7 +23,7 @@ std::span<const F32IbilinearKernel> f32_ibilinear_kernels() {
   static const std::vector<F32IbilinearKernel> kernels = [] {
     std::vector<F32IbilinearKernel> out;
 #define KILN_F32_IBILINEAR(name, tile, arch) \
-  if (arch_available(#arch)) out.push_back({#name, tile, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, tile, name});
 #define KILN_F32_IBILINEAR_CHW(name, tile, arch)
 #define KILN_X32_IGATHER(name, tile, arch)
 #include "kernels/f32-resize/f32-resize-list.h"
@@ -49,7 +40,7 @@ std::span<const F32IbilinearChwKernel> f32_ibilinear_chw_kernels() {
     std::vector<F32IbilinearChwKernel> out;
 #define KILN_F32_IBILINEAR(name, tile, arch)
 #define KILN_F32_IBILINEAR_CHW(name, tile, arch) \
-  if (arch_available(#arch)) out.push_back({#name, tile, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, tile, name});
 #define KILN_X32_IGATHER(name, tile, arch)
 #include "kernels/f32-resize/f32-resize-list.h"
 #undef KILN_F32_IBILINEAR
@@ -66,7 +57,7 @@ std::span<const X32IgatherKernel> x32_igather_kernels() {
 #define KILN_F32_IBILINEAR(name, tile, arch)
 #define KILN_F32_IBILINEAR_CHW(name, tile, arch)
 #define KILN_X32_IGATHER(name, tile, arch) \
-  if (arch_available(#arch)) out.push_back({#name, tile, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, tile, name});
 #include "kernels/f32-resize/f32-resize-list.h"
 #undef KILN_F32_IBILINEAR
 #undef KILN_F32_IBILINEAR_CHW

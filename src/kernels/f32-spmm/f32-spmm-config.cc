@@ -4,24 +4,15 @@
 #include <vector>
 
 #include "kernels/f32-spmm/f32-spmm.h"
+#include "kernels/simd/cpu-arch.h"
 
 namespace kiln {
 namespace {
 
-bool arch_available(std::string_view arch) {
-#if KILN_F32_GEMM_AVX2
-  if (arch == "avx2") {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-#endif
-  return arch == "simd" || arch == "vec";
-}
-
 std::vector<F32SpmmKernel> available_kernels() {
   std::vector<F32SpmmKernel> out;
 #define KILN_F32_SPMM(name, tile_mr, arch) \
-  if (arch_available(#arch)) out.push_back({#name, tile_mr, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, tile_mr, name});
 #include "kernels/f32-spmm/f32-spmm-list.h"
 #undef KILN_F32_SPMM
   return out;

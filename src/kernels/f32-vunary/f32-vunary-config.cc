@@ -5,19 +5,10 @@
 #include <vector>
 
 #include "kernels/f32-vunary/f32-vunary.h"
+#include "kernels/simd/cpu-arch.h"
 
 namespace kiln {
 namespace {
-
-bool arch_available(std::string_view arch) {
-#if KILN_F32_GEMM_AVX2
-  if (arch == "avx2") {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-#endif
-  return arch == "simd" || arch == "vec";
-}
 
 constexpr const char* kOpNames[kF32VunaryOpCount] = {"sigmoid",     "tanh",    "exp",    "erf",
                                                      "gelu",        "gelutanh", "hardsigmoid", "hswish",
@@ -26,7 +17,7 @@ constexpr const char* kOpNames[kF32VunaryOpCount] = {"sigmoid",     "tanh",    "
 std::vector<F32VunaryKernel> available_kernels() {
   std::vector<F32VunaryKernel> out;
 #define KILN_F32_VUNARY(name, op, arch, tile) \
-  if (arch_available(#arch)) out.push_back({#name, F32VunaryOp::op, #arch, tile, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, F32VunaryOp::op, #arch, tile, name});
 #include "kernels/f32-vunary/f32-vunary-list.h"
 #undef KILN_F32_VUNARY
 #define KILN_F32_VUNARY_REFERENCE(name, op) out.push_back({#name, F32VunaryOp::op, "reference", 1, name});

@@ -6,24 +6,15 @@
 #include <vector>
 
 #include "kernels/qd8-f32-qc8w-igemm/qd8-f32-qc8w-igemm.h"
+#include "kernels/simd/cpu-arch.h"
 
 namespace kiln {
 namespace {
 
-bool arch_available(std::string_view arch) {
-#if KILN_F32_GEMM_AVX2
-  if (arch == "avx2") {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-  }
-#endif
-  return arch == "simd" || arch == "vec";
-}
-
 std::vector<QD8IgemmKernel> available_kernels() {
   std::vector<QD8IgemmKernel> out;
 #define KILN_QD8_IGEMM(name, tile_mr, tile_nr, arch) \
-  if (arch_available(#arch)) out.push_back({#name, tile_mr, tile_nr, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, tile_mr, tile_nr, name});
 #include "kernels/qd8-f32-qc8w-igemm/qd8-f32-qc8w-igemm-list.h"
 #undef KILN_QD8_IGEMM
   return out;

@@ -1,5 +1,6 @@
-// Run-time check used by the config tables of the pooling / softmax / layer-norm families:
-// whether this build has kernels for `arch` and the CPU can run them.
+// Run-time check used by every kernel family's config table: whether this build has
+// kernels for `arch` and the CPU can run them (the *-avx2.cc files are built with -mavx2
+// -mfma, so both are required; "scalar" kernels are portable like "vec").
 #pragma once
 #include <initializer_list>
 #include <string_view>
@@ -15,7 +16,7 @@ inline bool kernel_arch_available(std::string_view arch) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }
 #endif
-  return arch == "simd" || arch == "vec";
+  return arch == "simd" || arch == "vec" || arch == "scalar";
 }
 
 // The first of `names` (best measured first) found in `kernels`; kernels of this build

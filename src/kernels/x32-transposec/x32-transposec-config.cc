@@ -4,19 +4,10 @@
 #include <vector>
 
 #include "kernels/x32-transposec/x32-transposec.h"
+#include "kernels/simd/cpu-arch.h"
 
 namespace kiln {
 namespace {
-
-bool arch_available(std::string_view arch) {
-#if KILN_F32_GEMM_AVX2
-  if (arch == "avx2") {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-  }
-#endif
-  return arch == "simd" || arch == "vec" || arch == "scalar";
-}
 
 const TransposecKernel* pick(size_t element_size) {
   for (std::string_view name : {"x32_transposec_8x8_avx2", "x32_transposec_4x4_simd", "x32_transposec_4x4_vec"})
@@ -33,7 +24,7 @@ std::span<const TransposecKernel> transposec_kernels() {
   static const std::vector<TransposecKernel> kernels = [] {
     std::vector<TransposecKernel> out;
 #define KILN_TRANSPOSEC(name, element_size, tile, arch) \
-  if (arch_available(#arch)) out.push_back({#name, element_size, tile, name});
+  if (kernel_arch_available(#arch)) out.push_back({#name, element_size, tile, name});
 #include "kernels/x32-transposec/x32-transposec-list.h"
 #undef KILN_TRANSPOSEC
     return out;
