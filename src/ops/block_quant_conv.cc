@@ -14,6 +14,7 @@
 #include "ops/nn_util.h"
 #include "ops/op.h"
 #include "ops/packed_gemm.h"
+#include "ops/qb4w_rows.h"
 
 namespace kiln {
 
@@ -40,12 +41,7 @@ class BlockQuantConvOp final : public Op {
     return Status::Ok();
   }
 
-  void pack_constant(const Tensor& w, const Tensor& scale, const Tensor* bias) {
-    const size_t n = static_cast<size_t>(w.dim(0)), k = static_cast<size_t>(w.dim(1)) * 2;
-    packed_.assign((qb4w_gemm_packed_size(kern_.nr, n, k) + 3) / 4, 0);
-    qb4w_gemm_pack(kern_.nr, n, k, w.data<uint8_t>(), scale.data<uint16_t>(), bias ? bias->data<float>() : nullptr,
-                   packed_.data());
-  }
+  void pack_constant(const Tensor& w, const Tensor& scale, const Tensor* bias) { packed_ = pack_qb4w(kern_, w, scale, bias); }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 3, out.size(), 1, who_));
@@ -55,19 +51,15 @@ class BlockQuantConvOp final : public Op {
     KILN_RETURN_IF_ERROR(check_output(out[0], nhwc_conv_output_dims(g), who_));
     const size_t c = g.group_in, m = g.group_out, kh = static_cast<size_t>(g.kernel[0]),
                  kw = static_cast<size_t>(g.kernel[1]);
-    const size_t k = kh * kw * c, kpw = static_cast<size_t>(in[1].dim(1)) * 2, kp = qb4w_padded_k(kpw);
+    const size_t k = kh * kw * c;
     const size_t pixels = static_cast<size_t>(g.out[0] * g.out[1]);
     if (pixels == 0 || m == 0) return Status::Ok();
-    std::vector<int32_t> run_packed;
-    const bool fast = !use_reference_kernels();
-    if (fast && packed_.empty()) {  // weights computed at run time: packed per run
-      run_packed.assign((qb4w_gemm_packed_size(kern_.nr, m, kpw) + 3) / 4, 0);
-      qb4w_gemm_pack(kern_.nr, m, kpw, in[1].data<uint8_t>(), in[2].data<uint16_t>(),
-                     has_bias ? in[3].data<float>() : nullptr, run_packed.data());
-    }
+    const Tensor* bias = has_bias ? &in[3] : nullptr;
+    const bool reference = use_reference_kernels();
+    std::vector<int32_t> run_packed;  // weights computed at run time: packed per run
+    if (!reference && packed_.empty()) run_packed = pack_qb4w(kern_, in[1], in[2], bias);
+    const int32_t* packed = packed_.empty() ? run_packed.data() : packed_.data();
     std::vector<float> rows(pixels * k);
-    std::vector<int8_t> qa(pixels * kp);
-    std::vector<QD8RowParams> params(pixels);
     const float* x = in[0].data<float>();
     float* y = out[0].mutable_data<float>();
     const int64_t ih = g.in[0], iw = g.in[1];
@@ -88,19 +80,7 @@ class BlockQuantConvOp final : public Op {
                             c * sizeof(float));
             }
         }
-      float* yb = y + b * pixels * m;
-      if (!fast) {
-        qd8_quantize_rows_reference(pixels, k, rows.data(), k, qa.data(), kp, params.data());
-        qd8_f32_qb4w_gemm_reference(pixels, m, kpw, qa.data(), kp, params.data(), in[1].data<uint8_t>(),
-                                    in[2].data<uint16_t>(), has_bias ? in[3].data<float>() : nullptr, yb, m, minmax_);
-      } else {
-        qd8_quantize_rows(pixels, k, rows.data(), k, qa.data(), kp, params.data());
-        QD8GemmArgs args;
-        args.m = pixels, args.n = m, args.k = kpw, args.qa = qa.data(), args.qa_stride = kp;
-        args.row_params = params.data(), args.packed_w = packed_.empty() ? run_packed.data() : packed_.data();
-        args.c = yb, args.c_stride = m, args.minmax = minmax_;
-        qb4w_gemm(kern_, args);
-      }
+      qb4w_rows(pixels, k, rows.data(), in[1], in[2], bias, kern_, packed, minmax_, y + b * pixels * m, reference);
     }
     apply_fused_activation(act_, y, out[0].size());
     return Status::Ok();
@@ -145,16 +125,7 @@ Result<std::unique_ptr<Op>> create_block_quant_conv(const OpContext& ctx) {
   const Tensor* scale = ctx.constant_input(2);
   const Tensor* bias = ctx.constant_input(3);
   if (w && scale && (bias || !ctx.has_input(3))) {
-    const Dims& wd = w->dims();
-    if (w->dtype() != DType::kU8 || wd.size() != 2 || wd[1] % 16 != 0)
-      return invalid_model(prefix(ctx.node) + "W must be a 2-D uint8 tensor [M, ceil(kH*kW*C/32)*16], got " +
-                           std::string(dtype_name(w->dtype())) + " " + dims_to_string(wd));
-    if (scale->dtype() != DType::kF16 || scale->dims() != Dims{wd[0], wd[1] / 16})
-      return invalid_model(prefix(ctx.node) + "W_scale must be float16 [" + std::to_string(wd[0]) + ", " +
-                           std::to_string(wd[1] / 16) + "], got " + dims_to_string(scale->dims()));
-    if (bias && (bias->dtype() != DType::kF32 || bias->dims() != Dims{wd[0]}))
-      return invalid_model(prefix(ctx.node) + "bias must be float32 [" + std::to_string(wd[0]) + "], got " +
-                           dims_to_string(bias->dims()));
+    KILN_RETURN_IF_ERROR(check_qb4w_constants(prefix(ctx.node), *w, *scale, bias, "[M, ceil(kH*kW*C/32)*16]"));
     op->pack_constant(*w, *scale, bias);
   }
   return std::unique_ptr<Op>(std::move(op));

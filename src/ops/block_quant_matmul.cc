@@ -13,6 +13,7 @@
 #include "ops/nn_util.h"
 #include "ops/op.h"
 #include "ops/packed_gemm.h"
+#include "ops/qb4w_rows.h"
 
 namespace kiln {
 
@@ -38,19 +39,9 @@ class BlockQuantMatMulOp final : public Op {
     return Status::Ok();
   }
 
-  // W nibble rows [N, KB * 16] and fp16 scales [N, KB] in `kern`'s panels (int32 elements
-  // keep the panels' sums and scales aligned). K = KB * 32: past the real K the nibbles are 0.
-  static std::vector<int32_t> pack(const QB4WGemmKernel& kern, const Tensor& w, const Tensor& scale,
-                                   const Tensor* bias) {
-    const size_t n = static_cast<size_t>(w.dim(0)), k = static_cast<size_t>(w.dim(1)) * 2;
-    std::vector<int32_t> packed((qb4w_gemm_packed_size(kern.nr, n, k) + 3) / 4, 0);
-    qb4w_gemm_pack(kern.nr, n, k, w.data<uint8_t>(), scale.data<uint16_t>(), bias ? bias->data<float>() : nullptr,
-                   packed.data());
-    return packed;
-  }
   void pack_constant(const Tensor& w, const Tensor& scale, const Tensor* bias) {
-    packed_gemm_ = pack(gemm_, w, scale, bias);
-    packed_gemv_ = pack(gemv_, w, scale, bias);
+    packed_gemm_ = pack_qb4w(gemm_, w, scale, bias);
+    packed_gemv_ = pack_qb4w(gemv_, w, scale, bias);
     packed_n_ = static_cast<size_t>(w.dim(0)), packed_row_ = static_cast<size_t>(w.dim(1));
     constant_weights_ = true;
   }
@@ -65,28 +56,15 @@ class BlockQuantMatMulOp final : public Op {
     const size_t m = n == 0 ? 0 : static_cast<size_t>(out[0].size()) / n;
     float* y = out[0].mutable_data<float>();
     if (m == 0 || n == 0) return Status::Ok();
-    // The weights are packed for K rounded up to the block: A rows are that long too.
-    const size_t kw = static_cast<size_t>(in[1].dim(1)) * 2, kp = qb4w_padded_k(kw);
-    std::vector<int8_t> qa(m * kp);
-    std::vector<QD8RowParams> row_params(m);
-    const float* x = in[0].data<float>();
-    if (use_reference_kernels()) {
-      qd8_quantize_rows_reference(m, k, x, k, qa.data(), kp, row_params.data());
-      qd8_f32_qb4w_gemm_reference(m, n, kw, qa.data(), kp, row_params.data(), in[1].data<uint8_t>(),
-                                  in[2].data<uint16_t>(), has_bias ? in[3].data<float>() : nullptr, y, n, minmax_);
-    } else {
-      const QB4WGemmKernel& kern = m == 1 ? gemv_ : gemm_;
-      std::vector<int32_t> run_packed;  // weights computed at run time: packed per run
-      const bool constant = constant_weights_ && packed_n_ == n && packed_row_ == kw / 2;
-      if (!constant) run_packed = pack(kern, in[1], in[2], has_bias ? &in[3] : nullptr);
-      qd8_quantize_rows(m, k, x, k, qa.data(), kp, row_params.data());
-      QD8GemmArgs args;
-      args.m = m, args.n = n, args.k = kw, args.qa = qa.data(), args.qa_stride = kp;
-      args.row_params = row_params.data();
-      args.packed_w = constant ? (m == 1 ? packed_gemv_.data() : packed_gemm_.data()) : run_packed.data();
-      args.c = y, args.c_stride = n, args.minmax = minmax_;
-      qb4w_gemm(kern, args);
-    }
+    const size_t kw = static_cast<size_t>(in[1].dim(1)) * 2;
+    const Tensor* bias = has_bias ? &in[3] : nullptr;
+    const bool reference = use_reference_kernels();
+    const QB4WGemmKernel& kern = m == 1 ? gemv_ : gemm_;
+    std::vector<int32_t> run_packed;  // weights computed at run time: packed per run
+    const bool constant = constant_weights_ && packed_n_ == n && packed_row_ == kw / 2;
+    if (!reference && !constant) run_packed = pack_qb4w(kern, in[1], in[2], bias);
+    const int32_t* packed = constant ? (m == 1 ? packed_gemv_.data() : packed_gemm_.data()) : run_packed.data();
+    qb4w_rows(m, k, in[0].data<float>(), in[1], in[2], bias, kern, packed, minmax_, y, reference);
     apply_fused_activation(act_, y, out[0].size());
     return Status::Ok();
   }
@@ -133,16 +111,7 @@ Result<std::unique_ptr<Op>> create_block_quant_mat_mul(const OpContext& ctx) {
   const Tensor* bias = ctx.constant_input(3);
   const bool want_bias = ctx.has_input(3);
   if (w && scale && (bias || !want_bias)) {
-    const Dims& wd = w->dims();
-    if (w->dtype() != DType::kU8 || wd.size() != 2 || wd[1] % 16 != 0)
-      return invalid_model(prefix(ctx.node) + "W must be a 2-D uint8 tensor [N, ceil(K/32)*16], got " +
-                           std::string(dtype_name(w->dtype())) + " " + dims_to_string(wd));
-    if (scale->dtype() != DType::kF16 || scale->dims() != Dims{wd[0], wd[1] / 16})
-      return invalid_model(prefix(ctx.node) + "W_scale must be float16 [" + std::to_string(wd[0]) + ", " +
-                           std::to_string(wd[1] / 16) + "], got " + dims_to_string(scale->dims()));
-    if (bias && (bias->dtype() != DType::kF32 || bias->dims() != Dims{wd[0]}))
-      return invalid_model(prefix(ctx.node) + "bias must be float32 [" + std::to_string(wd[0]) + "], got " +
-                           dims_to_string(bias->dims()));
+    KILN_RETURN_IF_ERROR(check_qb4w_constants(prefix(ctx.node), *w, *scale, bias, "[N, ceil(K/32)*16]"));
     op->pack_constant(*w, *scale, bias);
   }
   return std::unique_ptr<Op>(std::move(op));
