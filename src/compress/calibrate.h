@@ -35,7 +35,7 @@ using CalibrationRanges = std::map<std::string, TensorRange>;  // by value name
 struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::kPercentile;
   double percentile = 99.99;  // kPercentile: share of |x| kept inside the range, in percent
-  int histogram_bins = 2048;  // per tensor, over [min, max] seen
+  int histogram_bins = 2048;  // per tensor (RangeObserver's grid; 16 to 65536)
   // Called after each sample: ("calibration", done, total).
   std::function<void(const std::string& stage, int done, int total)> progress;
   size_t num_threads = 0;  // per Session run (0: the hardware's, as SessionOptions)
@@ -57,7 +57,7 @@ struct CalibrationOptions {
 // Every result contains 0 and is at least kMinCalibrationRange wide.
 class RangeObserver {
  public:
-  explicit RangeObserver(int bins = 2048);  // bins is clamped to [16, 1 << 20]
+  explicit RangeObserver(int bins = 2048);  // clamped to [16, 65536] (mse_optimal is O(bins^2))
   void add(const float* x, int64_t n);  // may be called per sample; NaN / inf are ignored
   TensorRange minmax() const;
   TensorRange percentile(double pct) const;

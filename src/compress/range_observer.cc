@@ -19,7 +19,7 @@ struct Bin {
 
 // Contains 0 and is at least kMinCalibrationRange wide (grown on the side that holds data).
 TensorRange finish(double lo, double hi) {
-  lo = std::min(lo, 0.0), hi = std::max(hi, 0.0);
+  lo = lo < 0 ? lo : 0.0, hi = hi > 0 ? hi : 0.0;  // (never -0)
   if (hi - lo < kMinCalibrationRange) {
     if (-lo > hi)
       lo = hi - kMinCalibrationRange;
@@ -54,10 +54,11 @@ struct RangeObserver::Impl {
       hist.assign(size_t(int64_t(std::floor(hi / width)) - first + 1), Bin{});
       return;
     }
+    // In double: a value far beyond the grid would overflow int64 bin indices.
     auto span = [&] {
-      return std::max(last(), int64_t(std::floor(hi / width))) - std::min(first, int64_t(std::floor(lo / width))) + 1;
+      return std::max(double(last()), std::floor(hi / width)) - std::min(double(first), std::floor(lo / width)) + 1;
     };
-    while (span() > bins) {
+    while (span() > double(bins)) {
       // Bins 2k and 2k + 1 become bin k of the doubled width: the edges stay multiples of it.
       const int64_t nfirst = floor_div2(first), nlast = floor_div2(last());
       std::vector<Bin> merged(size_t(nlast - nfirst + 1));
@@ -74,7 +75,7 @@ struct RangeObserver::Impl {
   }
 };
 
-RangeObserver::RangeObserver(int bins) : impl_(std::make_shared<Impl>()) { impl_->bins = std::clamp(bins, 16, 1 << 20); }
+RangeObserver::RangeObserver(int bins) : impl_(std::make_shared<Impl>()) { impl_->bins = std::clamp(bins, 16, 1 << 16); }
 
 int64_t RangeObserver::count() const { return impl_->count; }
 

@@ -85,6 +85,21 @@ TEST(RangeObserver, MinMaxIsExactAcrossCallsAndIgnoresNonFinite) {
   }
 }
 
+TEST(RangeObserver, GrowsFromTinyToHugeValues) {
+  // The grid starts ~1e-43 wide and has to double ~270 times; bin indices must not overflow.
+  RangeObserver o;
+  const float tiny[] = {1e-40f, -3e-40f}, huge[] = {3e38f, 1.f, -2.f};
+  o.add(tiny, 2);
+  o.add(huge, 3);
+  EXPECT_EQ(o.count(), 5);
+  EXPECT_EQ(o.minmax().min, -2.f);
+  EXPECT_EQ(o.minmax().max, 3e38f);
+  for (TensorRange r : {o.percentile(50), o.mse_optimal()}) {
+    expect_valid(r, "huge");
+    EXPECT_TRUE(std::isfinite(r.min) && std::isfinite(r.max));
+  }
+}
+
 TEST(RangeObserver, RangesAlwaysContainZero) {
   std::vector<float> pos(1000), neg(1000);
   for (int i = 0; i < 1000; ++i) pos[size_t(i)] = 2.f + float(i) / 1000, neg[size_t(i)] = -3.f - float(i) / 1000;
@@ -205,6 +220,7 @@ TEST(RangeObserver, MseKeepsTheRangeOfAFewDistinctValues) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(i % 2);
   const TensorRange r = observe(x).mse_optimal();
   EXPECT_EQ(r.min, 0.f);
+  EXPECT_FALSE(std::signbit(r.min));
   EXPECT_FLOAT_EQ(r.max, 1.f);
 }
 
