@@ -61,8 +61,9 @@ Result<Tensor> image_sample(const std::string& file, const TensorDesc& d, const 
   if (want[2] <= 0 || want[3] <= 0)
     return invalid_argument(file + ": input '" + d.name + "' has open height or width " + dims_to_string(want) +
                             "; give its dims (--input-shape) so images can be resized to them");
-  if (want[0] > 1) return invalid_argument(file + ": input '" + d.name + "' has batch " + std::to_string(want[0]) +
-                                           "; an image is one sample of batch 1");
+  if (want[0] > 1)
+    return invalid_argument(file + ": input '" + d.name + "' has batch " + std::to_string(want[0]) +
+                            "; an image is one sample of batch 1");
   KILN_ASSIGN_OR_RETURN(DecodedImage img, read_png(file));
   if (img.channels == 2) {  // gray + alpha: the gray plane (alpha is ignored, as for RGBA)
     std::vector<uint8_t> gray(img.pixels.size() / 2);
@@ -156,8 +157,8 @@ Result<std::vector<TensorMap>> load_calibration_set(const std::string& dir, cons
                               "); a model with several inputs needs that naming for every file");
     auto [it, fresh] = by_index[index].emplace(input, p);
     if (!fresh)
-      return invalid_argument(p.string() + " and " + it->second.string() + " are both sample " +
-                              std::to_string(index) + " of input '" + inputs[input].name + "'");
+      return invalid_argument(p.string() + " and " + it->second.string() + " are both sample " + std::to_string(index) +
+                              " of input '" + inputs[input].name + "'");
   }
   for (const auto& [index, files] : by_index) {
     TensorMap m;
@@ -165,11 +166,11 @@ Result<std::vector<TensorMap>> load_calibration_set(const std::string& dir, cons
       auto f = files.find(k);
       if (f == files.end())
         return invalid_argument("calibration set " + dir + ": sample " + std::to_string(index) + " has no " +
-                                calibration_file_name(inputs[k].name, int(index)) + " for input '" +
-                                inputs[k].name + "'");
+                                calibration_file_name(inputs[k].name, int(index)) + " for input '" + inputs[k].name +
+                                "'");
       KILN_ASSIGN_OR_RETURN(Tensor t, npy::read_file(f->second.string()));
-      KILN_ASSIGN_OR_RETURN(t, fit_to_input(std::move(t), inputs[k], expected_dims(inputs[k], input_dims),
-                                            f->second.string()));
+      KILN_ASSIGN_OR_RETURN(
+          t, fit_to_input(std::move(t), inputs[k], expected_dims(inputs[k], input_dims), f->second.string()));
       m[inputs[k].name] = std::move(t);
     }
     samples.push_back(std::move(m));

@@ -41,9 +41,7 @@ struct RangeObserver::Impl {
   std::vector<Bin> hist;
 
   int64_t last() const { return first + int64_t(hist.size()) - 1; }
-  int64_t bin_of(double x) const {
-    return std::clamp(int64_t(std::floor(x / width)), first, last());
-  }
+  int64_t bin_of(double x) const { return std::clamp(int64_t(std::floor(x / width)), first, last()); }
 
   // Grows the grid to cover [lo, hi] (lo <= 0 <= hi, not both 0).
   void cover(double lo, double hi) {
@@ -75,7 +73,9 @@ struct RangeObserver::Impl {
   }
 };
 
-RangeObserver::RangeObserver(int bins) : impl_(std::make_shared<Impl>()) { impl_->bins = std::clamp(bins, 16, 1 << 16); }
+RangeObserver::RangeObserver(int bins) : impl_(std::make_shared<Impl>()) {
+  impl_->bins = std::clamp(bins, 16, 1 << 16);
+}
 
 int64_t RangeObserver::count() const { return impl_->count; }
 
