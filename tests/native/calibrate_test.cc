@@ -279,6 +279,39 @@ TEST(Calibrate, SmallGraphRangesMatchHandComputed) {
   }
 }
 
+// Values inside If branches are not exposed (only the main graph's); the If's output is.
+TEST(Calibrate, SkipsValuesInsideSubgraphs) {
+  Builder b;
+  const int x = b.input("x", Dims{1, 3});
+  const int cond = b.input("cond", shape_from_dims({}), DType::kBool);
+  auto branch = [&](const std::string& op, std::vector<int> ins, const std::string& out) {
+    Value v;
+    v.name = out;
+    const int o = b.m.add_value(std::move(v));
+    auto g = std::make_shared<Graph>();
+    g->nodes.push_back(Node{out + "_node", op, "", std::move(ins), {o}, {}});
+    g->outputs = {o};
+    Attribute a;
+    a.kind = Attribute::Kind::kGraph;
+    a.g = g;
+    return a;
+  };
+  Attribute then_g = branch("Add", {x, b.scalar("one", 1.f)}, "then_out");
+  Attribute else_g = branch("Neg", {x}, "else_out");
+  const int y = b.node("If", {cond}, "y", {{"then_branch", then_g}, {"else_branch", else_g}});
+  const Model m = b.done({y});
+  Tensor yes = Tensor::make(DType::kBool, {}).value();
+  yes.mutable_data<uint8_t>()[0] = 1;
+  std::vector<TensorMap> samples{{{"x", Tensor::from_f32({-2, 0.5f, 4}, {1, 3})}, {"cond", yes}}};
+  CalibrationOptions o;
+  o.method = CalibrationMethod::kMinMax;
+  auto r = calibrate(m, samples, o);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->size(), 2u);  // x and y; not cond (bool), not then_out / else_out
+  EXPECT_FLOAT_EQ(r->at("y").min, -1.f);
+  EXPECT_FLOAT_EQ(r->at("y").max, 5.f);
+}
+
 TEST(Calibrate, Errors) {
   const Model m = small_graph();
   auto none = calibrate(m, {});
