@@ -147,12 +147,16 @@ TensorRange RangeObserver::mse_optimal() const {
   auto clip = [](const Bin& b, double c) { return std::max(0.0, b.sum2 - 2 * c * b.sum + c * c * b.n); };
   constexpr double kNoise = 1.0 / (12.0 * 255.0 * 255.0);
   double best = std::numeric_limits<double>::infinity(), best_a = lo, best_b = hi;
-  for (int64_t i = 0; i <= I; ++i) {
+  // Large grids are searched on every step-th edge (plus the outermost), keeping the search
+  // near 2048 x 2048 pairs.
+  const int64_t step_i = std::max<int64_t>(1, (I + 2047) / 2048), step_j = std::max<int64_t>(1, (J + 2047) / 2048);
+  auto next = [](int64_t k, int64_t step, int64_t end) { return k < end && k + step > end ? end : k + step; };
+  for (int64_t i = 0; i <= I; i = next(i, step_i, I)) {
     const double a = std::max(-double(i) * w, lo);
     const Bin out_a = below(i);
     const double clip_a = clip(out_a, a);
     if (clip_a >= best) continue;  // it only grows as a approaches 0
-    for (int64_t j = 0; j <= J; ++j) {
+    for (int64_t j = 0; j <= J; j = next(j, step_j, J)) {
       const double b = std::min(double(j) * w, hi);
       if (b - a <= 0) continue;
       const Bin out_b = above(j);
