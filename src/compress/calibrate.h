@@ -4,6 +4,7 @@
 // histogram, or the clipping range that minimizes the quantization MSE over that histogram.
 // compress/int8_static.h turns the ranges into per-tensor int8 scales and zero points.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -77,15 +78,21 @@ class RangeObserver {
 //  - One input: every `*.npy` file is one sample, or every `*.png` file is one sample
 //    (not both kinds in one directory). A PNG is stretched to the input's H x W (from
 //    `input_dims`, else the declared shape; batch 1) with bilinear sampling and normalized
-//    as PP-OCR's classifier and recognizer are: (pixel / 255 - 0.5) / 0.5 per channel
-//    (RGB, or gray for C = 1; alpha is ignored). For other normalizations write .npy files.
+//    per channel as (pixel / 255 - mean) / std (RGB, or gray for C = 1; alpha is ignored):
+//    by default as PP-OCR's classifier and recognizer are, mean = std = 0.5; its detector
+//    takes ImageNormalization::imagenet().
 //  - Several inputs: only `.npy`, named calibration_file_name(input, i); sample i is the
 //    files with index i, samples ordered by i; every input needs a file for every index.
 //  - An .npy must have the input's dtype and fit its shape: fixed dims equal (all dims
 //    equal to `input_dims` when given), the batch dimension may be left out when it is 1.
 //  - Hidden files and files that are neither .npy nor .png are ignored.
+struct ImageNormalization {
+  std::array<double, 3> mean = {0.5, 0.5, 0.5}, std = {0.5, 0.5, 0.5};  // R, G, B (gray: [0])
+  static ImageNormalization imagenet() { return {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}}; }
+};
 Result<std::vector<TensorMap>> load_calibration_set(const std::string& dir, const std::vector<TensorDesc>& inputs,
-                                                    const std::map<std::string, Dims>& input_dims = {});
+                                                    const std::map<std::string, Dims>& input_dims = {},
+                                                    const ImageNormalization& images = {});
 
 // "<input>_<i>.npy" with the input's name made file-safe (characters other than letters,
 // digits, '-', '_' and '.' become '_') and i zero-padded to 4 digits, so name order is

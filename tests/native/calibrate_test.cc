@@ -437,6 +437,17 @@ TEST(CalibrationSet, PngIsResizedAndNormalizedLikePpOcr) {
   const Tensor& u = cls->at(0).at("x");
   ASSERT_EQ(u.dims(), (Dims{1, 3, 48, 192}));
   for (int64_t i = 0; i < u.size(); ++i) ASSERT_TRUE(u.data<float>()[i] >= -1.f && u.data<float>()[i] <= 1.f);
+  // The detector's normalization: (p / 255 - mean) / std per channel.
+  const ImageNormalization in = ImageNormalization::imagenet();
+  auto det = load_calibration_set(d.str(), one_input(open), {{"x", {1, 3, img->height, img->width}}}, in);
+  ASSERT_TRUE(det.ok()) << det.status().to_string();
+  for (int64_t i = 0; i < plane; i += 41)
+    for (int64_t c = 0; c < 3; ++c) {
+      const double p = img->pixels[size_t(i * img->channels + (img->channels >= 3 ? c : 0))];
+      ASSERT_NEAR(det->at(0).at("x").data<float>()[c * plane + i], (p / 255 - in.mean[size_t(c)]) / in.std[size_t(c)],
+                  1e-4)
+          << i;
+    }
   // Open H / W, or a non-image input: a clear error.
   EXPECT_NE(error_of(load_calibration_set(d.str(), one_input(open))).find("--input-shape"), std::string::npos);
   EXPECT_NE(error_of(load_calibration_set(d.str(), one_input({Dim{1, ""}, Dim{10, ""}}))).find("[N,3,H,W]"),
