@@ -2,6 +2,7 @@
 // outputs of a copy, so one session run per sample returns them all.
 #include "compress/channel_means.h"
 
+#include <algorithm>
 #include <set>
 
 #include "compress/eval_data.h"
@@ -12,8 +13,7 @@
 
 namespace kiln {
 
-Result<std::map<int, std::vector<double>>> consumer_input_means(const Model& model,
-                                                                const std::vector<TensorMap>& samples) {
+Result<ChannelStatsMap> consumer_input_means(const Model& model, const std::vector<TensorMap>& samples) {
   Model m = model;
   std::map<std::string, std::pair<int, bool>> wanted;  // name -> (value, channels last)
   std::set<int> io(m.graph.inputs.begin(), m.graph.inputs.end());
@@ -29,7 +29,7 @@ Result<std::map<int, std::vector<double>>> consumer_input_means(const Model& mod
     if (v == kNoValue || io.count(v) || m.values[size_t(v)].is_constant()) continue;
     wanted[m.values[size_t(v)].name] = {v, last};
   }
-  std::map<int, std::vector<double>> means;
+  ChannelStatsMap means;
   if (wanted.empty() || samples.empty()) return means;
   for (const auto& [name, vl] : wanted) m.graph.outputs.push_back(vl.first);
   KILN_ASSIGN_OR_RETURN(auto session, Session::create(std::move(m)));
@@ -45,16 +45,23 @@ Result<std::map<int, std::vector<double>>> consumer_input_means(const Model& mod
       int64_t inner = 1;
       for (int64_t i = axis + 1; i < t.rank(); ++i) inner *= t.dim(i);
       const int64_t c = t.dim(axis);
-      std::vector<double>& sum = means[vl.first];
-      if (sum.empty()) sum.assign(size_t(c), 0.0);
+      ChannelStats& cs = means[vl.first];
+      std::vector<double>&sum = cs.mean, &sq = cs.var;  // sums until the end
+      if (sum.empty()) sum.assign(size_t(c), 0.0), sq.assign(size_t(c), 0.0);
       if (int64_t(sum.size()) != c) return internal_error("channel count of '" + name + "' changed between inputs");
       const float* p = t.data<float>();
-      for (int64_t i = 0; i < t.size(); ++i) sum[size_t((i / inner) % c)] += p[i];
+      for (int64_t i = 0; i < t.size(); ++i) {
+        sum[size_t((i / inner) % c)] += p[i];
+        sq[size_t((i / inner) % c)] += double(p[i]) * p[i];
+      }
       counts[vl.first] += t.size() / c;
     }
   }
-  for (auto& [v, sum] : means)
-    for (double& x : sum) x /= double(counts[v]);
+  for (auto& [v, cs] : means)
+    for (size_t i = 0; i < cs.mean.size(); ++i) {
+      cs.mean[i] /= double(counts[v]);
+      cs.var[i] = std::max(0.0, cs.var[i] / double(counts[v]) - cs.mean[i] * cs.mean[i]);
+    }
   return means;
 }
 
@@ -66,6 +73,7 @@ Result<std::vector<TensorMap>> channel_calibration_set(const Model& model, int c
   d.task = detect_eval_task(session->inputs(), session->outputs());
   d.count = count;
   d.input_dims = dims;
+  d.seed = 1000;  // not kiln eval's default (1): accuracy is then scored on inputs the means never saw
   KILN_ASSIGN_OR_RETURN(EvalSet set, make_eval_set(session->inputs(), d));
   std::vector<TensorMap> out;
   for (EvalSample& s : set.samples) out.push_back(std::move(s.feeds));

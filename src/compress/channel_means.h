@@ -1,4 +1,4 @@
-// Per-channel means of the values that convolutions and GEMMs read, measured by running the
+// Per-channel means (and variances) of the values that convolutions and GEMMs read, measured by running the
 // model on calibration inputs: what channel pruning folds into the consumers' biases in place
 // of the channels it removes (compress/prune_channels.h).
 #pragma once
@@ -11,10 +11,15 @@
 
 namespace kiln {
 
-// Value index -> mean of each channel over every sample and position, for each non-constant
+struct ChannelStats {
+  std::vector<double> mean, var;  // per channel, over every sample and position
+};
+using ChannelStatsMap = std::map<int, ChannelStats>;  // by value index
+
+// Value index -> mean and variance of each channel over every sample and position, for each non-constant
 // value read as input 0 by a Conv / kiln.NhwcConv (group 1, channel axis 1 / last), Gemm or
 // MatMul (last axis). Graph inputs and outputs are left out (channel pruning never cuts them).
-Result<std::map<int, std::vector<double>>> consumer_input_means(const Model& model,
-                                                                const std::vector<std::map<std::string, Tensor>>& samples);
+Result<ChannelStatsMap> consumer_input_means(const Model& model,
+                                            const std::vector<std::map<std::string, Tensor>>& samples);
 
 }  // namespace kiln

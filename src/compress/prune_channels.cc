@@ -483,11 +483,44 @@ std::vector<int64_t> slice_keep(const std::vector<int64_t>& keep, int64_t m, int
 }
 
 // What each value a consumer reads has lost so far: its channels' numbers in the original
-// model and (with calibration) their measured means.
+// model and (with calibration) their measured means and variances.
 struct ChannelTrack {
   std::vector<int64_t> ids;
-  std::vector<double> mean;
+  std::vector<double> mean, var;
 };
+
+// With channel statistics: how much each channel of the set matters to its consumers, as the
+// squared error replacing it by its mean would add to each consumer's output (variance times
+// the squared weights that read it), relative to that output's energy, summed over consumers.
+// False when some consumer has no statistics (then the weight norms rank instead).
+bool activation_scores(const Model& model, const Plan& plan, const std::map<int, ChannelTrack>& tracks,
+                       std::vector<double>& score) {
+  std::vector<double> s(size_t(plan.m), 0.0);
+  std::set<std::pair<const Node*, int>> seen;
+  for (const ConsumerCut& cc : plan.consumers) {
+    if (!seen.insert({cc.node, cc.axis}).second) continue;
+    const int64_t width = cc.width ? cc.width : plan.m;
+    auto it = tracks.find(cc.value);
+    if (it == tracks.end() || int64_t(it->second.var.size()) != width) return false;
+    const ChannelTrack& t = it->second;
+    const Tensor& w = *constant_of(model, cc.node->inputs[1]);
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < cc.axis; ++i) outer *= w.dim(i);
+    for (int64_t i = cc.axis + 1; i < w.rank(); ++i) inner *= w.dim(i);
+    if (w.dim(cc.axis) != width) return false;
+    std::vector<double> wn(size_t(width), 0.0);
+    const float* p = w.data<float>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < width; ++j)
+        for (int64_t k = 0; k < inner; ++k) wn[size_t(j)] += double(p[(o * width + j) * inner + k]) * p[(o * width + j) * inner + k];
+    double energy = 0;
+    for (int64_t j = 0; j < width; ++j) energy += (t.var[size_t(j)] + t.mean[size_t(j)] * t.mean[size_t(j)]) * wn[size_t(j)];
+    if (energy <= 0) continue;
+    for (int64_t k = 0; k < plan.m; ++k) s[size_t(k)] += t.var[size_t(cc.off + k)] * wn[size_t(cc.off + k)] / energy;
+  }
+  score = std::move(s);
+  return true;
+}
 
 // Adds delta[o] (per output channel) to consumer c's bias, creating one where the op allows;
 // false when it cannot (nothing changed).
@@ -565,6 +598,7 @@ void apply(Model& model, GraphView& view, const Plan& plan, const std::vector<in
     ChannelTrack& t = tracks[cc.value];
     if (int64_t(t.ids.size()) != width) {  // first cut here (or means of another shape: not used)
       t.mean.clear();
+      t.var.clear();
       t.ids.resize(size_t(width));
       std::iota(t.ids.begin(), t.ids.end(), 0);
     }
@@ -612,6 +646,7 @@ void apply(Model& model, GraphView& view, const Plan& plan, const std::vector<in
       for (int64_t i : k) {
         if (!t.ids.empty()) nt.ids.push_back(t.ids[size_t(i)]);
         if (!t.mean.empty()) nt.mean.push_back(t.mean[size_t(i)]);
+        if (!t.var.empty()) nt.var.push_back(t.var[size_t(i)]);
       }
       t = std::move(nt);
     }
@@ -636,16 +671,24 @@ int64_t float_params(const Model& model) {
 
 Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions& o) {
   if (!(o.fraction >= 0 && o.fraction < 1)) return invalid_argument("channel pruning fraction must be in [0, 1)");
+  for (const auto& [name, f] : o.fractions)
+    if (!(f >= 0 && f < 1)) return invalid_argument("channel pruning fraction of '" + name + "' must be in [0, 1)");
   ChannelPruneStats st;
   st.params_before = float_params(model);
   std::map<int, ChannelTrack> tracks;
   if (!o.calibration.empty()) {
-    KILN_ASSIGN_OR_RETURN(auto means, consumer_input_means(model, o.calibration));
-    for (auto& [v, mean] : means) {
+    ChannelStatsMap means;
+    if (o.channel_means) {
+      means = *o.channel_means;
+    } else {
+      KILN_ASSIGN_OR_RETURN(means, consumer_input_means(model, o.calibration));
+    }
+    for (auto& [v, cs] : means) {
       ChannelTrack& t = tracks[v];
-      t.ids.resize(mean.size());
+      t.ids.resize(cs.mean.size());
       std::iota(t.ids.begin(), t.ids.end(), 0);
-      t.mean = std::move(mean);
+      t.mean = std::move(cs.mean);
+      t.var = std::move(cs.var);
     }
     st.calibration_samples = int(o.calibration.size());
   }
@@ -677,28 +720,36 @@ Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions
       skip(std::to_string(m) + " output channels: too few to prune");
       continue;
     }
-    const int64_t keep_n = rounded_keep(m, o.fraction);
-    if (keep_n >= m) {
-      skip(std::to_string(m) + " output channels: nothing to remove after rounding to the kernel tile");
-      continue;
-    }
     if (is_conv(*p)) plan.rank0 = int(constant_of(model, p->inputs[1])->rank());
     why = Walker(model, view, o, plan).run(*p);
-    done.insert(plan.members.begin(), plan.members.end());
+    done.insert(plan.members.begin(), plan.members.end());  // walked once, whatever the outcome
     const std::string group =
         plan.members.size() > 1 ? " (residual group of " + std::to_string(plan.members.size()) + " producers)" : "";
     if (!why.empty()) {
       skip(why + group);
       continue;
     }
+    const auto own = o.fractions.find(p->name);
+    const double fraction = own != o.fractions.end() ? own->second : o.listed_only ? 0.0 : o.fraction;
+    if (fraction <= 0) {
+      skip("kept whole (its own fraction is 0)" + group);
+      continue;
+    }
+    const int64_t keep_n = rounded_keep(m, fraction);
+    if (keep_n >= m) {
+      skip(std::to_string(m) + " output channels: nothing to remove after rounding to the kernel tile" + group);
+      continue;
+    }
     if (plan.consumers.empty()) {
       skip("no consumer whose input channels could be cut" + group);
       continue;
     }
-    // Importance: each member's L1 norm per output channel (times an unfolded BN's scale),
-    // divided by its mean so members of a residual group weigh alike; summed.
+    // Importance: with calibration, what each channel adds to its consumers' outputs
+    // (activation_scores); else each member's L1 norm per output channel (times an unfolded
+    // BN's scale), divided by its mean so members of a residual group weigh alike; summed.
     std::vector<double> score(size_t(m), 0.0);
-    for (Node* q : plan.members) {
+    const bool measured = activation_scores(model, plan, tracks, score);
+    for (Node* q : measured ? std::vector<Node*>{} : plan.members) {
       const Tensor& w = *constant_of(model, q->inputs[1]);
       int64_t wa = 0;
       for (const Cut& c : plan.cuts)

@@ -37,6 +37,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,12 +46,21 @@
 
 namespace kiln {
 
+struct ChannelStats;  // compress/channel_means.h
+
 struct ChannelPruneOptions {
   double fraction = 0.3;  // of each producer's output channels to remove, [0, 1)
   int64_t min_channels = 8;  // producers with fewer output channels are left alone
   std::vector<std::string> exclude;  // node or weight names, or prefixes ending in '*'
   // Inputs the model runs on to measure channel means for bias compensation (empty: none).
   std::vector<std::map<std::string, Tensor>> calibration;
+  // Channel means already measured on this model (consumer_input_means in channel_means.h):
+  // the measuring run is skipped. Value indices refer to the model as passed.
+  std::shared_ptr<const std::map<int, ChannelStats>> channel_means;
+  // A set's own fraction, by the name of the producer it is found from (PrunedChannels::node);
+  // with listed_only, sets not listed are kept whole.
+  std::map<std::string, double> fractions;
+  bool listed_only = false;
 };
 
 // A node whose weight (input 1) lost input channels.
@@ -79,6 +89,11 @@ struct ChannelPruneStats {
   int64_t params_before = 0, params_after = 0;      // float32 constant elements, whole model
   int calibration_samples = 0;       // inputs the channel means were measured on
   int64_t compensated = 0, uncompensated = 0;  // consumer edits with / without bias compensation
+  size_t layers() const {  // producers that lost output channels (a residual group counts each)
+    size_t n = 0;
+    for (const PrunedChannels& p : pruned) n += p.group.size();
+    return n;
+  }
 };
 
 Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions& options);
@@ -91,7 +106,8 @@ int64_t float_params(const Model& model);
 Result<int64_t> count_macs(const Model& model, const std::map<std::string, Dims>& input_dims);
 
 // `count` inputs for ChannelPruneOptions::calibration: the rendered eval set of the task the
-// model's interface suggests (compress/eval_data.h), or compress/compare.h's deterministic
+// model's interface suggests (compress/eval_data.h; another seed than kiln eval's, so an
+// eval scores inputs the means were not measured on), or compress/compare.h's deterministic
 // inputs for other models; `dims` for symbolic input dims.
 Result<std::vector<std::map<std::string, Tensor>>> channel_calibration_set(const Model& model, int count,
                                                                          const std::map<std::string, Dims>& dims);

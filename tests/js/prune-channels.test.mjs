@@ -61,7 +61,7 @@ describe('kiln compress --prune-channels (classifier)', () => {
   });
 
   it('prints layers, channels, params and MACs before -> after, and what it left alone', () => {
-    assert.match(report, /channel-pruned (\d+) layers \(channels \d+ -> \d+; \d+ left alone\), params \d+ -> \d+, MACs \d+ -> \d+/);
+    assert.match(report, /channel-pruned (\d+) layers in \d+ channel sets \(channels \d+ -> \d+; \d+ left alone\), params \d+ -> \d+, MACs \d+ -> \d+/);
     assert.match(report, /pruned .+: \d+ -> \d+ channels/);
     assert.match(report, /not pruned: .*residual group/);
     assert.match(report, /latency \(native, 1 thread, CPU time, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);

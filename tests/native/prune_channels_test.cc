@@ -332,23 +332,21 @@ TEST(PruneChannels, BiasCompensationExactForConstantChannels) {
   const Model before = constant_channels(zero);
   ChannelPruneOptions o;
   o.fraction = 0.25;
-  TensorMap calib;
-  calib["x"] = Tensor::from_f32(std::vector<float>(8 * 25, 0.3f), {1, 8, 5, 5});
-  o.calibration.push_back(calib);
+  o.calibration = {random_inputs(before, 11), random_inputs(before, 12)};
   Model after = before;
   auto st = prune_channels(after, o);
   ASSERT_TRUE(st.ok()) << st.status().to_string();
   ASSERT_EQ(st->pruned.size(), 1u);
-  EXPECT_EQ(st->calibration_samples, 1);
+  EXPECT_EQ(st->calibration_samples, 2);
   EXPECT_EQ(st->compensated, 1);
   EXPECT_EQ(st->uncompensated, 0);
   ASSERT_EQ(st->pruned[0].consumers.size(), 1u);
   EXPECT_TRUE(st->pruned[0].consumers[0].compensated);
   EXPECT_EQ(st->pruned[0].consumers[0].removed, (std::vector<int64_t>{1, 4, 7, 11}));
-  for (uint32_t seed : {3u, 8u}) {
-    const TensorMap in = random_inputs(before, seed);
+  TensorMap constant;
+  constant["x"] = Tensor::from_f32(std::vector<float>(8 * 25, 0.3f), {1, 8, 5, 5});
+  for (const TensorMap& in : {random_inputs(before, 3), random_inputs(before, 8), constant})
     opt_test::expect_same(run_model(after, in), run_model(before, in), 1e-5f);
-  }
   // Without calibration the constant channels' contribution is simply lost.
   Model plain = before;
   ASSERT_TRUE(prune_channels(plain, ChannelPruneOptions{0.25}).ok());
