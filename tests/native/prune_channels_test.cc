@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "compress/prune_channels.h"
+#include "compress/prune_sensitivity.h"
 #include "graph/passes/pass_util.h"
 #include "graph_optimizer_util.h"
 #include "import/onnx_import.h"
@@ -385,6 +386,72 @@ TEST(PruneChannels, BiasCompensationAddsMatMulBias) {
   EXPECT_EQ(weight(after, out, 2).size(), 4);
   const TensorMap in = random_inputs(before, 4);
   opt_test::expect_same(run_model(after, in), run_model(before, in), 1e-5f);
+}
+
+// With calibration, channels rank by what they add to the consumers' outputs: channel 5 has
+// the largest filter but the consumer ignores it (zero weights), so it goes first; without
+// calibration (weight norms) it would stay.
+TEST(PruneChannels, CalibratedRankingUsesConsumers) {
+  Builder b;
+  const int x = b.input("x", Dims{1, 4, 5, 5});
+  std::vector<float> w1 = random_values(8 * 4, 1, 0.5f, 1.f);
+  for (int i = 0; i < 4; ++i) w1[size_t(5 * 4 + i)] = 9.f;
+  std::vector<float> w2 = random_values(4 * 8, 2, 0.5f, 1.f);
+  for (int o = 0; o < 4; ++o) w2[size_t(o * 8 + 5)] = 0.f;
+  const int c1 = b.node("Conv", {x, b.c("w1", w1, {8, 4, 1, 1})}, "c1");
+  const int c2 = b.node("Conv", {c1, b.c("w2", w2, {4, 8, 1, 1})}, "out");
+  const Model before = b.done({c2});
+  ChannelPruneOptions o;
+  o.fraction = 0.5;  // 8 -> 4
+  Model plain = before;
+  auto st = prune_channels(plain, o);
+  ASSERT_TRUE(st.ok()) << st.status().to_string();
+  ASSERT_EQ(st->pruned.size(), 1u);
+  EXPECT_TRUE(std::binary_search(st->pruned[0].kept.begin(), st->pruned[0].kept.end(), 5));
+  o.calibration = {random_inputs(before, 3)};
+  Model calibrated = before;
+  st = prune_channels(calibrated, o);
+  ASSERT_TRUE(st.ok()) << st.status().to_string();
+  ASSERT_EQ(st->pruned.size(), 1u);
+  EXPECT_FALSE(std::binary_search(st->pruned[0].kept.begin(), st->pruned[0].kept.end(), 5));
+}
+
+// Two independent sets feeding one output: branch a carries the signal, branch b is scaled
+// down 1000x. Pruned alone, a hurts the output far more, so a is kept whole and b loses 2F.
+TEST(PruneChannels, SensitivityKeepsTheHarmfulSetWhole) {
+  Builder b;
+  const int x = b.input("x", Dims{1, 8, 4, 4});
+  std::vector<float> wb2 = random_values(8 * 16, 6);
+  for (float& v : wb2) v *= 1e-3f;
+  const int a1 = b.node("Conv", {x, b.random("wa1", {16, 8, 1, 1}, 1), b.random("ba1", {16}, 2)}, "a1");
+  const int ar = b.node("Relu", {a1}, "ar");
+  const int a2 = b.node("Conv", {ar, b.random("wa2", {8, 16, 1, 1}, 3)}, "a2");
+  const int b1 = b.node("Conv", {x, b.random("wb1", {16, 8, 1, 1}, 4), b.random("bb1", {16}, 5)}, "b1");
+  const int br = b.node("Relu", {b1}, "br");
+  const int b2 = b.node("Conv", {br, b.c("wb2", wb2, {8, 16, 1, 1})}, "b2");
+  const int y = b.node("Add", {a2, b2}, "y");
+  const Model before = b.done({y});
+  ChannelPruneOptions o;
+  o.fraction = 0.25;
+  o.calibration = {random_inputs(before, 7), random_inputs(before, 8)};
+  Model m = before;
+  auto r = prune_channels_by_sensitivity(m, o);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->sets.size(), 2u);
+  EXPECT_EQ(r->sets[0].node, "a1_node");
+  EXPECT_LT(r->sets[0].snr_db, r->sets[1].snr_db);
+  EXPECT_EQ(r->sets[0].fraction, 0.0);
+  EXPECT_EQ(r->sets[1].fraction, 0.5);
+  ASSERT_EQ(r->stats.pruned.size(), 1u);
+  EXPECT_EQ(r->stats.pruned[0].node, "b1_node");
+  EXPECT_EQ(r->stats.pruned[0].after, 8);
+  EXPECT_EQ(dims_to_string(weight(m, node_named(m, "a1_node"), 1).dims()), "[16,8,1,1]");
+  // Without calibration inputs there is nothing to measure: a clear error.
+  Model n = before;
+  ChannelPruneOptions none;
+  auto e = prune_channels_by_sensitivity(n, none);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().to_string().find("calibration"), std::string::npos);
 }
 
 TEST(PruneChannels, Rounding) {
