@@ -166,7 +166,9 @@ class Walker {
   std::string visit(Node& c, int from, const Item& it) {
     const std::string at = c.describe();
     const bool weighted = (is_conv(c) && group1_conv(c)) || gemm_like(c);
-    if (!handled_.insert({&c, weighted && from < 0 ? -1 : 0}).second) return "";
+    // Weighted layers once per side; a Concat once per input (a set may reach two of them).
+    const bool concat_node = is_onnx(c) && c.op_type == "Concat";
+    if (!handled_.insert({&c, weighted && from < 0 ? -1 : concat_node ? from : 0}).second) return "";
     const int64_t n = it.width ? it.width : plan_.m;  // channels of the tensor at hand
     const bool in0 = from == 0 || from < 0;           // the channel input (or the output side)
     if (weighted && from < 0) return member(c);

@@ -313,6 +313,23 @@ TEST(PruneChannels, ConcatRemapsConsumers) {
   EXPECT_EQ(st.params_before - st.params_after, 4 * 8 * 2 + 8 * 8);
 }
 
+// One set reaching a Concat twice (Concat(a, Relu(a))) would need two slices: left alone.
+TEST(PruneChannels, ConcatOfTheSameSetTwiceSkipped) {
+  Builder b;
+  const int x = b.input("x", Dims{1, 8, 4, 4});
+  const int a = b.node("Conv", {x, b.random("wa", {16, 8, 1, 1}, 1)}, "a");
+  const int r = b.node("Relu", {a}, "r");
+  const int cat = b.node("Concat", {a, r}, "cat", {{"axis", opt_test::attr_i(1)}});
+  const int e = b.node("Conv", {cat, b.random("we", {8, 32, 1, 1}, 4)}, "out");
+  Model m = b.done({e});
+  auto st = prune_channels(m, ChannelPruneOptions{});
+  ASSERT_TRUE(st.ok()) << st.status().to_string();
+  EXPECT_TRUE(st->pruned.empty());
+  ASSERT_FALSE(st->skipped.empty());
+  EXPECT_NE(st->skipped[0].find("two different layouts"), std::string::npos) << st->skipped[0];
+  EXPECT_EQ(st->params_after, st->params_before);
+}
+
 // Bias compensation: the removed channels of c1 have zero filters but a positive bias, so
 // after Relu they are constant whatever the input; folding their value times the consumer's
 // weights into its bias leaves the output exactly as it was (without it, it differs).

@@ -236,7 +236,10 @@ int run_compress(const CompressOptions& o) {
       if (auto mc = count_macs(*model, dims); mc.ok()) macs_after = *mc;
     if (chprune_stats.pruned.empty()) {
       for (const std::string& line : chprune_stats.skipped) std::cerr << "  not pruned: " << line << "\n";
-      return fail(o.input + ": no channel set could be pruned (reasons above)");
+      return fail(o.input + (chprune_stats.skipped.empty()
+                                 ? ": no Conv / Gemm / MatMul in the main graph to prune (layers inside If / Loop "
+                                   "bodies are not followed)"
+                                 : ": no channel set could be pruned (reasons above)"));
     }
   }
   PruneStats prune_stats;
