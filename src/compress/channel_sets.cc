@@ -269,6 +269,8 @@ class Walker {
     const Tensor* w = constant_of(model_, input_of(c, 1));
     auto group = c.attr_int("group", 1);
     if (!w || w->dtype() != DType::kF32 || !group.ok()) return at + ": weight is not a float32 constant";
+    if (c.op_type == ext::kNhwcConv ? plan_.ax != -1 : plan_.ax != 1 - int(w->rank()))
+      return at + ": channel axis does not match its layout";
     if (!(*group == n && w->dim(0) == n && w->dim(1) == 1)) return at + ": grouped convolution";
     plan_.cuts.push_back({&c, 1, 0, it.off, it.width});
     if (const Tensor* b = constant_of(model_, input_of(c, 2))) {
