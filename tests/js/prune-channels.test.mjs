@@ -108,9 +108,13 @@ describe('kiln compress --prune-channels (classifier)', () => {
     }
   });
 
-  it('refuses bad --prune-channels values and names the problem', () => {
+  it('refuses bad --prune-channels / --prune-sensitivity use and names the problem', () => {
     for (const bad of ['1.5', '0', 'half'])
       assert.throws(() => cli('compress', full, '--prune-channels', bad, '--no-eval', '-o', path.join(TMP, 'bad.kiln')),
         (e) => /--prune-channels/.test(e.stderr), bad);
+    assert.throws(() => cli('compress', full, '--fp16', '--prune-sensitivity', '-o', path.join(TMP, 'bad.kiln')),
+      (e) => /--prune-sensitivity goes with --prune-channels/.test(e.stderr));
+    assert.throws(() => cli('compress', full, '--prune-channels', '0.3', '--prune-sensitivity', '--calib-count', '0',
+      '--no-eval', '-o', path.join(TMP, 'bad.kiln')), (e) => /needs calibration inputs/.test(e.stderr));
   });
 });

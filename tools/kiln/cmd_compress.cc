@@ -176,6 +176,7 @@ int run_compress(const CompressOptions& o) {
   if (o.auto_max_layers < 0) return fail("--auto-max-layers must be >= 0");
   if (o.eval_runs < 1 || o.eval_runs > 1000) return fail("--eval-runs must be in [1, 1000]");
   if (o.calib_count < 0 || o.calib_count > 1000) return fail("--calib-count must be in [0, 1000]");
+  if (o.prune_sensitivity && o.prune_channels.empty()) return fail("--prune-sensitivity goes with --prune-channels F");
   if (o.latency_runs < 0 || o.latency_runs > 1000) return fail("--latency-runs must be in [0, 1000]");
   if (o.threads > 64) return fail("--threads must be at most 64 (0 = all cores)");
   std::map<std::string, Dims> dims;
