@@ -377,6 +377,39 @@ TEST(PruneChannels, BiasCompensationExactForConstantChannels) {
   EXPECT_GT(worst, 1e-2f);
 }
 
+// Compensation past a Concat reads the means at the slice's offset: b's removed channels are
+// constant (zero filters, positive bias) and sit at 16 + i in the reader; the output stays
+// exact whichever of a and b is pruned first.
+TEST(PruneChannels, BiasCompensationThroughConcat) {
+  Builder b;
+  const std::vector<int> za{0, 5, 6, 9}, zb{1, 2, 12, 15};
+  std::vector<float> bb = random_values(16, 3);
+  for (int c : zb) bb[size_t(c)] = 0.4f + 0.05f * float(c);
+  const int x = b.input("x", Dims{1, 8, 4, 4});
+  const int a = b.node("Conv", {x, b.constant("wa", zero_rows(random_values(16 * 8, 1), {16, 8, 1, 1}, za))}, "a");
+  const int bc = b.node("Conv", {x, b.constant("wb", zero_rows(random_values(16 * 8, 2), {16, 8, 1, 1}, zb)),
+                                 b.c("bb", bb, {16})},
+                        "b");
+  const int cat = b.node("Concat", {a, bc}, "cat", {{"axis", opt_test::attr_i(1)}});
+  const int r = b.node("Relu", {cat}, "r");
+  const int e = b.node("Conv", {r, b.random("we", {8, 32, 1, 1}, 4), b.random("be", {8}, 5)}, "out");
+  const Model before = b.done({e});
+  ChannelPruneOptions o;
+  o.fraction = 0.25;
+  o.calibration = {random_inputs(before, 21), random_inputs(before, 22)};
+  Model after = before;
+  auto st = prune_channels(after, o);
+  ASSERT_TRUE(st.ok()) << st.status().to_string();
+  ASSERT_EQ(st->pruned.size(), 2u);
+  EXPECT_EQ(st->compensated, 2);
+  EXPECT_EQ(st->pruned[1].consumers[0].removed, (std::vector<int64_t>{17, 18, 28, 31}));
+  EXPECT_EQ(dims_to_string(weight(after, node_named(after, "out_node"), 1).dims()), "[8,24,1,1]");
+  for (uint32_t seed : {6u, 7u}) {
+    const TensorMap in = random_inputs(before, seed);
+    opt_test::expect_same(run_model(after, in), run_model(before, in), 1e-5f);
+  }
+}
+
 // Compensation also creates a bias where the consumer has none (a MatMul gets kiln.bias).
 TEST(PruneChannels, BiasCompensationAddsMatMulBias) {
   Builder b;
