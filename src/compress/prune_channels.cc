@@ -1,5 +1,6 @@
-// Structured channel pruning (prune_channels.h): plan every edit of one channel set first,
-// apply it only when the whole set can be followed.
+// Structured channel pruning (prune_channels.h): plan every edit of one channel set (a
+// residual group, Concat slices included) first, apply it only when the whole set can be
+// followed.
 #include "compress/prune_channels.h"
 
 #include <algorithm>
@@ -7,7 +8,10 @@
 #include <cstdlib>
 #include <numeric>
 #include <set>
+#include <tuple>
 
+#include "compress/channel_means.h"
+#include "compress/channel_sets.h"
 #include "compress/int8_dynamic.h"  // name_matches
 #include "graph/kiln_extensions.h"
 #include "graph/passes/pass_util.h"
@@ -16,266 +20,7 @@
 namespace kiln {
 namespace {
 
-bool is_conv(const Node& n) {
-  return (n.op_type == "Conv" && (n.domain.empty() || n.domain == "ai.onnx")) ||
-         (n.op_type == ext::kNhwcConv && n.domain == ext::kDomain);
-}
-bool is_onnx(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
-
-const std::set<std::string>& unary_ops() {
-  static const std::set<std::string> ops{"Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "LeakyRelu",
-                                         "Clip", "Elu", "Selu", "Softplus", "Identity", "Dropout", "Abs",
-                                         "Neg", "Erf", "Gelu", "PRelu"};
-  return ops;
-}
-const std::set<std::string>& pool_ops() {
-  static const std::set<std::string> ops{"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-                                         ext::kNhwcMaxPool, "NhwcAveragePool"};
-  return ops;
-}
-
-// One constant input of one node to cut along `axis` (negative: from the end).
-struct Cut {
-  Node* node;
-  size_t input;
-  int axis;
-};
-
-struct Plan {
-  std::vector<Cut> cuts;
-  std::vector<int> values;  // carrying the channels (declared shapes to update)
-  std::vector<float> bn_scale;  // per channel, from an unfolded BatchNormalization
-  PrunedChannels info;
-};
-
-// A constant's dims seen from the end: where `axis_end` (< 0) falls, whether it must be cut
-// (dim == m), left (dim 1 or absent) or cannot follow (another size).
-enum class PerChannel { kCut, kBroadcast, kNo };
-PerChannel per_channel(const Tensor& t, int axis_end, int64_t m) {
-  const int64_t r = t.rank();
-  if (-axis_end > r) return PerChannel::kBroadcast;
-  const int64_t d = t.dim(r + axis_end);
-  return d == m ? PerChannel::kCut : d == 1 ? PerChannel::kBroadcast : PerChannel::kNo;
-}
-
-// A Mul by a computed per-channel gate (squeeze-excite): the gate must come, through unary
-// activations read by nothing else, from a group-1 Conv / kiln.NhwcConv with m output
-// channels in the same layout; its filters are then cut with the same channels.
-std::string follow_gate(Model& model, GraphView& view, int g, int ax, int64_t m, Plan& plan) {
-  std::vector<int> values;
-  Node* q = view.producer(g);
-  while (q && is_onnx(*q) && unary_ops().count(q->op_type) && q->op_type != "PRelu") {
-    if (view.uses(g) != 1 || view.is_graph_output(g)) return "the gate is read elsewhere";
-    values.push_back(g);
-    g = q->inputs[0];
-    q = view.producer(g);
-  }
-  if (!q || !is_conv(*q)) return "the gate does not come from a convolution";
-  if (view.uses(g) != 1 || view.is_graph_output(g)) return "the gate is read elsewhere";
-  const Tensor* w = constant_of(model, input_of(*q, 1));
-  auto group = q->attr_int("group", 1);
-  if (!w || w->dtype() != DType::kF32 || !group.ok() || *group != 1 || w->dim(0) != m ||
-      view.uses(q->inputs[1]) != 1)
-    return "the gate convolution's weight is not its own group-1 float32 [C, ...]";
-  if ((q->op_type == ext::kNhwcConv ? -1 : 1 - int(w->rank())) != ax) return "layouts differ";
-  plan.cuts.push_back({q, 1, 0});
-  if (const Tensor* b = constant_of(model, input_of(*q, 2))) {
-    if (b->size() != m) return "gate bias is not [C]";
-    plan.cuts.push_back({q, 2, 0});
-  } else if (input_of(*q, 2) != kNoValue) {
-    return "gate bias is not constant";
-  }
-  values.push_back(g);
-  plan.values.insert(plan.values.end(), values.begin(), values.end());
-  plan.info.through.push_back("gate " + q->name);
-  return "";
-}
-
-// Follows the channel set from value v (channel axis `ax` from the end, m channels).
-// Returns the reason it cannot, or "".
-// `rank0`: the rank of the channel-carrying values when the producer fixes it (a
-// convolution's), else -1; every op followed keeps the rank.
-std::string follow(Model& model, GraphView& view, int v0, int ax, int64_t m, int rank0, Plan& plan) {
-  std::vector<int> todo{v0};
-  std::set<int> seen{v0};
-  while (!todo.empty()) {
-    const int v = todo.back();
-    todo.pop_back();
-    plan.values.push_back(v);
-    if (view.is_graph_output(v)) return "its channels reach graph output '" + model.values[size_t(v)].name + "'";
-    const int rank = known_rank(model, v) >= 0 ? known_rank(model, v) : rank0;
-    for (Node* c : view.consumers(v)) {
-      const std::string at = c->describe();
-      if (std::count(c->inputs.begin(), c->inputs.end(), v) != 1) return at + " reads the channels twice";
-      const size_t idx = size_t(std::find(c->inputs.begin(), c->inputs.end(), v) - c->inputs.begin());
-      auto go_on = [&](const std::string& what) {
-        plan.info.through.push_back(what);
-        for (size_t o = 1; o < c->outputs.size(); ++o)
-          if (c->outputs[o] != kNoValue && view.uses(c->outputs[o]) > 0) return false;
-        if (seen.insert(c->outputs[0]).second) todo.push_back(c->outputs[0]);
-        return true;
-      };
-      if (is_onnx(*c) && unary_ops().count(c->op_type) && idx == 0) {
-        if (c->op_type == "PRelu") {
-          const Tensor* s = constant_of(model, input_of(*c, 1));
-          if (!s) return at + ": slope is not a constant";
-          const PerChannel p = per_channel(*s, ax, m);
-          if (p == PerChannel::kNo) return at + ": slope is not per channel";
-          if (p == PerChannel::kCut) plan.cuts.push_back({c, 1, ax});
-        }
-        if (!go_on(c->op_type)) return at + ": more than one output";
-        continue;
-      }
-      if (pool_ops().count(c->op_type) && idx == 0) {
-        if (!go_on(c->op_type)) return at + ": Indices output is used";
-        continue;
-      }
-      if (is_onnx(*c) && c->op_type == "ReduceMean" && idx == 0) {  // e.g. squeeze-excite's squeeze
-        auto keep = c->attr_int("keepdims", 1);
-        auto axes = c->attr_ints("axes", std::vector<int64_t>{});
-        if (!keep.ok() || *keep != 1 || !axes.ok() || axes->empty() || rank < 0 || input_of(*c, 1) != kNoValue)
-          return at + ": not a keepdims ReduceMean over given axes";
-        for (int64_t a : *axes)
-          if ((a < 0 ? a + rank : a) == rank + ax) return at + " reduces over the channels";
-        go_on("ReduceMean");
-        continue;
-      }
-      if (is_onnx(*c) && c->op_type == "Resize" && idx == 0) {
-        if (input_of(*c, 3) != kNoValue) return at + ": Resize by sizes";
-        const Tensor* s = constant_of(model, input_of(*c, 2));
-        if (!s || s->dtype() != DType::kF32 || rank < 0 || s->size() != rank ||
-            s->data<float>()[rank + ax] != 1.f)
-          return at + ": Resize scales not constant or not 1 along the channels";
-        go_on("Resize");
-        continue;
-      }
-      if (is_onnx(*c) && c->op_type == "BatchNormalization" && idx == 0) {
-        if (rank < 0 || ax != 1 - rank) return at + ": channels are not on axis 1";
-        for (size_t i = 1; i <= 4; ++i) {
-          const Tensor* t = constant_of(model, input_of(*c, i));
-          if (!t || t->dtype() != DType::kF32 || t->size() != m) return at + ": parameters are not constant [C]";
-          plan.cuts.push_back({c, i, -1});
-        }
-        if (v == v0 && plan.bn_scale.empty()) {  // BN right after the producer: rank by its output scale
-          auto eps = c->attr_float("epsilon", 1e-5f);
-          const float* g = constant_of(model, c->inputs[1])->data<float>();
-          const float* var = constant_of(model, c->inputs[4])->data<float>();
-          for (int64_t i = 0; i < m; ++i)
-            plan.bn_scale.push_back(std::fabs(g[i]) / std::sqrt(var[i] + (eps.ok() ? *eps : 1e-5f)));
-        }
-        if (!go_on("BatchNormalization")) return at + ": training-mode outputs are used";
-        continue;
-      }
-      const bool affine = c->domain == ext::kDomain && c->op_type == "Affine";
-      if ((is_onnx(*c) && (c->op_type == "Mul" || c->op_type == "Add" || c->op_type == "Sub" ||
-                           c->op_type == "Div")) || affine) {
-        for (size_t i = 0; i < c->inputs.size(); ++i) {
-          if (i == idx) continue;
-          const Tensor* t = constant_of(model, c->inputs[i]);
-          if (!t && c->op_type == "Mul" && !affine) {
-            const std::string why = follow_gate(model, view, c->inputs[i], ax, m, plan);
-            if (!why.empty()) return at + " multiplies by a computed gate that cannot be pruned with it (" + why + ")";
-            continue;
-          }
-          if (!t) {
-            if (c->op_type == "Add") return at + " adds two computed tensors (residual group: not pruned)";
-            if (c->op_type == "Mul") return at + " multiplies by a computed gate (squeeze-excite: not pruned)";
-            return at + " combines two computed tensors";
-          }
-          if (t->dtype() != DType::kF32) return at + ": constant is not float32";
-          const PerChannel p = per_channel(*t, ax, m);
-          if (p == PerChannel::kNo) return at + ": constant is not per channel";
-          if (rank >= 0 && t->rank() > rank) return at + ": constant broadcasts to a higher rank";
-          if (p == PerChannel::kCut) plan.cuts.push_back({c, i, ax});
-        }
-        go_on(affine ? "Affine" : c->op_type);
-        continue;
-      }
-      if (is_conv(*c) && idx == 0) {
-        const bool nhwc = c->op_type == ext::kNhwcConv;
-        const Tensor* w = constant_of(model, input_of(*c, 1));
-        if (!w || w->dtype() != DType::kF32) return at + ": weight is not a float32 constant";
-        if (nhwc ? ax != -1 : ax != 1 - int(w->rank())) return at + ": channel axis does not match its layout";
-        auto group = c->attr_int("group", 1);
-        if (!group.ok()) return at + ": bad group";
-        if (*group == 1 && w->dim(1) == m) {
-          plan.cuts.push_back({c, 1, 1});
-          plan.info.consumers.emplace_back(c->name, 1);
-          continue;
-        }
-        if (*group == m && w->dim(0) == m && w->dim(1) == 1) {  // depthwise: a channel follows its input
-          plan.cuts.push_back({c, 1, 0});
-          if (const Tensor* b = constant_of(model, input_of(*c, 2))) {
-            if (b->size() != m) return at + ": bias is not [C]";
-            plan.cuts.push_back({c, 2, 0});
-          } else if (input_of(*c, 2) != kNoValue) {
-            return at + ": bias is not constant";
-          }
-          plan.cuts.push_back({c, 0, 0});  // marker: the group attribute follows (input 0 is not cut)
-          go_on(c->op_type + "(dw)");
-          continue;
-        }
-        return at + ": grouped convolution";
-      }
-      if (is_onnx(*c) && (c->op_type == "MatMul" || c->op_type == "Gemm") && idx == 0) {
-        const Tensor* b = constant_of(model, input_of(*c, 1));
-        if (!b || b->dtype() != DType::kF32 || b->rank() != 2) return at + ": B is not a 2-D float32 constant";
-        if (ax != -1) return at + ": channels are not the last axis";
-        int k_axis = 0;
-        if (c->op_type == "Gemm") {
-          auto ta = c->attr_int("transA", 0), tb = c->attr_int("transB", 0);
-          if (!ta.ok() || !tb.ok() || *ta != 0) return at + ": transA";
-          k_axis = *tb ? 1 : 0;
-        }
-        if (b->dim(k_axis) != m) return at + ": B does not have the channels as rows";
-        plan.cuts.push_back({c, 1, k_axis});
-        plan.info.consumers.emplace_back(c->name, k_axis);
-        continue;
-      }
-      return at + " cannot be followed";
-    }
-  }
-  return "";
-}
-
-// The producer's own cuts and channel axis; "" when it is a candidate.
-std::string plan_producer(const Model& model, Node& p, int& ax, int64_t& m, Plan& plan) {
-  const Tensor* w = constant_of(model, input_of(p, 1));
-  if (!w || w->dtype() != DType::kF32) return "weight is not a float32 constant";
-  if (is_conv(p)) {
-    auto group = p.attr_int("group", 1);
-    if (!group.ok() || *group != 1) return "grouped convolution (pruned with its input instead)";
-    m = w->dim(0);
-    ax = p.op_type == ext::kNhwcConv ? -1 : 1 - int(w->rank());
-    plan.cuts.push_back({&p, 1, 0});
-    if (const Tensor* b = constant_of(model, input_of(p, 2))) {
-      if (b->size() != m) return "bias is not [M]";
-      plan.cuts.push_back({&p, 2, 0});
-    } else if (input_of(p, 2) != kNoValue) {
-      return "bias is not constant";
-    }
-    return "";
-  }
-  if (w->rank() != 2) return "B is not 2-D";
-  ax = -1;
-  int n_axis = 1;
-  if (p.op_type == "Gemm") {
-    auto ta = p.attr_int("transA", 0), tb = p.attr_int("transB", 0);
-    if (!ta.ok() || !tb.ok() || *ta != 0) return "transA or bad attributes";
-    n_axis = *tb ? 0 : 1;
-  }
-  m = w->dim(n_axis);
-  plan.cuts.push_back({&p, 1, n_axis});
-  const int bias = input_of(p, 2);
-  if (bias != kNoValue) {
-    const Tensor* b = constant_of(model, bias);
-    if (!b || b->dtype() != DType::kF32) return "bias is not a float32 constant";
-    const PerChannel pc = per_channel(*b, -1, m);
-    if (pc == PerChannel::kNo) return "bias is not per output channel";
-    if (pc == PerChannel::kCut) plan.cuts.push_back({&p, 2, -1});
-  }
-  return "";
-}
+using namespace channel_sets;
 
 // Keeps `keep` (sorted) indices of t along axis.
 Tensor gather(const Tensor& t, int axis, const std::vector<int64_t>& keep) {
@@ -302,20 +47,165 @@ int64_t rounded_keep(int64_t m, double fraction) {
   return std::min(keep, m);
 }
 
-void apply(Model& model, GraphView& view, const Plan& plan, const std::vector<int64_t>& keep, int ax) {
-  std::set<std::pair<const Node*, size_t>> done;
+// The indices a tensor of `width` channels keeps when the slice at `off` keeps `keep`.
+std::vector<int64_t> slice_keep(const std::vector<int64_t>& keep, int64_t m, int64_t off, int64_t width) {
+  if (!width) return keep;
+  std::vector<int64_t> k;
+  for (int64_t i = 0; i < off; ++i) k.push_back(i);
+  for (int64_t i : keep) k.push_back(off + i);
+  for (int64_t i = off + m; i < width; ++i) k.push_back(i);
+  return k;
+}
+
+// What each value a consumer reads has lost so far: its channels' numbers in the original
+// model and (with calibration) their measured means and variances.
+struct ChannelTrack {
+  std::vector<int64_t> ids;
+  std::vector<double> mean, var;
+};
+
+// With channel statistics: how much each channel of the set matters to its consumers, as the
+// squared error replacing it by its mean would add to each consumer's output (variance times
+// the squared weights that read it), relative to that output's energy, summed over consumers.
+// False when some consumer has no statistics (then the weight norms rank instead).
+bool activation_scores(const Model& model, const Plan& plan, const std::map<int, ChannelTrack>& tracks,
+                       std::vector<double>& score) {
+  std::vector<double> s(size_t(plan.m), 0.0);
+  std::set<std::pair<const Node*, int>> seen;
+  for (const ConsumerCut& cc : plan.consumers) {
+    if (!seen.insert({cc.node, cc.axis}).second) continue;
+    const int64_t width = cc.width ? cc.width : plan.m;
+    auto it = tracks.find(cc.value);
+    if (it == tracks.end() || int64_t(it->second.var.size()) != width) return false;
+    const ChannelTrack& t = it->second;
+    const Tensor& w = *constant_of(model, cc.node->inputs[1]);
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < cc.axis; ++i) outer *= w.dim(i);
+    for (int64_t i = cc.axis + 1; i < w.rank(); ++i) inner *= w.dim(i);
+    if (w.dim(cc.axis) != width) return false;
+    std::vector<double> wn(size_t(width), 0.0);
+    const float* p = w.data<float>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < width; ++j)
+        for (int64_t k = 0; k < inner; ++k) wn[size_t(j)] += double(p[(o * width + j) * inner + k]) * p[(o * width + j) * inner + k];
+    double energy = 0;
+    for (int64_t j = 0; j < width; ++j) energy += (t.var[size_t(j)] + t.mean[size_t(j)] * t.mean[size_t(j)]) * wn[size_t(j)];
+    if (energy <= 0) continue;
+    for (int64_t k = 0; k < plan.m; ++k) s[size_t(k)] += t.var[size_t(cc.off + k)] * wn[size_t(cc.off + k)] / energy;
+  }
+  score = std::move(s);
+  return true;
+}
+
+// Adds delta[o] (per output channel) to consumer c's bias, creating one where the op allows;
+// false when it cannot (nothing changed).
+bool add_to_bias(Model& model, GraphView& view, Node& c, const std::vector<double>& delta, const Plan& plan) {
+  const bool member = std::find(plan.members.begin(), plan.members.end(), &c) != plan.members.end();
+  const int64_t nout = int64_t(delta.size());
+  float scale = 1.f;  // Gemm's C is multiplied by beta
+  if (c.op_type == "Gemm") {
+    auto beta = c.attr_float("beta", 1.f);
+    if (!beta.ok() || *beta == 0.f) return false;
+    scale = 1.f / *beta;
+  }
+  const int b = input_of(c, 2);
+  if (b == kNoValue) {
+    if (member) return false;  // its planned cuts do not include a bias
+    if (c.op_type == "MatMul") {
+      Attribute on;
+      on.kind = Attribute::Kind::kInt;
+      on.i = 1;
+      c.attrs[ext::kMatMulBias] = on;
+    }
+    std::vector<float> v(static_cast<size_t>(nout));
+    for (int64_t o = 0; o < nout; ++o) v[size_t(o)] = float(delta[size_t(o)]) * scale;
+    c.inputs.resize(3, kNoValue);
+    c.inputs[2] = add_constant(model, c.name + "_compensation", Tensor::from_f32(v, {nout}));
+    return true;
+  }
+  const Tensor* t = constant_of(model, b);
+  if (!t || t->dtype() != DType::kF32) return false;
+  if (auto on = c.attr_int(ext::kMatMulBias, 0); c.op_type == "MatMul" && (!on.ok() || *on != 1)) return false;
+  if (t->rank() == 0 || t->dim(t->rank() - 1) != nout) return false;  // a broadcast bias: left as is
+  std::vector<float> v = floats_of(*t);
+  for (size_t i = 0; i < v.size(); ++i) v[i] += float(delta[i % size_t(nout)]) * scale;
+  Tensor nt = Tensor::from_f32(v, t->dims());
+  if (view.uses(b) == 1) {
+    model.values[size_t(b)].data = std::move(nt);
+  } else {
+    c.inputs[2] = add_constant(model, model.values[size_t(b)].name + "_compensated", std::move(nt));
+  }
+  return true;
+}
+
+// The consumer's weight slices for channels `pos` (their index along `axis`), times their
+// means, summed per output channel.
+std::vector<double> compensation(const Tensor& w, int axis, const std::vector<int64_t>& pos,
+                                 const std::vector<double>& mean) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= w.dim(i);
+  for (int64_t i = axis + 1; i < w.rank(); ++i) inner *= w.dim(i);
+  const int64_t n = w.dim(axis);
+  const float* p = w.data<float>();
+  // axis 1 ([M, C, taps...] or Gemm transB [N, K]): outputs along axis 0; axis 0 ([K, N]): along 1.
+  std::vector<double> delta(size_t(axis == 0 ? inner : outer), 0.0);
+  for (size_t j = 0; j < pos.size(); ++j)
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t t = 0; t < inner; ++t)
+        delta[size_t(axis == 0 ? t : o)] += mean[j] * double(p[(o * n + pos[j]) * inner + t]);
+  return delta;
+}
+
+void apply(Model& model, GraphView& view, const Plan& plan, const std::vector<int64_t>& keep,
+           std::map<int, ChannelTrack>& tracks, PrunedChannels& info, ChannelPruneStats& st) {
+  const size_t known = model.values.size();  // constants added from here on are read once
+  const int64_t m = plan.m, removed = m - int64_t(keep.size());
+  std::vector<int64_t> gone;  // removed channel indices of the set
+  for (int64_t i = 0, j = 0; i < m; ++i) {
+    if (j < int64_t(keep.size()) && keep[size_t(j)] == i) ++j;
+    else gone.push_back(i);
+  }
+  // Consumers first, on the weights as they are: which channels, and bias compensation.
+  std::set<std::pair<const Node*, int>> seen;
+  for (const ConsumerCut& cc : plan.consumers) {
+    if (!seen.insert({cc.node, cc.axis}).second) continue;
+    const int64_t width = cc.width ? cc.width : m;
+    ChannelTrack& t = tracks[cc.value];
+    if (int64_t(t.ids.size()) != width) {  // first cut here (or means of another shape: not used)
+      t.mean.clear();
+      t.var.clear();
+      t.ids.resize(size_t(width));
+      std::iota(t.ids.begin(), t.ids.end(), 0);
+    }
+    ChannelConsumer out{cc.node->name, cc.axis, {}, false};
+    std::vector<int64_t> pos;
+    std::vector<double> mean;
+    for (int64_t g : gone) {
+      pos.push_back(cc.off + g);
+      out.removed.push_back(t.ids[size_t(cc.off + g)]);
+      if (!t.mean.empty()) mean.push_back(t.mean[size_t(cc.off + g)]);
+    }
+    if (!t.mean.empty()) {
+      const std::vector<double> delta = compensation(*constant_of(model, cc.node->inputs[1]), cc.axis, pos, mean);
+      out.compensated = add_to_bias(model, view, *cc.node, delta, plan);
+      ++(out.compensated ? st.compensated : st.uncompensated);
+    }
+    info.consumers.push_back(std::move(out));
+  }
+  std::set<std::tuple<const Node*, size_t, int>> done;
   for (const Cut& c : plan.cuts) {
-    if (!done.insert({c.node, c.input}).second) continue;
+    if (!done.insert({c.node, c.input, c.axis}).second) continue;
+    const std::vector<int64_t> k = slice_keep(keep, m, c.off, c.width);
     if (c.input == 0) {  // depthwise marker: its group is the new channel count
       Attribute g;
       g.kind = Attribute::Kind::kInt;
-      g.i = int64_t(keep.size());
+      g.i = int64_t(k.size());
       c.node->attrs["group"] = g;
       continue;
     }
     const int v = c.node->inputs[c.input];
-    Tensor t = gather(*constant_of(model, v), c.axis, keep);
-    if (view.uses(v) == 1) {
+    Tensor t = gather(*constant_of(model, v), c.axis, k);
+    if (size_t(v) >= known || view.uses(v) == 1) {
       Value& val = model.values[size_t(v)];
       val.shape = shape_from_dims(t.dims());
       val.data = std::move(t);
@@ -323,16 +213,28 @@ void apply(Model& model, GraphView& view, const Plan& plan, const std::vector<in
       c.node->inputs[c.input] = add_constant(model, model.values[size_t(v)].name + "_pruned", std::move(t));
     }
   }
-  for (int v : plan.values) {
+  for (const auto& [v, off, width] : plan.values) {
+    if (auto it = tracks.find(v); it != tracks.end()) {
+      const std::vector<int64_t> k = slice_keep(keep, m, off, width);
+      ChannelTrack& t = it->second;
+      ChannelTrack nt;
+      for (int64_t i : k) {
+        if (!t.ids.empty()) nt.ids.push_back(t.ids[size_t(i)]);
+        if (!t.mean.empty()) nt.mean.push_back(t.mean[size_t(i)]);
+        if (!t.var.empty()) nt.var.push_back(t.var[size_t(i)]);
+      }
+      t = std::move(nt);
+    }
     Value& val = model.values[size_t(v)];
     if (!val.shape) continue;
     const int r = int(val.shape->size());
-    if (r + ax < 0) continue;
-    (*val.shape)[size_t(r + ax)] = Dim{int64_t(keep.size()), ""};
+    if (r + plan.ax < 0) continue;
+    Dim& d = (*val.shape)[size_t(r + plan.ax)];
+    if (!width) d = Dim{int64_t(keep.size()), ""};
+    else d = Dim{width - removed, ""};
   }
   view.refresh();
 }
-
 }  // namespace
 
 int64_t float_params(const Model& model) {
@@ -344,23 +246,42 @@ int64_t float_params(const Model& model) {
 
 Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions& o) {
   if (!(o.fraction >= 0 && o.fraction < 1)) return invalid_argument("channel pruning fraction must be in [0, 1)");
+  for (const auto& [name, f] : o.fractions)
+    if (!(f >= 0 && f < 1)) return invalid_argument("channel pruning fraction of '" + name + "' must be in [0, 1)");
   ChannelPruneStats st;
   st.params_before = float_params(model);
+  std::map<int, ChannelTrack> tracks;
+  if (!o.calibration.empty()) {
+    ChannelStatsMap means;
+    if (o.channel_means) {
+      means = *o.channel_means;
+    } else {
+      KILN_ASSIGN_OR_RETURN(means, consumer_input_means(model, o.calibration));
+    }
+    for (auto& [v, cs] : means) {
+      ChannelTrack& t = tracks[v];
+      t.ids.resize(cs.mean.size());
+      std::iota(t.ids.begin(), t.ids.end(), 0);
+      t.mean = std::move(cs.mean);
+      t.var = std::move(cs.var);
+    }
+    st.calibration_samples = int(o.calibration.size());
+  }
   GraphView view(model);
   std::vector<Node*> producers;
   for (Node& n : model.graph.nodes)  // main graph only: subgraph values are not followed
-    if (is_conv(n) || (is_onnx(n) && (n.op_type == "Gemm" || n.op_type == "MatMul"))) producers.push_back(&n);
+    if (is_conv(n) || gemm_like(n)) producers.push_back(&n);
+  std::set<const Node*> done;  // in a group already pruned or refused
   for (Node* p : producers) {
+    if (done.count(p)) continue;
     Plan plan;
-    int ax = 0;
-    int64_t m = 0;
     auto skip = [&](const std::string& why) { st.skipped.push_back(p->describe() + ": " + why); };
     if (name_matches(p->name, o.exclude) ||
         (input_of(*p, 1) != kNoValue && name_matches(model.values[size_t(p->inputs[1])].name, o.exclude))) {
       skip("excluded");
       continue;
     }
-    std::string why = plan_producer(model, *p, ax, m, plan);
+    std::string why = producer_cuts(model, *p, plan.ax, plan.m, plan.cuts);
     if (!why.empty()) {
       if (why.rfind("grouped", 0) != 0) skip(why);  // depthwise layers are not producers: no line
       continue;
@@ -369,48 +290,81 @@ Result<ChannelPruneStats> prune_channels(Model& model, const ChannelPruneOptions
       skip("weight shared with another node");
       continue;
     }
+    const int64_t m = plan.m;
     if (m < o.min_channels) {
       skip(std::to_string(m) + " output channels: too few to prune");
       continue;
     }
-    const int64_t keep_n = rounded_keep(m, o.fraction);
-    if (keep_n >= m) {
-      skip(std::to_string(m) + " output channels: nothing to remove after rounding to the kernel tile");
-      continue;
-    }
-    why = follow(model, view, p->outputs[0], ax, m, is_conv(*p) ? int(constant_of(model, p->inputs[1])->rank()) : -1,
-                 plan);
+    if (is_conv(*p)) plan.rank0 = int(constant_of(model, p->inputs[1])->rank());
+    why = follow_channel_set(model, view, o, plan, *p);
+    done.insert(plan.members.begin(), plan.members.end());  // walked once, whatever the outcome
+    const std::string group =
+        plan.members.size() > 1 ? " (residual group of " + std::to_string(plan.members.size()) + " producers)" : "";
     if (!why.empty()) {
-      skip(why);
+      skip(why + group);
       continue;
     }
-    if (plan.info.consumers.empty()) {
-      skip("no consumer whose input channels could be cut");
+    const auto own = o.fractions.find(p->name);
+    const double fraction = own != o.fractions.end() ? own->second : o.listed_only ? 0.0 : o.fraction;
+    if (fraction <= 0) {
+      skip("kept whole (its own fraction is 0)" + group);
       continue;
     }
-    // L1 norm per output channel (the producer's first cut is its weight, output axis).
-    const Tensor& w = *constant_of(model, p->inputs[1]);
-    const Cut& wc = plan.cuts.front();
-    const int64_t wa = wc.axis < 0 ? w.rank() + wc.axis : wc.axis;
-    int64_t inner = 1;
-    for (int64_t i = wa + 1; i < w.rank(); ++i) inner *= w.dim(i);
-    std::vector<double> norm(static_cast<size_t>(m), 0.0);
-    for (int64_t i = 0; i < w.size(); ++i) norm[size_t((i / inner) % m)] += std::fabs(w.data<float>()[i]);
-    if (!plan.bn_scale.empty())
-      for (int64_t c = 0; c < m; ++c) norm[size_t(c)] *= plan.bn_scale[size_t(c)];
+    const int64_t keep_n = rounded_keep(m, fraction);
+    if (keep_n >= m) {
+      skip(std::to_string(m) + " output channels: nothing to remove after rounding to the kernel tile" + group);
+      continue;
+    }
+    if (plan.consumers.empty()) {
+      skip("no consumer whose input channels could be cut" + group);
+      continue;
+    }
+    // Importance: with calibration, what each channel adds to its consumers' outputs
+    // (activation_scores); else each member's L1 norm per output channel (times an unfolded
+    // BN's scale), divided by its mean so members of a residual group weigh alike; summed.
+    std::vector<double> score(size_t(m), 0.0);
+    const bool measured = activation_scores(model, plan, tracks, score);
+    for (Node* q : measured ? std::vector<Node*>{} : plan.members) {
+      const Tensor& w = *constant_of(model, q->inputs[1]);
+      int64_t wa = 0;
+      for (const Cut& c : plan.cuts)
+        if (c.node == q && c.input == 1) {
+          wa = c.axis < 0 ? w.rank() + c.axis : c.axis;
+          break;
+        }
+      int64_t inner = 1;
+      for (int64_t i = wa + 1; i < w.rank(); ++i) inner *= w.dim(i);
+      std::vector<double> norm(size_t(m), 0.0);
+      for (int64_t i = 0; i < w.size(); ++i) norm[size_t((i / inner) % m)] += std::fabs(w.data<float>()[i]);
+      for (Node* c : view.consumers(q->outputs[0]))  // BN right after the producer
+        if (is_onnx(*c) && c->op_type == "BatchNormalization" && c->inputs[0] == q->outputs[0]) {
+          const Tensor* g = constant_of(model, input_of(*c, 1));
+          const Tensor* var = constant_of(model, input_of(*c, 4));
+          auto e = c->attr_float("epsilon", 1e-5f);
+          const float eps = e.ok() ? *e : 1e-5f;
+          if (g && var && g->size() == m && var->size() == m)
+            for (int64_t i = 0; i < m; ++i)
+              norm[size_t(i)] *= std::fabs(g->data<float>()[i]) / std::sqrt(var->data<float>()[i] + eps);
+        }
+      const double mean = std::accumulate(norm.begin(), norm.end(), 0.0) / double(m);
+      for (int64_t i = 0; i < m; ++i) score[size_t(i)] += mean > 0 ? norm[size_t(i)] / mean : 0.0;
+    }
     std::vector<int64_t> order(static_cast<size_t>(m));
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return norm[size_t(a)] > norm[size_t(b)]; });
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return score[size_t(a)] > score[size_t(b)]; });
     std::vector<int64_t> keep(order.begin(), order.begin() + keep_n);
     std::sort(keep.begin(), keep.end());
-    apply(model, view, plan, keep, ax);
-    plan.info.node = p->name;
-    plan.info.before = m;
-    plan.info.after = keep_n;
-    plan.info.kept = keep;
-    st.channels_before += m;
-    st.channels_after += keep_n;
-    st.pruned.push_back(std::move(plan.info));
+    PrunedChannels info;
+    info.node = p->name;
+    for (Node* q : plan.members) info.group.push_back(q->name);
+    info.through = plan.through;
+    info.before = m;
+    info.after = keep_n;
+    info.kept = keep;
+    apply(model, view, plan, keep, tracks, info, st);
+    st.channels_before += m * int64_t(plan.members.size());
+    st.channels_after += keep_n * int64_t(plan.members.size());
+    st.pruned.push_back(std::move(info));
   }
   if (Status s = validate_and_sort(model); !s.ok()) return s.with_context("after channel pruning");
   if (Status s = infer_shapes(model); !s.ok()) return s.with_context("after channel pruning");

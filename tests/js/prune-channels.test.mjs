@@ -1,8 +1,9 @@
 // `kiln compress --prune-channels 0.3` end to end on the real classifier: the report
-// (layers, channels, params, MACs before -> after) printed and stored, a smaller file with
-// fewer parameters and MACs, and the pruned model running natively and in WASM with both
-// builds agreeing; combined with --fp16 too. One-shot pruning without fine-tuning costs
-// accuracy: that is reported (README), not asserted here.
+// (layers, channels, params, MACs before -> after, residual groups, bias compensation)
+// printed and stored, a smaller file with fewer parameters and MACs than before residual
+// groups were followed, and the pruned model running natively and in WASM with both builds
+// agreeing; combined with --fp16 and with --prune-sensitivity too. Accuracy is reported in
+// the README (kiln eval), not asserted here.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -49,7 +50,12 @@ async function runWasm(model, input) {
 
 describe('kiln compress --prune-channels (classifier)', () => {
   const full = path.join(TMP, 'cls.kiln');
-  const files = { ch30: path.join(TMP, 'cls.ch30.kiln'), ch30fp16: path.join(TMP, 'cls.ch30fp16.kiln') };
+  const files = {
+    ch30: path.join(TMP, 'cls.ch30.kiln'),
+    ch30fp16: path.join(TMP, 'cls.ch30fp16.kiln'),
+    ch30sens: path.join(TMP, 'cls.ch30sens.kiln'),
+  };
+  let sensReport;
   let report;
 
   before(() => {
@@ -58,19 +64,29 @@ describe('kiln compress --prune-channels (classifier)', () => {
       '--latency-runs', '1', '-o', files.ch30);
     cli('compress', full, '--prune-channels', '0.3', '--fp16', '--input-shape', 'x=1,3,48,192', '--no-eval',
       '-o', files.ch30fp16);
+    sensReport = cli('compress', full, '--prune-channels', '0.3', '--prune-sensitivity', '--calib-count', '4',
+      '--input-shape', 'x=1,3,48,192', '--no-eval', '-o', files.ch30sens);
   });
 
   it('prints layers, channels, params and MACs before -> after, and what it left alone', () => {
-    assert.match(report, /channel-pruned (\d+) layers \(channels \d+ -> \d+; \d+ left alone\), params \d+ -> \d+, MACs \d+ -> \d+/);
+    assert.match(report, /channel-pruned (\d+) layers in \d+ channel sets \(channels \d+ -> \d+; \d+ left alone\), params \d+ -> \d+, MACs \d+ -> \d+/);
     assert.match(report, /pruned .+: \d+ -> \d+ channels/);
-    assert.match(report, /not pruned: .*residual group/);
+    assert.match(report, /pruned .+: \d+ -> \d+ channels \(residual group of \d+ layers\)/);
+    assert.match(report, /bias compensation: channel means over 8 calibration inputs folded into [1-9]\d* consumers/);
+    assert.match(sensReport, /sensitivity \(output SNR with each set pruned alone at 0.3 -> its fraction\): .*-> 0\.00;/);
     assert.match(report, /latency \(native, 1 thread, CPU time, median of 1\): [0-9.]+ ms -> [0-9.]+ ms/);
   });
 
   it('stores the report; the file, params and MACs are smaller', () => {
     const p = stored(files.ch30);
     assert.equal(p.mode, 'chprune30');
-    assert.ok(p.channel_pruned_layers >= 3, JSON.stringify(p));
+    // Before residual groups were followed: 17 layers, 127 K -> 87 K parameters.
+    assert.ok(p.channel_pruned_layers >= 20, JSON.stringify(p));
+    assert.ok(p.channel_sets < p.channel_pruned_layers);
+    assert.ok(p.params_after < 0.65 * p.params_before, `${p.params_after} of ${p.params_before}`);
+    assert.equal(p.calibration_samples, 8);
+    assert.ok(p.bias_compensated_consumers > 0);
+    assert.ok(stored(files.ch30sens).prune_sensitivity.length >= 10);
     assert.ok(p.channels_after < p.channels_before);
     assert.ok(p.params_after < p.params_before);
     assert.ok(p.macs_after < p.macs_before);
@@ -92,9 +108,13 @@ describe('kiln compress --prune-channels (classifier)', () => {
     }
   });
 
-  it('refuses bad --prune-channels values and names the problem', () => {
+  it('refuses bad --prune-channels / --prune-sensitivity use and names the problem', () => {
     for (const bad of ['1.5', '0', 'half'])
       assert.throws(() => cli('compress', full, '--prune-channels', bad, '--no-eval', '-o', path.join(TMP, 'bad.kiln')),
         (e) => /--prune-channels/.test(e.stderr), bad);
+    assert.throws(() => cli('compress', full, '--fp16', '--prune-sensitivity', '-o', path.join(TMP, 'bad.kiln')),
+      (e) => /--prune-sensitivity goes with --prune-channels/.test(e.stderr));
+    assert.throws(() => cli('compress', full, '--prune-channels', '0.3', '--prune-sensitivity', '--calib-count', '0',
+      '--no-eval', '-o', path.join(TMP, 'bad.kiln')), (e) => /needs calibration inputs/.test(e.stderr));
   });
 });

@@ -20,6 +20,7 @@
 #include "compress/int8_dynamic.h"
 #include "compress/prune.h"
 #include "compress/prune_channels.h"
+#include "compress/prune_sensitivity.h"
 #include "format/model_io.h"
 #include "graph/input_shapes.h"
 #include "platform/platform.h"
@@ -42,6 +43,8 @@ struct CompressOptions {
   std::string prune;  // "0.5" (magnitude) or "2:4" (N:M); empty: no pruning
   bool prune_global = false;
   std::string prune_channels;  // "0.3": structured channel pruning (prune_channels.h)
+  bool prune_sensitivity = false;  // per-set fractions by output SNR (prune_sensitivity.h)
+  int calib_count = 8;  // --prune-channels: inputs the bias compensation measures means on (0: off)
   int eval_count = 8;
   std::string keys;
   double auto_precision = NAN;  // --auto-precision DB (NaN: off)
@@ -172,6 +175,8 @@ int run_compress(const CompressOptions& o) {
     return fail("--auto-precision is a per-layer SNR in dB, in [0, 120]");
   if (o.auto_max_layers < 0) return fail("--auto-max-layers must be >= 0");
   if (o.eval_runs < 1 || o.eval_runs > 1000) return fail("--eval-runs must be in [1, 1000]");
+  if (o.calib_count < 0 || o.calib_count > 1000) return fail("--calib-count must be in [0, 1000]");
+  if (o.prune_sensitivity && o.prune_channels.empty()) return fail("--prune-sensitivity goes with --prune-channels F");
   if (o.latency_runs < 0 || o.latency_runs > 1000) return fail("--latency-runs must be in [0, 1000]");
   if (o.threads > 64) return fail("--threads must be at most 64 (0 = all cores)");
   std::map<std::string, Dims> dims;
@@ -192,6 +197,7 @@ int run_compress(const CompressOptions& o) {
   // Channel pruning first (a smaller dense graph), then pruning (it reads float32 weights),
   // then int8, then fp16.
   ChannelPruneStats chprune_stats;
+  std::vector<SetSensitivity> sensitivity;  // --prune-sensitivity: per set, most sensitive first
   int64_t macs_before = -1, macs_after = -1;
   if (!o.prune_channels.empty()) {
     progress("pruning " + o.prune_channels + " of the output channels of Conv / Gemm / MatMul layers");
@@ -211,14 +217,30 @@ int run_compress(const CompressOptions& o) {
     ChannelPruneOptions co;
     co.fraction = channel_fraction;
     co.exclude = o.exclude;
-    auto cs = prune_channels(*model, co);
-    if (!cs.ok()) return fail(cs.status().with_context(o.input));
-    chprune_stats = *cs;
+    if (o.calib_count > 0) {  // bias compensation: channel means on the rendered eval set
+      auto calib = channel_calibration_set(*model, o.calib_count, dims);
+      if (!calib.ok())
+        return fail(calib.status().with_context("calibration inputs for bias compensation (--calib-count 0: none)"));
+      co.calibration = std::move(calib).value();
+    }
+    if (o.prune_sensitivity) {
+      auto sp = prune_channels_by_sensitivity(*model, co);
+      if (!sp.ok()) return fail(sp.status().with_context(o.input));
+      chprune_stats = sp->stats;
+      sensitivity = sp->sets;
+    } else {
+      auto cs = prune_channels(*model, co);
+      if (!cs.ok()) return fail(cs.status().with_context(o.input));
+      chprune_stats = *cs;
+    }
     if (macs_before >= 0)
       if (auto mc = count_macs(*model, dims); mc.ok()) macs_after = *mc;
     if (chprune_stats.pruned.empty()) {
       for (const std::string& line : chprune_stats.skipped) std::cerr << "  not pruned: " << line << "\n";
-      return fail(o.input + ": no channel set could be pruned (reasons above)");
+      return fail(o.input + (chprune_stats.skipped.empty()
+                                 ? ": no Conv / Gemm / MatMul in the main graph to prune (layers inside If / Loop "
+                                   "bodies are not followed)"
+                                 : ": no channel set could be pruned (reasons above)"));
     }
   }
   PruneStats prune_stats;
@@ -340,15 +362,20 @@ int run_compress(const CompressOptions& o) {
   }
   if (!o.prune_channels.empty()) {
     report["prune_channels"] = channel_fraction;
-    report["channel_pruned_layers"] = chprune_stats.pruned.size();
+    report["channel_pruned_layers"] = chprune_stats.layers();
+    report["channel_sets"] = chprune_stats.pruned.size();
     report["channels_before"] = chprune_stats.channels_before;
     report["channels_after"] = chprune_stats.channels_after;
     report["params_before"] = chprune_stats.params_before;
     report["params_after"] = chprune_stats.params_after;
     if (macs_before >= 0 && macs_after >= 0) report["macs_before"] = macs_before, report["macs_after"] = macs_after;
     for (const PrunedChannels& p : chprune_stats.pruned)
-      report["channel_pruned"].push_back({{"node", p.node}, {"before", p.before}, {"after", p.after}});
+      report["channel_pruned"].push_back({{"node", p.node}, {"group", p.group}, {"before", p.before}, {"after", p.after}});
     report["channel_prune_skipped"] = chprune_stats.skipped;
+    report["calibration_samples"] = chprune_stats.calibration_samples;
+    for (const SetSensitivity& s : sensitivity)
+      report["prune_sensitivity"].push_back({{"node", s.node}, {"snr_db", s.snr_db}, {"fraction", s.fraction}});
+    report["bias_compensated_consumers"] = chprune_stats.compensated;
   }
   if (!o.prune.empty()) {
     report["prune"] = o.prune;
@@ -365,7 +392,8 @@ int run_compress(const CompressOptions& o) {
 
   std::cout << o.input << " ->";
   if (!o.prune_channels.empty()) {
-    std::cout << " channel-pruned " << chprune_stats.pruned.size() << " layers (channels "
+    std::cout << " channel-pruned " << chprune_stats.layers() << " layers in " << chprune_stats.pruned.size()
+              << " channel sets (channels "
               << chprune_stats.channels_before << " -> " << chprune_stats.channels_after << "; "
               << chprune_stats.skipped.size() << " left alone), params " << chprune_stats.params_before << " -> "
               << chprune_stats.params_after;
@@ -374,8 +402,23 @@ int run_compress(const CompressOptions& o) {
                 << fmt("%.1f%%", 100.0 * double(macs_before - macs_after) / double(std::max<int64_t>(macs_before, 1)))
                 << " fewer)";
     std::cout << (!o.prune.empty() || o.int8 || o.fp16 ? ";" : "") << "\n";
-    for (const PrunedChannels& p : chprune_stats.pruned)
-      std::cout << "  pruned " << p.node << ": " << p.before << " -> " << p.after << " channels\n";
+    if (!sensitivity.empty()) {
+      std::cout << "  sensitivity (output SNR with each set pruned alone at " << o.prune_channels
+                << " -> its fraction):";
+      for (const SetSensitivity& s : sensitivity)
+        std::cout << " " << s.node << (s.layers > 1 ? "+" + std::to_string(s.layers - 1) : "") << " "
+                  << fmt("%.1f dB", s.snr_db) << " -> " << fmt("%.2f", s.fraction) << ";";
+      std::cout << "\n";
+    }
+    if (chprune_stats.calibration_samples > 0)
+      std::cout << "  bias compensation: channel means over " << chprune_stats.calibration_samples
+                << " calibration inputs folded into " << chprune_stats.compensated << " consumers ("
+                << chprune_stats.uncompensated << " without a bias to fold into)\n";
+    for (const PrunedChannels& p : chprune_stats.pruned) {
+      std::cout << "  pruned " << p.node << ": " << p.before << " -> " << p.after << " channels";
+      if (p.group.size() > 1) std::cout << " (residual group of " << p.group.size() << " layers)";
+      std::cout << "\n";
+    }
     for (const std::string& line : chprune_stats.skipped) std::cout << "  not pruned: " << line << "\n";
   }
   if (!o.prune.empty())
@@ -484,7 +527,14 @@ Command add_compress(CLI::App& root) {
                   "N:M (2:4 = 2 of every 4 along the input channels); such layers run on sparse kernels");
   app->add_option("--prune-channels", o->prune_channels,
                   "Remove this fraction (e.g. 0.3) of the output channels of Conv/Gemm/MatMul layers, lowest L1 "
-                  "norm first, and the matching input channels downstream: a smaller dense model");
+                  "norm first, and the matching input channels downstream (through residual Adds, as one group, and "
+                  "Concats): a smaller dense model");
+  app->add_flag("--prune-sensitivity", o->prune_sensitivity,
+                "With --prune-channels F: prune each channel set alone first and give the sets fractions from 0 "
+                "(most harmful to the outputs) to 2F (least), mean F");
+  app->add_option("--calib-count", o->calib_count,
+                  "With --prune-channels: rendered inputs (the kiln eval set; random ones for other models) on which "
+                  "removed channels' means are measured and folded into the next layer's bias (default 8; 0: off)");
   app->add_flag("--prune-global", o->prune_global, "With --prune 0.x: one magnitude threshold over all weights");
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
   app->add_option("--exclude", o->exclude, "Keep this node or weight (name, or prefix ending in *) as it is; repeatable");
