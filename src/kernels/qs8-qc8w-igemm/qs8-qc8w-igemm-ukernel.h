@@ -69,14 +69,29 @@ inline __attribute__((always_inline)) void qs8_igemm_ukernel(size_t mr, size_t n
       }
       for (size_t b = 0; b < full; ++b, w += 8 * NR) qs8_igemm_block<S, MR, NV>(acc, ap, w);
       if (rest != 0) {
-        // The last kc % 8 channels through a zeroed local block: no read past kc (the
-        // weights there are zero, so the padding values would not matter, only readability).
+        // The last kc % 8 channels through a local block: no read past kc (the weights
+        // there are zero, so the padding values would not matter, only readability).
+        // Gathered as 4 + 2 + 1 byte loads (little-endian, as x86 and WebAssembly are):
+        // a variable-length memcpy would be a library call per row and tap.
         alignas(16) int8_t tail[MR][8];
         const int8_t* tp[MR];
 #pragma GCC unroll 16
         for (size_t i = 0; i < MR; ++i) {
-          std::memset(tail[i], 0, 8);
-          std::memcpy(tail[i], ap[i], rest);
+          const int8_t* q = ap[i];
+          uint64_t bits = 0;
+          size_t t = 0;
+          if (rest & 4) {
+            uint32_t v;
+            std::memcpy(&v, q, 4);
+            bits = v, t = 4;
+          }
+          if (rest & 2) {
+            uint16_t v;
+            std::memcpy(&v, q + t, 2);
+            bits |= uint64_t{v} << (8 * t), t += 2;
+          }
+          if (rest & 1) bits |= uint64_t{static_cast<uint8_t>(q[t])} << (8 * t);
+          std::memcpy(tail[i], &bits, 8);
           tp[i] = tail[i];
         }
         qs8_igemm_block<S, MR, NV>(acc, tp, w);
