@@ -35,6 +35,14 @@ struct QS8ConvQuant {
 
 class QS8ConvNhwc {
  public:
+  QS8ConvNhwc() = default;
+  // Movable, not copyable: the cached indirection buffer points at this object's zero row
+  // (a move keeps the vectors' storage, a copy would not).
+  QS8ConvNhwc(QS8ConvNhwc&&) = default;
+  QS8ConvNhwc& operator=(QS8ConvNhwc&&) = default;
+  QS8ConvNhwc(const QS8ConvNhwc&) = delete;
+  QS8ConvNhwc& operator=(const QS8ConvNhwc&) = delete;
+
   // w: int8 [out_channels, in_channels, kh, kw] (ONNX order, group 1, zero point 0);
   // w_scale: out_channels floats, or one (per tensor) when w_scale_count == 1;
   // bias: out_channels int32 (scale x_scale * w_scale[m]) or null.

@@ -3,11 +3,13 @@
 // and requantize(), what src/ops/qlinear_conv.cc runs) on transposed data, bit for bit:
 // 1x1, 3x3 stride 2 with asymmetric pads, dilation, batch 2, 3 input channels (not a
 // multiple of the 8-channel block), per-tensor weight scale, a Relu-style clamp, a moved
-// input and a changed geometry (the cached indirection), 1 vs 3 threads; plus
+// input, a changed geometry and a move (the cached indirection), 1 vs 3 threads; plus
 // qs8_conv_nhwc_reference and the errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -180,6 +182,25 @@ TEST(QS8ConvNhwc, MovedInputAndChangedGeometry) {
     ASSERT_TRUE(conv.run(l->geometry(), x.data() + 32 + 7 * (l == &b), y.data()).ok());
     ASSERT_EQ(y, want);
   }
+}
+
+// A moved runner keeps its cached indirection buffer valid (it points at the zero row).
+TEST(QS8ConvNhwc, MoveKeepsTheCache) {
+  Layer l;
+  l.h = 6, l.w = 5, l.cin = 11, l.cout = 9;
+  const Data d = make_data(l, 13);
+  QS8ConvNhwc a;
+  ASSERT_TRUE(a.pack(l.cout, l.cin, l.kh, l.kw, d.w.data(), d.w_scale.data(), d.w_scale.size(), d.bias.data(),
+                     d.quant).ok());
+  std::vector<int8_t> y(l.h * l.w * l.cout);
+  ASSERT_TRUE(a.run(l.geometry(), d.x.data(), y.data()).ok());
+  QS8ConvNhwc b(std::move(a));
+  std::vector<QS8ConvNhwc> many;
+  many.push_back(std::move(b));
+  many.emplace_back();  // reallocates: moves the first again
+  std::fill(y.begin(), y.end(), int8_t{0});
+  ASSERT_TRUE(many[0].run(l.geometry(), d.x.data(), y.data()).ok());
+  EXPECT_EQ(y, qlinear_reference(l, d));
 }
 
 TEST(QS8ConvNhwc, ThreadsGiveIdenticalResults) {
