@@ -30,19 +30,17 @@ inline __attribute__((always_inline)) void qs8_gemm_requant_store(const typename
   const VF vmagic = F::splat(kMagic);
   const int32_t zp_less_magic = params->output_zero_point - kMagicBits;
   for (size_t i = 0; i < MR; ++i) {
-    alignas(64) float tmp[NR];
+    alignas(64) int8_t tmp[NR];
 #pragma GCC unroll 16
     for (size_t v = 0; v < NV; ++v) {
       VF y = F::mul(S::to_f32(acc[i][v]), F::load(scale + v * L));
       y = F::add(F::min(F::max(y, vlo), vhi), vmagic);
-      F::store(tmp + v * L, y);
+      S::store_q8(tmp + v * L, y, zp_less_magic);  // narrowed in registers
     }
-    int8_t* out = cr[i];
-    for (size_t j = 0; j < cols; ++j) {
-      int32_t bits;
-      std::memcpy(&bits, tmp + j, 4);
-      out[j] = static_cast<int8_t>(bits + zp_less_magic);
-    }
+    if (cols == NR)
+      std::memcpy(cr[i], tmp, NR);
+    else
+      for (size_t j = 0; j < cols; ++j) cr[i][j] = tmp[j];
     cr[i] += cols;
   }
 }

@@ -17,15 +17,9 @@ namespace kiln {
 namespace {
 
 template <class S, size_t MR, size_t NV>
-inline __attribute__((always_inline)) void qs8_igemm_block(typename S::VI (&acc)[MR][NV], const int8_t* (&ap)[MR],
-                                                           const int8_t* w) {
+inline __attribute__((always_inline)) void qs8_igemm_pairs(typename S::VI (&acc)[MR][NV],
+                                                           const typename S::VA (&va)[MR], const int8_t* w) {
   constexpr size_t NR = NV * S::kLanes;
-  typename S::VA va[MR];
-#pragma GCC unroll 16
-  for (size_t i = 0; i < MR; ++i) {
-    va[i] = S::load_block(ap[i]);
-    ap[i] += 8;
-  }
   qd8_gemm_pair<S, MR, NV, 0>(acc, va, w);
   qd8_gemm_pair<S, MR, NV, 1>(acc, va, w + 2 * NR);
   qd8_gemm_pair<S, MR, NV, 2>(acc, va, w + 4 * NR);
@@ -67,14 +61,21 @@ inline __attribute__((always_inline)) void qs8_igemm_ukernel(size_t mr, size_t n
         // Unsigned wrap-around lets a_offset move pointers backwards too.
         ap[i] = p == zero ? p : reinterpret_cast<const int8_t*>(reinterpret_cast<uintptr_t>(p) + a_offset);
       }
-      for (size_t b = 0; b < full; ++b, w += 8 * NR) qs8_igemm_block<S, MR, NV>(acc, ap, w);
+      for (size_t b = 0; b < full; ++b, w += 8 * NR) {
+        typename S::VA va[MR];
+#pragma GCC unroll 16
+        for (size_t i = 0; i < MR; ++i) {
+          va[i] = S::load_block(ap[i]);
+          ap[i] += 8;
+        }
+        qs8_igemm_pairs<S, MR, NV>(acc, va, w);
+      }
       if (rest != 0) {
-        // The last kc % 8 channels through a local block: no read past kc (the weights
-        // there are zero, so the padding values would not matter, only readability).
-        // Gathered as 4 + 2 + 1 byte loads (little-endian, as x86 and WebAssembly are):
-        // a variable-length memcpy would be a library call per row and tap.
-        alignas(16) int8_t tail[MR][8];
-        const int8_t* tp[MR];
+        // The last kc % 8 channels: no read past kc (the weights there are zero, so the
+        // padding values would not matter, only readability). Gathered in a register with
+        // 4 + 2 + 1 byte loads (little-endian, as x86 and WebAssembly are): a variable-length
+        // memcpy would be a library call, a local array a round trip through memory.
+        typename S::VA va[MR];
 #pragma GCC unroll 16
         for (size_t i = 0; i < MR; ++i) {
           const int8_t* q = ap[i];
@@ -91,10 +92,9 @@ inline __attribute__((always_inline)) void qs8_igemm_ukernel(size_t mr, size_t n
             bits |= uint64_t{v} << (8 * t), t += 2;
           }
           if (rest & 1) bits |= uint64_t{static_cast<uint8_t>(q[t])} << (8 * t);
-          std::memcpy(tail[i], &bits, 8);
-          tp[i] = tail[i];
+          va[i] = S::block_from_bits(bits);
         }
-        qs8_igemm_block<S, MR, NV>(acc, tp, w);
+        qs8_igemm_pairs<S, MR, NV>(acc, va, w);
         w += 8 * NR;
       }
     }
