@@ -38,9 +38,10 @@ Result<std::vector<float>> multipliers(size_t n, const float* w_scale, size_t w_
   return out;
 }
 
-// The int32 sums stay exact while every |product| (< 2^15) summed over K taps x channels
-// plus the bias and the zero-point correction fits: K < 2^15 leaves ample room.
-constexpr size_t kMaxReduction = size_t{1} << 15;
+// The int32 sums stay exact while K = taps x channels < 2^16: |x - x_zp| * |w| <= 255 * 128
+// per product, so the centered sum stays below 2^31 (and the kernels' split sum a * w plus
+// the packed -x_zp * sum w, each below 2^30, equals it).
+constexpr size_t kMaxReduction = size_t{1} << 16;
 
 Status check_geometry(const ConvGeometry& g, size_t n, size_t kc, size_t kh, size_t kw) {
   if (g.rank != 2 || g.groups != 1)

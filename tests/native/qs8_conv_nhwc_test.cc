@@ -245,6 +245,10 @@ TEST(QS8ConvNhwc, ErrorsNameTheProblem) {
   st = conv.pack(l.cout, l.cin, 3, 3, d.w.data(), neg.data(), neg.size(), nullptr, d.quant);
   EXPECT_NE(st.message().find("w_scale[3]"), std::string::npos) << st.message();
   EXPECT_FALSE(conv.packed());
+  // 8192 channels x 9 taps: past what int32 sums hold exactly (rejected before w is read).
+  st = conv.pack(4, 8192, 3, 3, d.w.data(), d.w_scale.data(), 1, nullptr, d.quant);
+  EXPECT_EQ(st.code(), Code::kUnsupported) << st.message();
+  EXPECT_NE(st.message().find("73728 products"), std::string::npos) << st.message();
 
   ASSERT_TRUE(conv.pack(l.cout, l.cin, 3, 3, d.w.data(), d.w_scale.data(), d.w_scale.size(), nullptr, d.quant).ok());
   ConvGeometry g = l.geometry();
