@@ -26,6 +26,8 @@ struct I32x4Simd128 {
   using F = F32x4Simd128;
   static constexpr size_t kLanes = 4;
   static VA load_block(const int8_t* p) { return wasm_i16x8_load8x8(p); }
+  // The same block from 8 bytes already in a register (little-endian: byte 0 is k).
+  static VA block_from_bits(uint64_t bits) { return wasm_i16x8_extend_low_i8x16(wasm_i64x2_splat(static_cast<int64_t>(bits))); }
   template <int J>
   static VI pair(VA a) { return wasm_i32x4_shuffle(a, a, J, J, J, J); }
   static VI load_w(const int8_t* p) { return wasm_i16x8_load8x8(p); }
@@ -35,6 +37,15 @@ struct I32x4Simd128 {
   static VI mul_i32(VI a, VI b) { return wasm_i32x4_mul(a, b); }
   static F::V to_f32(VI v) { return wasm_f32x4_convert_i32x4(v); }
   static F::V mul_f32(F::V a, F::V b) { return wasm_f32x4_mul(a, b); }
+  // qs8 epilogue: y holds clamp(acc * scale) + 1.5 * 2^23, whose low mantissa bits are the
+  // rounded integer; bits + (zp - 0x4B400000) is the int8 result; kLanes bytes stored at p.
+  static void store_q8(int8_t* p, F::V y, int32_t zp_less_magic) {
+    v128_t q = wasm_i32x4_add(y, wasm_i32x4_splat(zp_less_magic));
+    q = wasm_i16x8_narrow_i32x4(q, q);
+    q = wasm_i8x16_narrow_i16x8(q, q);
+    const int32_t bytes = wasm_i32x4_extract_lane(q, 0);
+    std::memcpy(p, &bytes, 4);
+  }
 };
 #endif
 
@@ -49,6 +60,9 @@ struct I32x8Avx2 {
     std::memcpy(&bits, p, sizeof bits);
     return _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_cvtsi64_si128(bits)));
   }
+  static VA block_from_bits(uint64_t bits) {
+    return _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(bits))));
+  }
   template <int J>
   static VI pair(VA a) { return _mm256_shuffle_epi32(a, J * 0x55); }
   static VI load_w(const int8_t* p) {
@@ -60,6 +74,11 @@ struct I32x8Avx2 {
   static VI mul_i32(VI a, VI b) { return _mm256_mullo_epi32(a, b); }
   static F::V to_f32(VI v) { return _mm256_cvtepi32_ps(v); }
   static F::V mul_f32(F::V a, F::V b) { return _mm256_mul_ps(a, b); }
+  static void store_q8(int8_t* p, F::V y, int32_t zp_less_magic) {
+    const __m256i q = _mm256_add_epi32(_mm256_castps_si256(y), _mm256_set1_epi32(zp_less_magic));
+    const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(q16, q16));
+  }
 };
 #endif
 
@@ -75,6 +94,11 @@ struct I32x4Vec {
   static VA load_block(const int8_t* p) {
     VA a;
     for (int i = 0; i < 8; ++i) a.v[i] = p[i];
+    return a;
+  }
+  static VA block_from_bits(uint64_t bits) {
+    VA a;
+    for (int i = 0; i < 8; ++i) a.v[i] = static_cast<int8_t>(static_cast<uint8_t>(bits >> (8 * i)));
     return a;
   }
   // Both int16 of the pair packed in one int32 lane, like the SIMD versions.
@@ -105,6 +129,11 @@ struct I32x4Vec {
   static VI mul_i32(VI a, VI b) { return a * b; }
   static F::V to_f32(VI v) { return F::V{static_cast<float>(v[0]), static_cast<float>(v[1]), static_cast<float>(v[2]), static_cast<float>(v[3])}; }
   static F::V mul_f32(F::V a, F::V b) { return a * b; }
+  static void store_q8(int8_t* p, F::V y, int32_t zp_less_magic) {
+    int32_t bits[4];
+    std::memcpy(bits, &y, sizeof bits);
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<int8_t>(bits[i] + zp_less_magic);
+  }
 };
 
 }  // namespace kiln::simd
