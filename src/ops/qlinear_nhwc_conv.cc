@@ -66,7 +66,9 @@ class QLinearNhwcConvOp final : public Op {
     const bool has_bias = input_present(in, kB);
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, nhwc_conv_geometry(attrs_, in[kX].dims(), in[kW].dims(),
                                                              {{"bias B", has_bias ? &in[kB].dims() : nullptr}}, who_));
-    KILN_RETURN_IF_ERROR(check_output(out[0], nhwc_conv_output_dims(g), who_));
+    if (out[0].dtype() != DType::kI8 || out[0].dims() != nhwc_conv_output_dims(g))
+      return internal_error(who_ + "output buffer is " + dtype_name(out[0].dtype()) + dims_to_string(out[0].dims()) +
+                            ", expected int8" + dims_to_string(nhwc_conv_output_dims(g)));
     const int8_t* x = in[kX].data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
     if (gemm_.packed() && g.groups == 1) {
