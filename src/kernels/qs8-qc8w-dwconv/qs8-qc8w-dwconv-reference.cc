@@ -7,13 +7,6 @@
 
 namespace kiln {
 
-int8_t qs8_requantize(int32_t acc, float scale, const QS8RequantParams& params) {
-  const float lo = static_cast<float>(params.output_min - params.output_zero_point);
-  const float hi = static_cast<float>(params.output_max - params.output_zero_point);
-  const float y = std::min(std::max(static_cast<float>(acc) * scale, lo), hi);
-  return static_cast<int8_t>(std::lrintf(y) + params.output_zero_point);
-}
-
 void qs8_dwconv_reference(size_t channels, size_t pixels, size_t ks, const int8_t* const* input, size_t a_offset,
                           const int8_t* zero, int32_t x_zero_point, const int8_t* w, const int32_t* bias,
                           const float* scale, int8_t* out, size_t out_stride, const QS8RequantParams& params) {

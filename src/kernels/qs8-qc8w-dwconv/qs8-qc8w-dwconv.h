@@ -41,9 +41,8 @@ struct QS8DwconvKernel {
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-list.h"
 #undef KILN_QS8_QC8W_DWCONV
 
-// The requantization of one int32 sum (what every kernel computes per lane): clamp in float
-// first (a huge product cannot overflow the conversion), round half to even, + zero point.
-int8_t qs8_requantize(int32_t acc, float scale, const QS8RequantParams& params);
+// The requantization of one int32 sum (what every kernel computes per lane) is
+// qs8_requantize in qs8-qc8w-gemm.h, shared with the GEMM and IGEMM references.
 
 // The oracle, on unpacked weights: plain loops with the zero point subtracted per element.
 // w: [channels][ks] int8 (ONNX depthwise [C, 1, kh, kw]); bias: channels int32 or null;
