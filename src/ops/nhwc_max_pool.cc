@@ -36,11 +36,14 @@ class NhwcMaxPoolOp final : public Op {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 1, out.size(), 1, who_));
     const Dims& x = in[0].dims();
     KILN_ASSIGN_OR_RETURN(PoolGeometry g, nhwc_pool_geometry(attrs_, x, ceil_mode_, who_));
-    KILN_RETURN_IF_ERROR(check_output(out[0], {x[0], g.out[0], g.out[1], x[3]}, who_));
     if (in[0].dtype() == DType::kI8) {
+      if (out[0].dtype() != DType::kI8 || out[0].dims() != Dims{x[0], g.out[0], g.out[1], x[3]})
+        return internal_error(who_ + "output buffer is " + dtype_name(out[0].dtype()) + dims_to_string(out[0].dims()) +
+                              ", expected int8 like X");
       s8_max_pool(g, static_cast<size_t>(x[3]), in[0].data<int8_t>(), out[0].mutable_data<int8_t>());
       return Status::Ok();
     }
+    KILN_RETURN_IF_ERROR(check_output(out[0], {x[0], g.out[0], g.out[1], x[3]}, who_));
     if (use_reference_kernels()) {
       f32_maxpool_nhwc_reference(g, static_cast<size_t>(x[3]), in[0].data<float>(), out[0].mutable_data<float>());
       return Status::Ok();

@@ -61,6 +61,11 @@ class QLinearMatMulFusedOp final : public Op {
     const Tensor& a = in[kA];
     const size_t k = static_cast<size_t>(in[kB].dim(0)), n = static_cast<size_t>(in[kB].dim(1));
     const size_t rows = k == 0 ? 0 : static_cast<size_t>(a.size()) / k;
+    Dims want = a.dims();
+    want.back() = static_cast<int64_t>(n);
+    if (out[0].dtype() != DType::kI8 || out[0].dims() != want)
+      return internal_error(who_ + "output buffer is " + dtype_name(out[0].dtype()) + dims_to_string(out[0].dims()) +
+                            ", expected int8" + dims_to_string(want));
     int8_t* y = out[0].mutable_data<int8_t>();
     if (gemm_.packed()) {
       const size_t kp = gemm_.padded_k();

@@ -5,11 +5,15 @@
 // requantization; Relu and Clip become the int8 clamp). Activations stay int8 from one
 // layer to the next.
 // With constant weights that are symmetric (zero point 0) and constant quantization
-// parameters, the op packs once:
-//  * group 1: the GEMM of ops/qs8_requant_gemm.h over the pixels (a 1x1 stride-1 layer
-//    reads X as it lies; the rest unfold each window into a row, padding = x_zero_point);
-//  * depthwise (group = C = M): an int32 loop over the taps, channels innermost;
-// everything else (other groups, run-time weights or parameters, KILN_REFERENCE_KERNELS=1)
+// parameters, the op packs once. With no activation, Relu or Clip (an int8 clamp):
+//  * group 1: the qs8-qc8w IGEMM runner (ops/qs8_conv_nhwc.h);
+//  * depthwise (group = C = M): the qs8-qc8w-dwconv runner (ops/qs8_dwconv_nhwc.h).
+// An activation that needs the real value (HardSwish, Swish, ...) takes the int32 sums
+// and requantizes in QS8Epilogue (ops/qs8_requant_gemm.h):
+//  * group 1: that GEMM over the pixels (a 1x1 stride-1 layer reads X as it lies; the rest
+//    unfold each window into a row, padding = x_zero_point);
+//  * depthwise: an int32 loop over the taps, channels innermost.
+// Everything else (other groups, run-time weights or parameters, KILN_REFERENCE_KERNELS=1)
 // runs the int32 reference loop. All paths give the same int8 results.
 #include <algorithm>
 #include <cstring>
@@ -20,6 +24,8 @@
 #include "ops/op.h"
 #include "ops/packed_gemm.h"  // use_reference_kernels
 #include "ops/qlinear_util.h"
+#include "ops/qs8_conv_nhwc.h"
+#include "ops/qs8_dwconv_nhwc.h"
 #include "ops/qs8_requant_gemm.h"
 #include "platform/thread_pool.h"
 
@@ -66,9 +72,19 @@ class QLinearNhwcConvOp final : public Op {
     const bool has_bias = input_present(in, kB);
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, nhwc_conv_geometry(attrs_, in[kX].dims(), in[kW].dims(),
                                                              {{"bias B", has_bias ? &in[kB].dims() : nullptr}}, who_));
-    KILN_RETURN_IF_ERROR(check_output(out[0], nhwc_conv_output_dims(g), who_));
+    if (out[0].dtype() != DType::kI8 || out[0].dims() != nhwc_conv_output_dims(g))
+      return internal_error(who_ + "output buffer is " + dtype_name(out[0].dtype()) + dims_to_string(out[0].dims()) +
+                            ", expected int8" + dims_to_string(nhwc_conv_output_dims(g)));
     const int8_t* x = in[kX].data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
+    if (conv_.packed() && g.groups == 1) return conv_.run(g, x, y);
+    if (dw_.packed() && QS8DwconvNhwc::supported(g)) {
+      QS8RequantParams p;
+      p.output_zero_point = dw_ep_.y_zero;
+      p.output_min = static_cast<int8_t>(dw_ep_.qmin);
+      p.output_max = static_cast<int8_t>(dw_ep_.qmax);
+      return dw_.run(g, x, y, p);
+    }
     if (gemm_.packed() && g.groups == 1) {
       run_gemm(g, x, y);
       return Status::Ok();
@@ -119,6 +135,35 @@ class QLinearNhwcConvOp final : public Op {
     x_zero_ = x_zero;
     const size_t gi = static_cast<size_t>(w->dim(1)), taps = static_cast<size_t>(w->dim(2) * w->dim(3));
     const int8_t* wd = w->data<int8_t>();
+    if (!ep.post.active()) {
+      // The int8 clamp: the runners with requantization in the kernels.
+      if (attrs_.group == 1) {
+        QS8ConvQuant quant;
+        quant.x_scale = xs->data<float>()[0];
+        quant.x_zero_point = x_zero;
+        quant.y_scale = ys->data<float>()[0];
+        quant.y_zero_point = ep.y_zero;
+        quant.y_min = static_cast<int8_t>(ep.qmin);
+        quant.y_max = static_cast<int8_t>(ep.qmax);
+        if (conv_.pack(m, gi, static_cast<size_t>(w->dim(2)), static_cast<size_t>(w->dim(3)), wd, ws->data<float>(),
+                       static_cast<size_t>(ws->size()), bias.data(), quant)
+                .ok())
+          return;
+      } else if (gi == 1 && attrs_.group == static_cast<int64_t>(m)) {
+        ConvGeometry g;  // what pack reads: channels and kernel (spatial sizes come per run)
+        g.rank = 2;
+        g.groups = m;
+        for (size_t d = 0; d < 2; ++d) {
+          g.kernel[d] = w->dim(2 + d);
+          g.in[d] = g.out[d] = 1;
+          g.stride[d] = g.dilation[d] = 1;
+        }
+        if (dw_.pack(g, wd, bias.data(), ep.multiplier.data(), x_zero).ok()) {
+          dw_ep_ = std::move(ep);
+          return;
+        }
+      }
+    }
     if (attrs_.group == 1) {
       // W [M, C, kH, kW] -> k index (tap, c): the order of an unfolded NHWC window.
       const size_t k = gi * taps;
@@ -252,8 +297,10 @@ class QLinearNhwcConvOp final : public Op {
   NhwcConvAttrs attrs_;
   FusedActivation act_;
   int32_t x_zero_ = 0;
-  QS8RequantGemm gemm_;              // group 1
-  std::vector<int8_t> dw_weights_;   // depthwise: [taps][C]
+  QS8ConvNhwc conv_;                 // group 1, int8 clamp
+  QS8DwconvNhwc dw_;                 // depthwise, int8 clamp (dw_ep_: its output range)
+  QS8RequantGemm gemm_;              // group 1, float epilogue
+  std::vector<int8_t> dw_weights_;   // depthwise, float epilogue: [taps][C]
   std::vector<int32_t> dw_bias_;
   QS8Epilogue dw_ep_;
   std::vector<int8_t> rows_;         // unfolded windows; the op is not run concurrently
