@@ -287,6 +287,43 @@ TEST(QuantizeInt8Static, RewritesIntoQdq) {
   opt_test::expect_same(opt_test::run_model(*back, in), opt_test::run_model(after, in), 0.f);
 }
 
+// What the rewrite writes is what fuse_qdq fuses: every quantized convolution becomes a
+// kiln.QLinearNhwcConv, the fc MatMul a kiln.QLinearMatMul (the head's output is the graph
+// output, so it stays a float MatMul on DQ inputs), MaxPool runs on int8, and the fused
+// model still agrees with float.
+TEST(QuantizeInt8Static, FuseQdqTurnsItIntoInt8Ops) {
+  const Model before = small_net();
+  Model after = before;
+  auto stats = quantize_int8_static(after, observed_ranges(before, samples(4, 100)));
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  const TensorMap in = samples(1, 321)[0];
+  const TensorMap qdq = opt_test::run_model(after, in);
+  auto rep = run_pass(after, "fuse_qdq");
+  ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+  EXPECT_EQ(count_op(after, ext::kQLinearNhwcConv), 4) << describe(*rep);
+  EXPECT_EQ(count_op(after, ext::kNhwcConv), 0);
+  EXPECT_EQ(count_op(after, ext::kQLinearMatMul), 1);
+  EXPECT_EQ(count_op(after, "MatMul"), 1);  // the head
+  for (const Node& n : after.graph.nodes)
+    if (n.op_type == ext::kNhwcMaxPool) {
+      EXPECT_EQ(after.values[static_cast<size_t>(n.inputs[0])].dtype, DType::kI8);
+      EXPECT_EQ(after.values[static_cast<size_t>(n.outputs[0])].dtype, DType::kI8);
+    }
+  // int8 flows from the first convolution to the fc layer: one QuantizeLinear (the image)
+  // and DequantizeLinear only where float ops read (Sigmoid, the float head's weights).
+  EXPECT_EQ(count_op(after, "QuantizeLinear"), 1);
+  const TensorMap fused = opt_test::run_model(after, in);
+  // Integer kernels against fake quant: the same rounding up to an int8 step here and there.
+  opt_test::expect_same(fused, qdq, 0.05f);
+  const TensorMap want = opt_test::run_model(before, in);
+  const Tensor& g = fused.begin()->second;
+  const Tensor& w = want.begin()->second;
+  double range = 0, worst = 0;
+  for (int64_t i = 0; i < w.size(); ++i) range = std::max(range, std::fabs(w.get_f64(i)));
+  for (int64_t i = 0; i < w.size(); ++i) worst = std::max(worst, std::fabs(g.get_f64(i) - w.get_f64(i)));
+  EXPECT_LE(worst, 0.05 * range);
+}
+
 TEST(QuantizeInt8Static, ExcludedAndUncalibratedNodesStayFloat) {
   const Model before = small_net();
   CalibrationRanges ranges = observed_ranges(before, samples(2, 7));
