@@ -13,7 +13,6 @@
 #include "graph/kiln_extensions.h"
 #include "graph/passes/eliminate_dead.h"
 #include "graph/passes/pass_util.h"
-#include "kernels/qd8-f32-qc8w-gemm/qd8-f32-qc8w-gemm.h"
 
 namespace kiln {
 
@@ -81,13 +80,15 @@ TensorRange narrow_by_activation(const Node& node, TensorRange r) {
   return r;
 }
 
-// Symmetric per row: w is [rows][per]; scale = max |w| / 127 (1 for an all-zero row).
-void quantize_rows(size_t rows, size_t per, const float* w, int8_t* q, float* scale) {
+// Symmetric per row: w is [rows][per]; scale = max |w| / 127 (1 for an all-zero row),
+// raised to min_scale[row] when given (see kBiasSteps).
+void quantize_rows(size_t rows, size_t per, const float* w, const std::vector<float>& min_scale, int8_t* q, float* scale) {
   for (size_t j = 0; j < rows; ++j) {
     const float* row = w + j * per;
     float amax = 0.f;
     for (size_t t = 0; t < per; ++t) amax = std::max(amax, std::fabs(row[t]));
-    const float s = amax > 0.f && std::isfinite(amax) ? amax / 127.f : 1.f;
+    float s = amax > 0.f && std::isfinite(amax) ? amax / 127.f : 1.f;
+    if (!min_scale.empty() && min_scale[j] > s) s = min_scale[j];
     scale[j] = s;
     for (size_t t = 0; t < per; ++t) {
       const float v = std::nearbyint(row[t] / s);
@@ -95,6 +96,12 @@ void quantize_rows(size_t rows, size_t per, const float* w, int8_t* q, float* sc
     }
   }
 }
+
+// The int32 bias holds b / (x_scale * w_scale) steps; fuse_qdq (and the int32 accumulators,
+// which add up to 255 * 127 * K on top) need it well inside int32. A channel whose weights
+// are tiny next to its bias (PP-OCRv4's recognizer has some) gets a coarser weight scale
+// instead: its output is mostly the bias, so the weights lose little.
+constexpr double kBiasSteps = 536870912.0;  // 2^29
 
 class Rewriter {
  public:
@@ -163,60 +170,79 @@ class Rewriter {
     return out;
   }
 
-  // Per-channel int8 weights of a target, cached by (weight, transB, alpha): (int8, scales).
-  Result<std::pair<int, int>> weights(const Target& t) {
+  // Per-channel int8 weights of a target: (int8, scales). Cached by (weight, transB, alpha)
+  // unless a bias needs a coarser scale for some channel (`min_scale`, one per channel).
+  Result<std::pair<int, int>> weights(const Target& t, const std::vector<float>& min_scale) {
     const auto key = std::make_tuple(t.w, t.gemm.trans_b, t.gemm.alpha);
-    if (auto it = weights_.find(key); it != weights_.end()) return it->second;
     const std::string base = m_.values[static_cast<size_t>(t.w)].name;
     const Tensor& w = *constant_of(m_, t.w);
-    Tensor q;
-    std::vector<float> scale;
-    if (t.conv) {  // [M, C/group, kH, kW]: one scale per row M
-      const int64_t rows = w.dim(0), per = w.size() / rows;
-      KILN_ASSIGN_OR_RETURN(q, Tensor::make(DType::kI8, w.dims()));
-      scale.resize(static_cast<size_t>(rows));
-      quantize_rows(static_cast<size_t>(rows), static_cast<size_t>(per), w.data<float>(), q.mutable_data<int8_t>(),
-                    scale.data());
-    } else {  // alpha * B as [K, N], one scale per column N
-      const size_t k = static_cast<size_t>(t.gemm.k), n = static_cast<size_t>(t.gemm.n);
-      std::vector<float> b(k * n);
+    // Rows, one per output channel: W [M, C/group, kH, kW] as is, alpha * B [K, N] transposed.
+    int64_t rows = 0, per = 0;
+    std::vector<float> data;
+    if (t.conv) {
+      rows = w.dim(0), per = w.size() / rows;
+      data.assign(w.data<float>(), w.data<float>() + w.size());
+    } else {
+      rows = t.gemm.n, per = t.gemm.k;
+      const size_t k = static_cast<size_t>(per), n = static_cast<size_t>(rows);
+      data.resize(k * n);
       const float* src = w.data<float>();
       for (size_t r = 0; r < k; ++r)
-        for (size_t c = 0; c < n; ++c) b[r * n + c] = t.gemm.alpha * (t.gemm.trans_b ? src[c * k + r] : src[r * n + c]);
-      scale.resize(n);
-      KILN_ASSIGN_OR_RETURN(q, Tensor::make(DType::kI8, {t.gemm.k, t.gemm.n}));
-      qc8w_quantize_columns(n, k, b.data(), static_cast<ptrdiff_t>(n), 1, q.mutable_data<int8_t>(), scale.data());
+        for (size_t c = 0; c < n; ++c) data[c * k + r] = t.gemm.alpha * (t.gemm.trans_b ? src[c * k + r] : src[r * n + c]);
     }
-    const int64_t elements = q.size(), channels = static_cast<int64_t>(scale.size());
-    const int qv = constant(base + "_int8", std::move(q));
-    const int sv = constant(base + "_scale", Tensor::from_f32(scale, {channels}));
+    std::vector<int8_t> q(data.size());
+    std::vector<float> scale(static_cast<size_t>(rows));
+    quantize_rows(scale.size(), static_cast<size_t>(per), data.data(), {}, q.data(), scale.data());
+    bool raised = false;
+    for (size_t j = 0; j < min_scale.size(); ++j) raised |= min_scale[j] > scale[j];
+    if (!raised)
+      if (auto it = weights_.find(key); it != weights_.end()) return it->second;
+    if (raised) quantize_rows(scale.size(), static_cast<size_t>(per), data.data(), min_scale, q.data(), scale.data());
+    KILN_ASSIGN_OR_RETURN(Tensor qt, Tensor::make(DType::kI8, t.conv ? w.dims() : Dims{per, rows}));
+    int8_t* qo = qt.mutable_data<int8_t>();
+    if (t.conv) {
+      std::copy(q.begin(), q.end(), qo);
+    } else {  // back to [K, N]
+      for (int64_t r = 0; r < per; ++r)
+        for (int64_t c = 0; c < rows; ++c) qo[r * rows + c] = q[static_cast<size_t>(c * per + r)];
+    }
+    const int64_t elements = qt.size();
+    const int qv = constant(base + "_int8", std::move(qt));
+    const int sv = constant(base + "_scale", Tensor::from_f32(scale, {rows}));
     stats_.bytes_before += elements * 4;
-    stats_.bytes_after += elements + channels * 4;
+    stats_.bytes_after += elements + rows * 4;
+    if (raised) {
+      ++stats_.coarser_weights;
+      return std::make_pair(qv, sv);
+    }
     return weights_[key] = {qv, sv};
   }
 
   // Rewrites one target's inputs: x_dq, DQ(W int8), DQ(B int32, x_scale * W_scale).
   Status rewrite(Target& t, int x_dq, ActivationQuant xq) {
-    KILN_ASSIGN_OR_RETURN(auto qw, weights(t));
-    const std::vector<float> w_scale = floats_of(*constant_of(m_, qw.second));
-    const std::string node_base = t.node->name.empty() ? m_.values[static_cast<size_t>(t.y)].name : t.node->name;
-    const int w_dq = dequantize_constant(m_.values[static_cast<size_t>(qw.first)].name, qw.first, qw.second,
-                                         t.conv ? 0 : 1);
-    int b_dq = kNoValue;
+    std::vector<float> bias, min_scale;
     if (t.bias != kNoValue) {
-      std::vector<float> bias;
       if (t.conv) {
         bias = floats_of(*constant_of(m_, t.bias));
       } else {
         bias = *column_values(*constant_of(m_, t.bias), t.gemm.n);
         for (float& v : bias) v *= t.gemm.beta;
       }
+      for (float b : bias) min_scale.push_back(static_cast<float>(std::fabs(b) / (xq.scale * kBiasSteps)));
+    }
+    KILN_ASSIGN_OR_RETURN(auto qw, weights(t, min_scale));
+    const std::vector<float> w_scale = floats_of(*constant_of(m_, qw.second));
+    const std::string node_base = t.node->name.empty() ? m_.values[static_cast<size_t>(t.y)].name : t.node->name;
+    const int w_dq = dequantize_constant(m_.values[static_cast<size_t>(qw.first)].name, qw.first, qw.second,
+                                         t.conv ? 0 : 1);
+    int b_dq = kNoValue;
+    if (t.bias != kNoValue) {
       const int64_t n = static_cast<int64_t>(bias.size());
       KILN_ASSIGN_OR_RETURN(Tensor bq, Tensor::make(DType::kI32, {n}));
       std::vector<float> b_scale(bias.size());
       for (size_t j = 0; j < bias.size(); ++j) {
         b_scale[j] = xq.scale * w_scale[j];
-        // Saturate: a bias beyond 2^31 steps only arises from a degenerate (near-zero) scale.
+        // Within kBiasSteps by the weight scales' minimum; saturate in case of rounding.
         const double v = std::nearbyint(static_cast<double>(bias[j]) / b_scale[j]);
         bq.mutable_data<int32_t>()[j] = static_cast<int32_t>(std::isnan(v) ? 0.0 : std::clamp(v, -2147483648.0, 2147483647.0));
       }

@@ -46,6 +46,9 @@ struct Int8StaticStats {
   std::vector<std::string> skip_reasons;  // "node 'x' (MatMul): no calibration range for 'a'"
   int pass_through = 0;  // pass-through ops whose output shares their input's scale
   int tensors = 0;       // activation tensors quantized (one QuantizeLinear each)
+  // Nodes whose bias would need over 2^29 int32 steps in some channel: that channel's
+  // weight scale is raised so it fits (its weights are tiny next to the bias).
+  int coarser_weights = 0;
   // Bytes of the quantized nodes' weights and biases before (float32) and after (int8
   // weights, float32 scales, int32 biases); shared weights count once.
   int64_t bytes_before = 0, bytes_after = 0;

@@ -373,5 +373,45 @@ TEST(QuantizeInt8Static, ExcludedAndUncalibratedNodesStayFloat) {
   EXPECT_EQ(count_op(c, "QuantizeLinear"), 0);
 }
 
+// A channel whose weights are tiny next to its bias (as in PP-OCRv4's recognizer) would
+// need more int32 steps than fuse_qdq accepts: its weight scale is raised so the bias fits,
+// the other channels keep max |w| / 127, and the layer still fuses and stays close.
+TEST(QuantizeInt8Static, BiasBeyondInt32RangeGetsACoarserWeightScale) {
+  Builder b;
+  const int x = b.input("x", {1, 8, 6, 6});
+  std::vector<float> w = opt_test::random_values(4 * 8, 3, -0.5f, 0.5f);
+  for (int t = 0; t < 8; ++t) w[8 + t] = 1e-9f * static_cast<float>(t + 1);  // channel 1: ~zero weights
+  const int h = b.node("Conv", {x, b.c("w", w, {4, 8, 1, 1}), b.c("bias", {0.1f, 40.f, -0.2f, 0.f}, {4})}, "conv",
+                       conv_attrs(1, 1, 0, 1));
+  const int y = b.node("Relu", {h}, "y");
+  Model before = b.done({b.node("Sigmoid", {y}, "out")});
+  ASSERT_TRUE(optimize(before).ok());
+  std::vector<TensorMap> in;
+  for (uint32_t i = 0; i < 3; ++i) in.push_back({{"x", opt_test::random_tensor({1, 8, 6, 6}, 40 + i, -1.f, 1.f)}});
+  Model after = before;
+  auto stats = quantize_int8_static(after, observed_ranges(before, in));
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->quantized, 1);
+  EXPECT_EQ(stats->coarser_weights, 1);
+  for (const Node& n : after.graph.nodes) {
+    if (n.op_type != ext::kNhwcConv) continue;
+    const Node* xdq = dq_input(after, n, 0);
+    const Node* wdq = dq_input(after, n, 1);
+    const Node* bdq = dq_input(after, n, 2);
+    ASSERT_TRUE(xdq && wdq && bdq);
+    const float x_scale = scalar_f(after, xdq->inputs[1]);
+    const std::vector<float> w_scale = floats_of(*constant_of(after, wdq->inputs[1]));
+    ASSERT_EQ(w_scale.size(), 4u);
+    EXPECT_GE(w_scale[1], 40.f / (x_scale * 536870912.f) * 0.999f);
+    for (int j : {0, 2, 3}) EXPECT_LT(w_scale[j], 0.5f / 127.f * 1.0001f) << j;
+    const Tensor* bq = constant_of(after, bdq->inputs[0]);
+    for (int64_t j = 0; j < 4; ++j) EXPECT_LE(std::abs(int64_t{bq->data<int32_t>()[j]}), int64_t{1} << 29) << j;
+  }
+  auto rep = run_pass(after, "fuse_qdq");
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(count_op(after, ext::kQLinearNhwcConv), 1) << describe(*rep);
+  opt_test::expect_same(opt_test::run_model(after, in[0]), opt_test::run_model(before, in[0]), 0.02f);
+}
+
 }  // namespace
 }  // namespace kiln

@@ -401,6 +401,7 @@ int run_compress(const CompressOptions& o) {
     report["int8_static_nodes_skipped"] = static_stats.skipped;
     report["int8_static_skip_reasons"] = static_stats.skip_reasons;
     report["int8_static_tensors_quantized"] = static_stats.tensors;
+    report["int8_static_coarser_weight_scales"] = static_stats.coarser_weights;
     report["int8_static_weight_bytes_before"] = static_stats.bytes_before;
     report["int8_static_weight_bytes_after"] = static_stats.bytes_after;
     report["int8_static_fuse_qdq"] = fused_qdq;
@@ -480,7 +481,11 @@ int run_compress(const CompressOptions& o) {
               << static_stats.quantized << " Conv/MatMul/Gemm layers quantized (" << static_stats.skipped
               << " left float), " << static_stats.tensors << " activation tensors int8, "
               << human_bytes(static_stats.bytes_before) << " -> " << human_bytes(static_stats.bytes_after)
-              << " of weights" << (o.fp16 ? ";" : "");
+              << " of weights";
+    if (static_stats.coarser_weights)
+      std::cout << " (" << static_stats.coarser_weights << " layers with a coarser weight scale in channels whose bias "
+                << "would overflow int32)";
+    std::cout << (o.fp16 ? ";" : "");
   }
   if (o.fp16) {
     std::cout << " fp16 weights: " << fp16_stats.converted << " tensors converted";
