@@ -5,16 +5,18 @@
 #include <cmath>
 
 #include "kernels/simd/cpu-arch.h"
+#include "ops/quant_util.h"
 #include "platform/thread_pool.h"
 
 namespace kiln {
 
 namespace {
 inline int8_t saturate_round(float v, float y_scale, int32_t zero, int32_t lo, int32_t hi) {
-  // QuantizeLinear's formula (ops/quantize_linear.cc): float division, half to even.
-  const float q = std::nearbyint(v / y_scale);
-  const float c = std::isnan(q) ? 0.f : std::fmin(std::fmax(q, static_cast<float>(lo - zero)), static_cast<float>(hi - zero));
-  return static_cast<int8_t>(static_cast<int32_t>(c) + zero);
+  // QuantizeLinear's formula (ops/quantize_linear.cc): float division, half to even, NaN
+  // to the zero point; clamped first (the bounds are integers), then rounded inline.
+  float q = v / y_scale;
+  q = q != q ? 0.f : std::min(std::max(q, static_cast<float>(lo - zero)), static_cast<float>(hi - zero));
+  return static_cast<int8_t>(static_cast<int32_t>(round_half_even_small(q)) + zero);
 }
 }  // namespace
 
@@ -41,10 +43,11 @@ void QS8Epilogue::init(float x_scale, const float* w_scale, size_t w_scale_count
 
 void QS8Epilogue::apply(const int32_t* acc, size_t n, int8_t* y) const {
   if (!post.active()) {
+    const float lo = static_cast<float>(qmin - y_zero), hi = static_cast<float>(qmax - y_zero);
     for (size_t j = 0; j < n; ++j) {
-      const float v = std::nearbyint(static_cast<float>(acc[j]) * multiplier[j]);
-      const float c = std::fmin(std::fmax(v, static_cast<float>(qmin - y_zero)), static_cast<float>(qmax - y_zero));
-      y[j] = static_cast<int8_t>(static_cast<int32_t>(c) + y_zero);
+      // std::min / max, not fmin / fmax (libm calls); acc * multiplier is never NaN.
+      const float c = std::min(std::max(static_cast<float>(acc[j]) * multiplier[j], lo), hi);
+      y[j] = static_cast<int8_t>(static_cast<int32_t>(round_half_even_small(c)) + y_zero);
     }
     return;
   }
