@@ -224,7 +224,7 @@ class QLinearNhwcConvOp final : public Op {
   void run_depthwise(const ConvGeometry& g, const int8_t* x, int8_t* y) {
     const size_t c = g.group_out * g.groups;
     const size_t rows = g.batch * static_cast<size_t>(g.out[0]);
-    const int32_t zx = x_zero_;
+    const int16_t zx16 = static_cast<int16_t>(x_zero_);
     parallel_for(rows, [&](size_t r0, size_t r1) {
       std::vector<int32_t> acc(c);
       for (size_t r = r0; r < r1; ++r) {
@@ -239,10 +239,13 @@ class QLinearNhwcConvOp final : public Op {
             for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
               const int64_t iw = ow * g.stride[1] - g.pad_begin[1] + kw * g.dilation[1];
               if (iw < 0 || iw >= g.in[1]) continue;
-              const int8_t* xp = xb + static_cast<size_t>(ih * g.in[1] + iw) * c;
-              const int8_t* wp = dw_weights_.data() + static_cast<size_t>(kh * g.kernel[1] + kw) * c;
-              int32_t* a = acc.data();
-              for (size_t j = 0; j < c; ++j) a[j] += (static_cast<int32_t>(xp[j]) - zx) * static_cast<int32_t>(wp[j]);
+              const int8_t* __restrict xp = xb + static_cast<size_t>(ih * g.in[1] + iw) * c;
+              const int8_t* __restrict wp = dw_weights_.data() + static_cast<size_t>(kh * g.kernel[1] + kw) * c;
+              int32_t* __restrict a = acc.data();
+              // |x - zx| <= 255 and |w| <= 127 (zero point 0): the product fits int16, which
+              // vectorizes with 16-bit multiplies (no 32-bit multiply in baseline SSE2).
+              for (size_t j = 0; j < c; ++j)
+                a[j] += static_cast<int16_t>(static_cast<int16_t>(xp[j] - zx16) * static_cast<int16_t>(wp[j]));
             }
           }
           dw_ep_.apply(acc.data(), c, y + (r * static_cast<size_t>(g.out[1]) + static_cast<size_t>(ow)) * c);

@@ -42,21 +42,33 @@ void QS8Epilogue::init(float x_scale, const float* w_scale, size_t w_scale_count
 }
 
 void QS8Epilogue::apply(const int32_t* acc, size_t n, int8_t* y) const {
-  if (!post.active()) {
-    const float lo = static_cast<float>(qmin - y_zero), hi = static_cast<float>(qmax - y_zero);
-    for (size_t j = 0; j < n; ++j) {
+  // Everything in locals and int32 staging: int8 stores may alias any object, which would
+  // keep the compiler from vectorizing loops that read members.
+  const float* __restrict mul = multiplier.data();
+  const float* __restrict sc = scale.data();
+  const int32_t zero = y_zero;
+  const float lo = static_cast<float>(qmin - zero), hi = static_cast<float>(qmax - zero), ys = y_scale;
+  constexpr size_t kChunk = 64;
+  alignas(64) float v[kChunk];
+  alignas(64) int32_t r[kChunk];
+  for (size_t j0 = 0; j0 < n; j0 += kChunk) {
+    const size_t c = std::min(kChunk, n - j0);
+    const int32_t* __restrict a = acc + j0;
+    if (!post.active()) {
       // std::min / max, not fmin / fmax (libm calls); acc * multiplier is never NaN.
-      const float c = std::min(std::max(static_cast<float>(acc[j]) * multiplier[j], lo), hi);
-      y[j] = static_cast<int8_t>(static_cast<int32_t>(round_half_even_small(c)) + y_zero);
+      for (size_t j = 0; j < c; ++j)
+        r[j] = static_cast<int32_t>(round_half_even_small(std::min(std::max(static_cast<float>(a[j]) * mul[j0 + j], lo), hi)));
+    } else {
+      for (size_t j = 0; j < c; ++j) v[j] = static_cast<float>(a[j]) * sc[j0 + j];
+      apply_fused_activation(post, v, static_cast<int64_t>(c));
+      // QuantizeLinear's formula (ops/quantize_linear.cc): float division, half to even;
+      // clamped first (the bounds are integers), rounded inline. No NaN can reach here: the
+      // sums are integers and every fused activation maps finite values to finite ones.
+      for (size_t j = 0; j < c; ++j)
+        r[j] = static_cast<int32_t>(round_half_even_small(std::min(std::max(v[j] / ys, lo), hi)));
     }
-    return;
-  }
-  float v[64];
-  for (size_t j0 = 0; j0 < n; j0 += 64) {
-    const size_t c = std::min<size_t>(64, n - j0);
-    for (size_t j = 0; j < c; ++j) v[j] = static_cast<float>(acc[j0 + j]) * scale[j0 + j];
-    apply_fused_activation(post, v, static_cast<int64_t>(c));
-    for (size_t j = 0; j < c; ++j) y[j0 + j] = saturate_round(v[j], y_scale, y_zero, qmin, qmax);
+    int8_t* __restrict out = y + j0;
+    for (size_t j = 0; j < c; ++j) out[j] = static_cast<int8_t>(r[j] + zero);
   }
 }
 
