@@ -63,10 +63,21 @@ class QuantizeLinearOp final : public Op {
       // inline round half to even, without the index math.
       const float sc = s[0], zero = z ? static_cast<float>(z->data<int8_t>()[0]) : 0.f;
       int8_t* y = out[0].mutable_data<int8_t>();
-      for (int64_t i = 0; i < n; ++i) {
-        float v = x[i] / sc;
-        v = v != v ? 0.f : std::min(std::max(v, -128.f - zero), 127.f - zero);  // NaN: the zero point
-        y[i] = static_cast<int8_t>(static_cast<int32_t>(round_half_even_small(v)) + static_cast<int32_t>(zero));
+      // Staged through int32 so both loops vectorize (an int8 store may alias the input).
+      const float lo = -128.f - zero, hi = 127.f - zero;
+      const int32_t zi = static_cast<int32_t>(zero);
+      constexpr int64_t kChunk = 256;
+      alignas(64) int32_t r[kChunk];
+      for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+        const int64_t c = std::min(kChunk, n - i0);
+        const float* __restrict xs = x + i0;
+        for (int64_t j = 0; j < c; ++j) {
+          const float v = xs[j] / sc;
+          const float q = v == v ? std::min(std::max(v, lo), hi) : 0.f;  // NaN: the zero point
+          r[j] = static_cast<int32_t>(round_half_even_small(q));
+        }
+        int8_t* __restrict ys = y + i0;
+        for (int64_t j = 0; j < c; ++j) ys[j] = static_cast<int8_t>(r[j] + zi);
       }
       return Status::Ok();
     }
