@@ -36,6 +36,13 @@ struct QS8Epilogue {
             const FusedActivation& act);
   // y[j] for j in [0, n) from the int32 sums (bias included) of one row.
   void apply(const int32_t* acc, size_t n, int8_t* y) const;
+  // `rows` rows of n = scale.size() values each, contiguous: a block of pixels at once
+  // (the activation kernel then runs on long vectors, not one short row per call).
+  void apply_rows(const int32_t* acc, size_t rows, int8_t* y) const;
+
+ private:
+  std::vector<float> scale_rep_, multiplier_rep_;  // scale / multiplier repeated rep_ times
+  size_t rep_ = 1;
 };
 
 class QS8RequantGemm {
