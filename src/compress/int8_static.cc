@@ -40,10 +40,11 @@ struct Target {
 };
 
 bool is_pass_through(const Node& n) {
+  if (n.outputs.size() != 1 || n.inputs.empty()) return false;
   if (n.domain == ext::kDomain) return n.op_type == ext::kNhwcMaxPool;
   if (!n.domain.empty() && n.domain != "ai.onnx") return false;
   static const std::set<std::string> ops = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze"};
-  return ops.count(n.op_type) != 0 && n.outputs.size() == 1;
+  return ops.count(n.op_type) != 0;
 }
 
 // Why a kiln.NhwcConv cannot be quantized (empty: it can).
@@ -323,6 +324,8 @@ Result<Int8StaticStats> quantize_int8_static(Model& model, const CalibrationRang
         why = "excluded";
       else if (t.x == kNoValue || constant_of(model, t.x))
         why = "input is a constant";
+      else if (!may_be_f32(model, t.x))
+        why = "input is not float32";
       else if (!range_of(t.x))
         why = "no calibration range for input '" + name_of(t.x) + "'";
       else if (t.quantize_y && !range_of(t.y))
