@@ -4,6 +4,7 @@
 // histogram, or the clipping range that minimizes the quantization MSE over that histogram.
 // compress/int8_static.h turns the ranges into per-tensor int8 scales and zero points.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -35,7 +36,7 @@ using CalibrationRanges = std::map<std::string, TensorRange>;  // by value name
 struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::kPercentile;
   double percentile = 99.99;  // kPercentile: share of |x| kept inside the range, in percent
-  int histogram_bins = 2048;  // per tensor, over [min, max] seen
+  int histogram_bins = 2048;  // per tensor (RangeObserver's grid; 16 to 65536)
   // Called after each sample: ("calibration", done, total).
   std::function<void(const std::string& stage, int done, int total)> progress;
   size_t num_threads = 0;  // per Session run (0: the hardware's, as SessionOptions)
@@ -54,10 +55,11 @@ struct CalibrationOptions {
 //  - mse_optimal: over every pair of bin edges a <= 0 <= b (the data's min / max as the
 //    outermost), the range minimizing clipping error (exact) + rounding noise of the values
 //    inside (step^2 / 12 each, step = (b - a) / 255; exact zeros excluded: zero is exact).
+//    Grids over 2048 bins a side are searched on every k-th edge (about 2048 per side).
 // Every result contains 0 and is at least kMinCalibrationRange wide.
 class RangeObserver {
  public:
-  explicit RangeObserver(int bins = 2048);  // bins is clamped to [16, 1 << 20]
+  explicit RangeObserver(int bins = 2048);  // clamped to [16, 65536]
   void add(const float* x, int64_t n);  // may be called per sample; NaN / inf are ignored
   TensorRange minmax() const;
   TensorRange percentile(double pct) const;
@@ -76,15 +78,21 @@ class RangeObserver {
 //  - One input: every `*.npy` file is one sample, or every `*.png` file is one sample
 //    (not both kinds in one directory). A PNG is stretched to the input's H x W (from
 //    `input_dims`, else the declared shape; batch 1) with bilinear sampling and normalized
-//    as PP-OCR's classifier and recognizer are: (pixel / 255 - 0.5) / 0.5 per channel
-//    (RGB, or gray for C = 1; alpha is ignored). For other normalizations write .npy files.
+//    per channel as (pixel / 255 - mean) / std (RGB, or gray for C = 1; alpha is ignored):
+//    by default as PP-OCR's classifier and recognizer are, mean = std = 0.5; its detector
+//    takes ImageNormalization::imagenet().
 //  - Several inputs: only `.npy`, named calibration_file_name(input, i); sample i is the
 //    files with index i, samples ordered by i; every input needs a file for every index.
 //  - An .npy must have the input's dtype and fit its shape: fixed dims equal (all dims
 //    equal to `input_dims` when given), the batch dimension may be left out when it is 1.
 //  - Hidden files and files that are neither .npy nor .png are ignored.
+struct ImageNormalization {
+  std::array<double, 3> mean = {0.5, 0.5, 0.5}, std = {0.5, 0.5, 0.5};  // R, G, B (gray: [0])
+  static ImageNormalization imagenet() { return {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}}; }
+};
 Result<std::vector<TensorMap>> load_calibration_set(const std::string& dir, const std::vector<TensorDesc>& inputs,
-                                                    const std::map<std::string, Dims>& input_dims = {});
+                                                    const std::map<std::string, Dims>& input_dims = {},
+                                                    const ImageNormalization& images = {});
 
 // "<input>_<i>.npy" with the input's name made file-safe (characters other than letters,
 // digits, '-', '_' and '.' become '_') and i zero-padded to 4 digits, so name order is

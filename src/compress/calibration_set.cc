@@ -53,16 +53,18 @@ Result<Tensor> fit_to_input(Tensor t, const TensorDesc& d, const Dims& want, con
   return t;
 }
 
-// A PNG stretched to the input's H x W and normalized as PP-OCR's classifier / recognizer.
-Result<Tensor> image_sample(const std::string& file, const TensorDesc& d, const Dims& want) {
+// A PNG stretched to the input's H x W and normalized.
+Result<Tensor> image_sample(const std::string& file, const TensorDesc& d, const Dims& want,
+                            const ImageNormalization& norm) {
   if (d.dtype != DType::kF32 || want.size() != 4 || (want[1] != 1 && want[1] != 3))
     return invalid_argument(file + ": images need a float32 input [N,3,H,W] (or [N,1,H,W]); input '" + d.name +
                             "' is " + dtype_name(d.dtype) + " " + dims_to_string(want) + "; write .npy files instead");
   if (want[2] <= 0 || want[3] <= 0)
     return invalid_argument(file + ": input '" + d.name + "' has open height or width " + dims_to_string(want) +
                             "; give its dims (--input-shape) so images can be resized to them");
-  if (want[0] > 1) return invalid_argument(file + ": input '" + d.name + "' has batch " + std::to_string(want[0]) +
-                                           "; an image is one sample of batch 1");
+  if (want[0] > 1)
+    return invalid_argument(file + ": input '" + d.name + "' has batch " + std::to_string(want[0]) +
+                            "; an image is one sample of batch 1");
   KILN_ASSIGN_OR_RETURN(DecodedImage img, read_png(file));
   if (img.channels == 2) {  // gray + alpha: the gray plane (alpha is ignored, as for RGBA)
     std::vector<uint8_t> gray(img.pixels.size() / 2);
@@ -73,8 +75,8 @@ Result<Tensor> image_sample(const std::string& file, const TensorDesc& d, const 
   vision::ImageTensorOptions io;
   io.width = want[3], io.height = want[2];
   io.channels = int(want[1]);
-  io.mean = {0.5, 0.5, 0.5};
-  io.std = {0.5, 0.5, 0.5};
+  io.mean = norm.mean;
+  io.std = norm.std;
   const vision::ImageView view{img.pixels.data(), img.pixels.size(), img.width, img.height, img.channels};
   auto it = vision::image_to_tensor(view, io);
   if (!it.ok()) return it.status().with_context(file);
@@ -105,7 +107,8 @@ std::string calibration_file_name(const std::string& input, int index) {
 }
 
 Result<std::vector<TensorMap>> load_calibration_set(const std::string& dir, const std::vector<TensorDesc>& inputs,
-                                                    const std::map<std::string, Dims>& input_dims) {
+                                                    const std::map<std::string, Dims>& input_dims,
+                                                    const ImageNormalization& images) {
   if (inputs.empty()) return invalid_argument("the model has no inputs to calibrate with");
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return io_error("calibration set " + dir + " is not a directory");
@@ -135,7 +138,7 @@ Result<std::vector<TensorMap>> load_calibration_set(const std::string& dir, cons
       samples.push_back(TensorMap{{d.name, std::move(t)}});
     }
     for (const fs::path& p : pngs) {
-      KILN_ASSIGN_OR_RETURN(Tensor t, image_sample(p.string(), d, want));
+      KILN_ASSIGN_OR_RETURN(Tensor t, image_sample(p.string(), d, want, images));
       samples.push_back(TensorMap{{d.name, std::move(t)}});
     }
     return samples;
@@ -156,8 +159,8 @@ Result<std::vector<TensorMap>> load_calibration_set(const std::string& dir, cons
                               "); a model with several inputs needs that naming for every file");
     auto [it, fresh] = by_index[index].emplace(input, p);
     if (!fresh)
-      return invalid_argument(p.string() + " and " + it->second.string() + " are both sample " +
-                              std::to_string(index) + " of input '" + inputs[input].name + "'");
+      return invalid_argument(p.string() + " and " + it->second.string() + " are both sample " + std::to_string(index) +
+                              " of input '" + inputs[input].name + "'");
   }
   for (const auto& [index, files] : by_index) {
     TensorMap m;
@@ -165,11 +168,11 @@ Result<std::vector<TensorMap>> load_calibration_set(const std::string& dir, cons
       auto f = files.find(k);
       if (f == files.end())
         return invalid_argument("calibration set " + dir + ": sample " + std::to_string(index) + " has no " +
-                                calibration_file_name(inputs[k].name, int(index)) + " for input '" +
-                                inputs[k].name + "'");
+                                calibration_file_name(inputs[k].name, int(index)) + " for input '" + inputs[k].name +
+                                "'");
       KILN_ASSIGN_OR_RETURN(Tensor t, npy::read_file(f->second.string()));
-      KILN_ASSIGN_OR_RETURN(t, fit_to_input(std::move(t), inputs[k], expected_dims(inputs[k], input_dims),
-                                            f->second.string()));
+      KILN_ASSIGN_OR_RETURN(
+          t, fit_to_input(std::move(t), inputs[k], expected_dims(inputs[k], input_dims), f->second.string()));
       m[inputs[k].name] = std::move(t);
     }
     samples.push_back(std::move(m));

@@ -19,7 +19,7 @@ struct Bin {
 
 // Contains 0 and is at least kMinCalibrationRange wide (grown on the side that holds data).
 TensorRange finish(double lo, double hi) {
-  lo = std::min(lo, 0.0), hi = std::max(hi, 0.0);
+  lo = lo < 0 ? lo : 0.0, hi = hi > 0 ? hi : 0.0;  // (never -0)
   if (hi - lo < kMinCalibrationRange) {
     if (-lo > hi)
       lo = hi - kMinCalibrationRange;
@@ -41,9 +41,7 @@ struct RangeObserver::Impl {
   std::vector<Bin> hist;
 
   int64_t last() const { return first + int64_t(hist.size()) - 1; }
-  int64_t bin_of(double x) const {
-    return std::clamp(int64_t(std::floor(x / width)), first, last());
-  }
+  int64_t bin_of(double x) const { return std::clamp(int64_t(std::floor(x / width)), first, last()); }
 
   // Grows the grid to cover [lo, hi] (lo <= 0 <= hi, not both 0).
   void cover(double lo, double hi) {
@@ -54,10 +52,11 @@ struct RangeObserver::Impl {
       hist.assign(size_t(int64_t(std::floor(hi / width)) - first + 1), Bin{});
       return;
     }
+    // In double: a value far beyond the grid would overflow int64 bin indices.
     auto span = [&] {
-      return std::max(last(), int64_t(std::floor(hi / width))) - std::min(first, int64_t(std::floor(lo / width))) + 1;
+      return std::max(double(last()), std::floor(hi / width)) - std::min(double(first), std::floor(lo / width)) + 1;
     };
-    while (span() > bins) {
+    while (span() > double(bins)) {
       // Bins 2k and 2k + 1 become bin k of the doubled width: the edges stay multiples of it.
       const int64_t nfirst = floor_div2(first), nlast = floor_div2(last());
       std::vector<Bin> merged(size_t(nlast - nfirst + 1));
@@ -74,7 +73,9 @@ struct RangeObserver::Impl {
   }
 };
 
-RangeObserver::RangeObserver(int bins) : impl_(std::make_shared<Impl>()) { impl_->bins = std::clamp(bins, 16, 1 << 20); }
+RangeObserver::RangeObserver(int bins) : impl_(std::make_shared<Impl>()) {
+  impl_->bins = std::clamp(bins, 16, 1 << 16);
+}
 
 int64_t RangeObserver::count() const { return impl_->count; }
 
@@ -146,12 +147,16 @@ TensorRange RangeObserver::mse_optimal() const {
   auto clip = [](const Bin& b, double c) { return std::max(0.0, b.sum2 - 2 * c * b.sum + c * c * b.n); };
   constexpr double kNoise = 1.0 / (12.0 * 255.0 * 255.0);
   double best = std::numeric_limits<double>::infinity(), best_a = lo, best_b = hi;
-  for (int64_t i = 0; i <= I; ++i) {
+  // Large grids are searched on every step-th edge (plus the outermost), keeping the search
+  // near 2048 x 2048 pairs.
+  const int64_t step_i = std::max<int64_t>(1, (I + 2047) / 2048), step_j = std::max<int64_t>(1, (J + 2047) / 2048);
+  auto next = [](int64_t k, int64_t step, int64_t end) { return k < end && k + step > end ? end : k + step; };
+  for (int64_t i = 0; i <= I; i = next(i, step_i, I)) {
     const double a = std::max(-double(i) * w, lo);
     const Bin out_a = below(i);
     const double clip_a = clip(out_a, a);
     if (clip_a >= best) continue;  // it only grows as a approaches 0
-    for (int64_t j = 0; j <= J; ++j) {
+    for (int64_t j = 0; j <= J; j = next(j, step_j, J)) {
       const double b = std::min(double(j) * w, hi);
       if (b - a <= 0) continue;
       const Bin out_b = above(j);

@@ -85,6 +85,21 @@ TEST(RangeObserver, MinMaxIsExactAcrossCallsAndIgnoresNonFinite) {
   }
 }
 
+TEST(RangeObserver, GrowsFromTinyToHugeValues) {
+  // The grid starts ~1e-43 wide and has to double ~270 times; bin indices must not overflow.
+  RangeObserver o;
+  const float tiny[] = {1e-40f, -3e-40f}, huge[] = {3e38f, 1.f, -2.f};
+  o.add(tiny, 2);
+  o.add(huge, 3);
+  EXPECT_EQ(o.count(), 5);
+  EXPECT_EQ(o.minmax().min, -2.f);
+  EXPECT_EQ(o.minmax().max, 3e38f);
+  for (TensorRange r : {o.percentile(50), o.mse_optimal()}) {
+    expect_valid(r, "huge");
+    EXPECT_TRUE(std::isfinite(r.min) && std::isfinite(r.max));
+  }
+}
+
 TEST(RangeObserver, RangesAlwaysContainZero) {
   std::vector<float> pos(1000), neg(1000);
   for (int i = 0; i < 1000; ++i) pos[size_t(i)] = 2.f + float(i) / 1000, neg[size_t(i)] = -3.f - float(i) / 1000;
@@ -152,6 +167,10 @@ TEST(RangeObserver, MseIsBetweenPercentileAndMinMaxForHeavyTails) {
   EXPECT_GT(mse.min, mm.min);
   EXPECT_NEAR(mse.max, 9.9, 1.0);
   EXPECT_NEAR(mse.min, -9.9, 1.0);
+  // A 65536-bin grid (searched on a stride) agrees.
+  const TensorRange fine = observe(x, 65536).mse_optimal();
+  EXPECT_NEAR(fine.max, mse.max, 0.1);
+  EXPECT_NEAR(fine.min, mse.min, 0.1);
   // It does what it claims: neither other range quantizes this data with less error (1%
   // slack: the objective's rounding noise is the step^2 / 12 model), nor a scaled own one.
   const double e = int8_mse(x, mse);
@@ -205,6 +224,7 @@ TEST(RangeObserver, MseKeepsTheRangeOfAFewDistinctValues) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(i % 2);
   const TensorRange r = observe(x).mse_optimal();
   EXPECT_EQ(r.min, 0.f);
+  EXPECT_FALSE(std::signbit(r.min));
   EXPECT_FLOAT_EQ(r.max, 1.f);
 }
 
@@ -261,6 +281,39 @@ TEST(Calibrate, SmallGraphRangesMatchHandComputed) {
       EXPECT_LE(r.max, ranges->at(name).max + 1e-6f) << name;
     }
   }
+}
+
+// Values inside If branches are not exposed (only the main graph's); the If's output is.
+TEST(Calibrate, SkipsValuesInsideSubgraphs) {
+  Builder b;
+  const int x = b.input("x", Dims{1, 3});
+  const int cond = b.input("cond", shape_from_dims({}), DType::kBool);
+  auto branch = [&](const std::string& op, std::vector<int> ins, const std::string& out) {
+    Value v;
+    v.name = out;
+    const int o = b.m.add_value(std::move(v));
+    auto g = std::make_shared<Graph>();
+    g->nodes.push_back(Node{out + "_node", op, "", std::move(ins), {o}, {}});
+    g->outputs = {o};
+    Attribute a;
+    a.kind = Attribute::Kind::kGraph;
+    a.g = g;
+    return a;
+  };
+  Attribute then_g = branch("Add", {x, b.scalar("one", 1.f)}, "then_out");
+  Attribute else_g = branch("Neg", {x}, "else_out");
+  const int y = b.node("If", {cond}, "y", {{"then_branch", then_g}, {"else_branch", else_g}});
+  const Model m = b.done({y});
+  Tensor yes = Tensor::make(DType::kBool, {}).value();
+  yes.mutable_data<uint8_t>()[0] = 1;
+  std::vector<TensorMap> samples{{{"x", Tensor::from_f32({-2, 0.5f, 4}, {1, 3})}, {"cond", yes}}};
+  CalibrationOptions o;
+  o.method = CalibrationMethod::kMinMax;
+  auto r = calibrate(m, samples, o);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->size(), 2u);  // x and y; not cond (bool), not then_out / else_out
+  EXPECT_FLOAT_EQ(r->at("y").min, -1.f);
+  EXPECT_FLOAT_EQ(r->at("y").max, 5.f);
 }
 
 TEST(Calibrate, Errors) {
@@ -384,6 +437,17 @@ TEST(CalibrationSet, PngIsResizedAndNormalizedLikePpOcr) {
   const Tensor& u = cls->at(0).at("x");
   ASSERT_EQ(u.dims(), (Dims{1, 3, 48, 192}));
   for (int64_t i = 0; i < u.size(); ++i) ASSERT_TRUE(u.data<float>()[i] >= -1.f && u.data<float>()[i] <= 1.f);
+  // The detector's normalization: (p / 255 - mean) / std per channel.
+  const ImageNormalization in = ImageNormalization::imagenet();
+  auto det = load_calibration_set(d.str(), one_input(open), {{"x", {1, 3, img->height, img->width}}}, in);
+  ASSERT_TRUE(det.ok()) << det.status().to_string();
+  for (int64_t i = 0; i < plane; i += 41)
+    for (int64_t c = 0; c < 3; ++c) {
+      const double p = img->pixels[size_t(i * img->channels + (img->channels >= 3 ? c : 0))];
+      ASSERT_NEAR(det->at(0).at("x").data<float>()[c * plane + i], (p / 255 - in.mean[size_t(c)]) / in.std[size_t(c)],
+                  1e-4)
+          << i;
+    }
   // Open H / W, or a non-image input: a clear error.
   EXPECT_NE(error_of(load_calibration_set(d.str(), one_input(open))).find("--input-shape"), std::string::npos);
   EXPECT_NE(error_of(load_calibration_set(d.str(), one_input({Dim{1, ""}, Dim{10, ""}}))).find("[N,3,H,W]"),

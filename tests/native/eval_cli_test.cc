@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "compress/calibrate.h"
+#include "compress/eval_data.h"
 #include "format/model_io.h"
 #include "onnx_test_util.h"
 
@@ -159,6 +162,40 @@ TEST_F(EvalCli, RefusesBadInput) {
   r = cli({"eval", orig_, half_, "--data", "/nonexistent-dir"});
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("not a directory"), std::string::npos) << r.err;
+}
+
+// --write-inputs: the rendered set as a calibration set that load_calibration_set reads
+// back exactly; it refuses a directory that already holds one.
+TEST_F(EvalCli, WritesInputsAsACalibrationSet) {
+  const std::string dir = temp_path("eval_calib_set");
+  std::filesystem::remove_all(dir);
+  CliRun r = cli({"eval", orig_, "--count", "3", "--seed", "7", "--write-inputs", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto bytes = read_file_bytes(orig_);
+  ASSERT_TRUE(bytes.ok());
+  auto session = Session::create(*bytes);
+  ASSERT_TRUE(session.ok());
+  auto set = load_calibration_set(dir, (*session)->inputs());
+  ASSERT_TRUE(set.ok()) << set.status().to_string();
+  EvalDataOptions d;
+  d.task = EvalTask::kClassifier;
+  d.count = 3;
+  d.seed = 7;
+  auto rendered = make_eval_set((*session)->inputs(), d);
+  ASSERT_TRUE(rendered.ok());
+  ASSERT_EQ(set->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const Tensor &a = set->at(i).at("x"), &b = rendered->samples[i].feeds.at("x");
+    ASSERT_EQ(a.dims(), b.dims());
+    EXPECT_TRUE(std::equal(a.data<float>(), a.data<float>() + a.size(), b.data<float>())) << i;
+  }
+  r = cli({"eval", orig_, "--count", "2", "--write-inputs", dir});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("already holds x_000"), std::string::npos) << r.err;
+  r = cli({"eval", orig_});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("give the compressed model"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
