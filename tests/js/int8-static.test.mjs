@@ -66,6 +66,24 @@ describe('kiln compress --int8-static (classifier)', () => {
     assert.ok(fs.statSync(int8).size < 0.5 * fs.statSync(full).size, 'at least 2x smaller');
   });
 
+  it('fails with a message on a bad calibration set or conflicting flags', () => {
+    const fails = (args, re) => {
+      try {
+        cli('compress', full, ...args, '-o', path.join(TMP, 'bad.kiln'), '--no-eval');
+      } catch (e) {
+        assert.match(e.stderr, re);
+        return;
+      }
+      assert.fail(`kiln compress ${args.join(' ')} succeeded`);
+    };
+    const empty = path.join(TMP, 'empty');
+    fs.mkdirSync(empty);
+    fails(['--int8-static', empty], /calibration set .*empty holds no \.npy or \.png file/);
+    fails(['--int8-static', path.join(TMP, 'missing')], /is not a directory/);
+    fails(['--int8-static', calib, '--int8'], /--int8 and --int8-static both quantize/);
+    fails(['--int8-static', calib, '--exclude', '*'], /no convolution, MatMul or Gemm could be quantized/);
+  });
+
   it('agrees with float natively and in WASM on unseen inputs', async () => {
     const files = fs.readdirSync(test).sort().map((f) => path.join(test, f));
     const session = await Session.create(fs.readFileSync(int8), { numThreads: 1 });
