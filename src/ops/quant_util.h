@@ -11,6 +11,15 @@
 
 namespace kiln {
 
+// Rounds half to even like std::nearbyint for |v| <= 2^22 (callers clamp to a small
+// integer range first): adding 1.5 * 2^23 leaves no fraction bits, so the FPU's default
+// rounding does the work, inline and vectorizable (nearbyint is a libm call on baseline
+// x86-64, which made per-element requantization the slowest part of int8 graphs).
+inline float round_half_even_small(float v) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23 (IEEE arithmetic: never built with -ffast-math)
+  return (v + kMagic) - kMagic;
+}
+
 struct QuantPlan {
   enum class Kind { kTensor, kAxis, kBlocked } kind = Kind::kTensor;
   int64_t n = 1, inner = 1, blocks = 1, block_size = 1;
