@@ -16,7 +16,7 @@ inline int8_t saturate_round(float v, float y_scale, int32_t zero, int32_t lo, i
   // to the zero point; clamped first (the bounds are integers), then rounded inline.
   float q = v / y_scale;
   q = q != q ? 0.f : std::min(std::max(q, static_cast<float>(lo - zero)), static_cast<float>(hi - zero));
-  return static_cast<int8_t>(static_cast<int32_t>(round_half_even_small(q)) + zero);
+  return static_cast<int8_t>(round_half_even_small(q) + zero);
 }
 }  // namespace
 
@@ -50,9 +50,11 @@ void QS8Epilogue::init(float x_scale, const float* w_scale, size_t w_scale_count
 }
 
 namespace {
-// n values; column j uses mul[j] (clamp-only) or sc[j] (float epilogue).
+// n values; column j uses mul[j] (clamp-only) or sc[j] (float epilogue). Sums come as int32
+// or as floats holding exact integers (the qd8 GEMM's output, bias added).
+template <class Acc>
 void requantize_span(const QS8Epilogue& e, const float* __restrict mul, const float* __restrict sc,
-                     const int32_t* acc, size_t n, int8_t* y) {
+                     const Acc* acc, size_t n, int8_t* y) {
   // Everything in locals and int32 staging: int8 stores may alias any object, which would
   // keep the compiler from vectorizing loops that read members.
   const int32_t zero = e.y_zero;
@@ -63,11 +65,11 @@ void requantize_span(const QS8Epilogue& e, const float* __restrict mul, const fl
   alignas(64) int32_t r[kChunk];
   for (size_t j0 = 0; j0 < n; j0 += kChunk) {
     const size_t c = std::min(kChunk, n - j0);
-    const int32_t* __restrict a = acc + j0;
+    const Acc* __restrict a = acc + j0;
     if (!post) {
       // std::min / max, not fmin / fmax (libm calls); acc * multiplier is never NaN.
       for (size_t j = 0; j < c; ++j)
-        r[j] = static_cast<int32_t>(round_half_even_small(std::min(std::max(static_cast<float>(a[j]) * mul[j0 + j], lo), hi)));
+        r[j] = round_half_even_small(std::min(std::max(static_cast<float>(a[j]) * mul[j0 + j], lo), hi));
     } else {
       for (size_t j = 0; j < c; ++j) v[j] = static_cast<float>(a[j]) * sc[j0 + j];
       apply_fused_activation(e.post, v, static_cast<int64_t>(c));
@@ -75,7 +77,7 @@ void requantize_span(const QS8Epilogue& e, const float* __restrict mul, const fl
       // clamped first (the bounds are integers), rounded inline. No NaN can reach here: the
       // sums are integers and every fused activation maps finite values to finite ones.
       for (size_t j = 0; j < c; ++j)
-        r[j] = static_cast<int32_t>(round_half_even_small(std::min(std::max(v[j] / ys, lo), hi)));
+        r[j] = round_half_even_small(std::min(std::max(v[j] / ys, lo), hi));
     }
     int8_t* __restrict out = y + j0;
     for (size_t j = 0; j < c; ++j) out[j] = static_cast<int8_t>(r[j] + zero);
@@ -87,7 +89,11 @@ void QS8Epilogue::apply(const int32_t* acc, size_t n, int8_t* y) const {
   requantize_span(*this, multiplier.data(), scale.data(), acc, n, y);
 }
 
-void QS8Epilogue::apply_rows(const int32_t* acc, size_t rows, int8_t* y) const {
+void QS8Epilogue::apply_rows(const int32_t* acc, size_t rows, int8_t* y) const { rows_impl(acc, rows, y); }
+void QS8Epilogue::apply_rows(const float* acc, size_t rows, int8_t* y) const { rows_impl(acc, rows, y); }
+
+template <class Acc>
+void QS8Epilogue::rows_impl(const Acc* acc, size_t rows, int8_t* y) const {
   const size_t n = scale.size();
   for (size_t r0 = 0; r0 < rows; r0 += rep_) {
     const size_t block = std::min(rep_, rows - r0) * n;
@@ -126,6 +132,7 @@ void QS8RequantGemm::pack(size_t n, size_t k, const int8_t* w, ptrdiff_t stride_
     return;
   }
   kern_ = nullptr;
+  bias_f_.assign(bias_.begin(), bias_.end());
   sums_.pack(n, k, w, stride_k, stride_n);
 }
 
@@ -146,20 +153,22 @@ void QS8RequantGemm::run(size_t m, const int8_t* a, size_t a_stride, int8_t* y, 
     });
     return;
   }
-  // Float epilogue: int32 sums in blocks of rows (bounded scratch), then the block at once.
+  // Float epilogue: sums in blocks of rows (bounded scratch), the bias added as float (the
+  // sums stay exact integers below 2^24), then the block requantized at once.
   constexpr size_t kBlock = 64;
   std::vector<float> acc(std::min(m, kBlock) * n_);
-  std::vector<int32_t> sums(acc.size());
   std::vector<int8_t> out(y_stride == n_ ? 0 : acc.size());
   for (size_t r0 = 0; r0 < m; r0 += kBlock) {
     const size_t rows = std::min(kBlock, m - r0);
     sums_.multiply(rows, a + r0 * a_stride, a_stride, a_zero_, acc.data(), n_);
-    for (size_t i = 0; i < rows; ++i)
-      for (size_t j = 0; j < n_; ++j) sums[i * n_ + j] = static_cast<int32_t>(acc[i * n_ + j]) + bias_[j];  // exact
+    for (size_t i = 0; i < rows; ++i) {
+      float* __restrict row = acc.data() + i * n_;
+      for (size_t j = 0; j < n_; ++j) row[j] += bias_f_[j];
+    }
     if (y_stride == n_) {
-      ep_.apply_rows(sums.data(), rows, y + r0 * y_stride);
+      ep_.apply_rows(acc.data(), rows, y + r0 * y_stride);
     } else {
-      ep_.apply_rows(sums.data(), rows, out.data());
+      ep_.apply_rows(acc.data(), rows, out.data());
       for (size_t i = 0; i < rows; ++i) std::copy(out.data() + i * n_, out.data() + (i + 1) * n_, y + (r0 + i) * y_stride);
     }
   }

@@ -74,7 +74,7 @@ class QuantizeLinearOp final : public Op {
         for (int64_t j = 0; j < c; ++j) {
           const float v = xs[j] / sc;
           const float q = v == v ? std::min(std::max(v, lo), hi) : 0.f;  // NaN: the zero point
-          r[j] = static_cast<int32_t>(round_half_even_small(q));
+          r[j] = round_half_even_small(q);
         }
         int8_t* __restrict ys = y + i0;
         for (int64_t j = 0; j < c; ++j) ys[j] = static_cast<int8_t>(r[j] + zi);
