@@ -13,6 +13,6 @@ KILN_F32_QC8W_DWCONV(f32_qc8w_dwconv_anyp16c_avx2, 0, 16, avx2)
 #if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_QC8W_DWCONV(f32_qc8w_dwconv_9p8c_vec, 9, 8, vec)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_QC8W_DWCONV(f32_qc8w_dwconv_anyp8c_vec, 0, 8, vec)
 #endif

@@ -7,8 +7,11 @@ KILN_F32_SPMM(f32_spmm_64x1_avx2, 64, avx2)
 #endif
 #if KILN_F32_GEMM_SIMD
 KILN_F32_SPMM(f32_spmm_16x1_simd, 16, simd)
+#endif
+// kiln.wasm links only the tile the config picks (KILN_KERNEL_PICKED_ONLY, f32-gemm.h).
+#if KILN_F32_GEMM_SIMD && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_SPMM(f32_spmm_32x1_simd, 32, simd)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_F32_SPMM(f32_spmm_16x1_vec, 16, vec)
 #endif

@@ -12,9 +12,9 @@ KILN_QB4W_GEMM(qd8_f32_qb4w_gemm_1x16c2_avx2, 1, 16, avx2)
 #if KILN_F32_GEMM_AVX2
 KILN_QB4W_GEMM(qd8_f32_qb4w_gemm_4x16c2_avx2, 4, 16, avx2)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_QB4W_GEMM(qd8_f32_qb4w_gemm_1x8c2_vec, 1, 8, vec)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_QB4W_GEMM(qd8_f32_qb4w_gemm_4x8c2_vec, 4, 8, vec)
 #endif

@@ -26,6 +26,6 @@ KILN_QD8_IGEMM(qd8_f32_qc8w_igemm_4x16c2_avx2, 4, 16, avx2)
 #if KILN_F32_GEMM_AVX2
 KILN_QD8_IGEMM(qd8_f32_qc8w_igemm_6x16c2_avx2, 6, 16, avx2)
 #endif
-#if KILN_F32_GEMM_VEC
+#if KILN_F32_GEMM_VEC && !KILN_KERNEL_PICKED_ONLY
 KILN_QD8_IGEMM(qd8_f32_qc8w_igemm_4x8c2_vec, 4, 8, vec)
 #endif
