@@ -146,6 +146,14 @@ struct QS8DwVec {
   }
 };
 
+// Loops off the hot path (generic tap counts, channel tails) stay rolled and scalar: clang
+// would otherwise unroll and vectorize them (gathers) into several KiB of kiln.wasm.
+#if defined(__clang__)
+#define KILN_QS8DW_ROLLED _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
+#else
+#define KILN_QS8DW_ROLLED _Pragma("GCC unroll 1")
+#endif
+
 inline __attribute__((always_inline)) const int8_t* qs8_dwconv_tap(const int8_t* p, size_t a_offset,
                                                                     const int8_t* zero) {
   return p == zero ? p : p + a_offset;
@@ -168,8 +176,11 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
   const int8_t* xp[kCached];
   const bool cached = taps <= kCached;
   for (; pixels != 0; --pixels, input += taps, out += out_stride) {
-    if (cached) {
+    if constexpr (KS != 0) {
 #pragma GCC unroll 32
+      for (size_t s = 0; s < KS; ++s) xp[s] = qs8_dwconv_tap(input[s], a_offset, zero);
+    } else if (cached) {
+      KILN_QS8DW_ROLLED
       for (size_t s = 0; s < taps; ++s) xp[s] = qs8_dwconv_tap(input[s], a_offset, zero);
     }
     auto tap = [&](size_t s) { return cached ? xp[s] : qs8_dwconv_tap(input[s], a_offset, zero); };
@@ -182,11 +193,18 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
         Acc acc[NV];
 #pragma GCC unroll 8
         for (size_t v = 0; v < NV; ++v) acc[v] = S::bias(bias + v * K);
-#pragma GCC unroll 32
-        for (size_t s = 0; s < taps; ++s) {
+        auto mac_tap = [&](size_t s) __attribute__((always_inline)) {
           const int8_t* x = tap(s) + c;
 #pragma GCC unroll 8
           for (size_t v = 0; v < NV; ++v) acc[v] = S::mac(acc[v], x + v * K, q + CT * s + v * K);
+        };
+        // Fixed tap counts unroll fully; the generic kernels keep a plain loop (code size).
+        if constexpr (KS != 0) {
+#pragma GCC unroll 32
+          for (size_t s = 0; s < KS; ++s) mac_tap(s);
+        } else {
+          KILN_QS8DW_ROLLED
+          for (size_t s = 0; s < taps; ++s) mac_tap(s);
         }
 #pragma GCC unroll 8
         for (size_t v = 0; v < NV; ++v) S::store(acc[v], scale + v * K, req, out + c + v * K);
@@ -194,13 +212,17 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
       }
       // Last partial tile: whole steps, then lanes.
       size_t j = 0;
+      KILN_QS8DW_ROLLED
       for (; c + j + K <= channels; j += K) {
         Acc acc = S::bias(bias + j);
+        KILN_QS8DW_ROLLED
         for (size_t s = 0; s < taps; ++s) acc = S::mac(acc, tap(s) + c + j, q + CT * s + j);
         S::store(acc, scale + j, req, out + c + j);
       }
+      KILN_QS8DW_ROLLED
       for (; c + j < channels; ++j) {
         int32_t acc = bias[j];
+        KILN_QS8DW_ROLLED
         for (size_t s = 0; s < taps; ++s) acc += static_cast<int32_t>(tap(s)[c + j]) * q[CT * s + j];
         out[c + j] = qs8_dwconv_requant_lane(acc, scale[j], *params);
       }
