@@ -126,7 +126,7 @@ std::vector<size_t> tap_counts(const QS8DwconvKernel& kern) {
 }
 
 std::vector<size_t> channel_counts(const QS8DwconvKernel& kern) {
-  return {1, 2, kern.ct - 1, kern.ct, kern.ct + 1, 2 * kern.ct + 3, 16 * kern.ct + 7};
+  return {1, 2, kern.ct - 1, kern.ct, kern.ct + 1, kern.ct + 11, 2 * kern.ct + 3, 16 * kern.ct + 7};
 }
 
 TEST_P(QS8Dwconv, Channels) {

@@ -37,6 +37,7 @@ inline int8_t qs8_dwconv_requant_lane(int32_t acc, float scale, const QS8Requant
 // + i32x4.add.
 struct QS8DwSimd128 {
   static constexpr size_t kStep = 8;
+  using Tail = QS8DwSimd128;
   struct Acc {
     v128_t lo, hi;
   };
@@ -67,10 +68,11 @@ struct QS8DwSimd128 {
 #endif
 
 #if defined(KILN_HAVE_AVX2)
-// 8 channels per step (so 8-channel tails, common in MobileNetV3, stay vectorized):
-// vpmovsxbw (x and w, 128-bit), vpmullw, vpmovsxwd to 256 bits + vpaddd.
-struct QS8DwAvx2 {
+// 8 channels per step, the tail step of QS8DwAvx2 (8-channel tails are common in
+// MobileNetV3): vpmovsxbw (x and w, 128-bit), vpmullw, vpmovsxwd to 256 bits + vpaddd.
+struct QS8DwAvx2x8 {
   static constexpr size_t kStep = 8;
+  using Tail = QS8DwAvx2x8;
   using Acc = __m256i;
   struct Req {
     __m256 lo, hi, magic;
@@ -98,12 +100,37 @@ struct QS8DwAvx2 {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(h, h));
   }
 };
+
+// 16 channels per step: vpmovsxbw (x and w, 256-bit), vpmullw, vpmovsxwd of each half +
+// vpaddd: 8 instructions per 16 products against 10 with two 8-channel steps.
+struct QS8DwAvx2 {
+  static constexpr size_t kStep = 16;
+  using Tail = QS8DwAvx2x8;
+  struct Acc {
+    __m256i lo, hi;  // channels 0-7, 8-15
+  };
+  using Req = QS8DwAvx2x8::Req;
+  static Req req(const QS8RequantParams& p) { return QS8DwAvx2x8::req(p); }
+  static Acc bias(const int32_t* b) { return {QS8DwAvx2x8::bias(b), QS8DwAvx2x8::bias(b + 8)}; }
+  static Acc mac(Acc a, const int8_t* x, const int8_t* w) {
+    const __m256i prod =
+        _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))),
+                           _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w))));
+    return {_mm256_add_epi32(a.lo, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(prod))),
+            _mm256_add_epi32(a.hi, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(prod, 1)))};
+  }
+  static void store(Acc a, const float* scale, const Req& r, int8_t* out) {
+    QS8DwAvx2x8::store(a.lo, scale, r, out);
+    QS8DwAvx2x8::store(a.hi, scale + 8, r, out + 8);
+  }
+};
 #endif
 
 // Portable (GCC/Clang vector extensions): 8 channels per step, products in int16 lanes
 // (punpcklbw/psraw + pmullw on plain SSE2), sums in int32.
 struct QS8DwVec {
   static constexpr size_t kStep = 8;
+  using Tail = QS8DwVec;
   typedef int32_t VI __attribute__((vector_size(32)));
   typedef int16_t VS __attribute__((vector_size(16)));
   typedef float VF __attribute__((vector_size(32)));
@@ -210,14 +237,17 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
         for (size_t v = 0; v < NV; ++v) S::store(acc[v], scale + v * K, req, out + c + v * K);
         continue;
       }
-      // Last partial tile: whole steps, then lanes.
+      // Last partial tile: whole (tail) steps, then lanes.
+      using T = typename S::Tail;
+      constexpr size_t KT = T::kStep;
+      const typename T::Req treq = T::req(*params);
       size_t j = 0;
       KILN_QS8DW_ROLLED
-      for (; c + j + K <= channels; j += K) {
-        Acc acc = S::bias(bias + j);
+      for (; c + j + KT <= channels; j += KT) {
+        typename T::Acc acc = T::bias(bias + j);
         KILN_QS8DW_ROLLED
-        for (size_t s = 0; s < taps; ++s) acc = S::mac(acc, tap(s) + c + j, q + CT * s + j);
-        S::store(acc, scale + j, req, out + c + j);
+        for (size_t s = 0; s < taps; ++s) acc = T::mac(acc, tap(s) + c + j, q + CT * s + j);
+        T::store(acc, scale + j, treq, out + c + j);
       }
       KILN_QS8DW_ROLLED
       for (; c + j < channels; ++j) {
