@@ -221,6 +221,30 @@ TEST(QS8DwconvRequantize, RoundsHalfToEvenAndSaturates) {
   EXPECT_EQ(qs8_requantize(-50, 1.f, QS8RequantParams{-100, -100, 127}), -100);  // Relu
 }
 
+// One channel of a depthwise layer is a GEMM with N = 1 over the gathered taps: the two
+// references (and so the two kernel families) must agree bit-exactly, zero points and clamp
+// included.
+TEST(QS8DwconvRequantize, AgreesWithTheGemmReference) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> i8(-128, 127);
+  const size_t pixels = 200, ks = 9;
+  std::vector<int8_t> rows(pixels * ks), w(ks);
+  for (int8_t& v : rows) v = static_cast<int8_t>(i8(rng));
+  for (int8_t& v : w) v = static_cast<int8_t>(i8(rng));
+  std::vector<const int8_t*> ind(pixels * ks);
+  for (size_t i = 0; i < ind.size(); ++i) ind[i] = rows.data() + i;  // one-channel rows
+  const int8_t zero = 0;
+  for (int32_t x_zp : {-128, 0, 77})
+    for (float scale : {0.5f, 0.0031f, 0.017f}) {
+      const int32_t bias = 123;
+      const QS8RequantParams p{-7, -100, 90};
+      std::vector<int8_t> dw(pixels), gemm(pixels);
+      qs8_dwconv_reference(1, pixels, ks, ind.data(), 0, &zero, x_zp, w.data(), &bias, &scale, dw.data(), 1, p);
+      qs8_gemm_reference(pixels, 1, ks, rows.data(), ks, x_zp, w.data(), 1, 1, &scale, &bias, gemm.data(), 1, p);
+      EXPECT_EQ(dw, gemm) << "x_zp " << x_zp << " scale " << scale;
+    }
+}
+
 TEST(QS8DwconvConfig, DefaultsMatchTheTapCount) {
   for (size_t ks : {size_t{1}, size_t{9}, size_t{25}, size_t{49}}) {
     const QS8DwconvKernel& k = qs8_dwconv_default_kernel(ks);
