@@ -81,8 +81,8 @@ class QS8DwconvTester {
     qs8_dwconv_reference(c_, pixels_, ks, ind.data(), a_offset, zero.data(), x_zp_, w.data(), bias.data(),
                          scale.data(), expected.data(), out_stride, params);
 
-    std::vector<int32_t> packed(qs8_dwconv_packed_size(kern.ct, c_, ks) / 4);
-    qs8_dwconv_pack(kern.ct, c_, ks, x_zp_, w.data(), bias.data(), scale.data(), packed.data());
+    std::vector<int32_t> packed(qs8_dwconv_packed_size(kern.ct, c_, ks, kern.kr) / 4);
+    qs8_dwconv_pack(kern.ct, c_, ks, x_zp_, w.data(), bias.data(), scale.data(), packed.data(), kern.kr);
     const int8_t sentinel = 0x5A;
     std::vector<int8_t> y(pixels_ * out_stride + 16, sentinel);
     QS8DwconvArgs args;
@@ -122,7 +122,7 @@ class QS8Dwconv : public ::testing::TestWithParam<QS8DwconvKernel> {};
 
 std::vector<size_t> tap_counts(const QS8DwconvKernel& kern) {
   if (kern.taps != 0) return {kern.taps};
-  return {1, 4, 9, 25, 49};
+  return {1, 2, 4, 9, 25, 26, 49};  // around the dot kernels' pairs and pointer cache (25)
 }
 
 std::vector<size_t> channel_counts(const QS8DwconvKernel& kern) {
@@ -210,6 +210,18 @@ TEST(QS8DwconvPack, LayoutIsBiasScaleThenTaps) {
   EXPECT_EQ(packed[1], 21);
 }
 
+TEST(QS8DwconvPack, TapPairsForDotKernels) {
+  // 3 channels, 3 taps, ct = 4, kr = 2: rows of 4 channels x (tap 2p, tap 2p+1).
+  const int8_t w[] = {1, 2, 3, 11, 12, 13, 21, 22, 23};
+  const float scale[] = {1.f, 1.f, 1.f};
+  ASSERT_EQ(qs8_dwconv_packed_size(4, 3, 3, 2), 4 * 8 + 2 * 2 * 4u);
+  std::vector<int32_t> packed(qs8_dwconv_packed_size(4, 3, 3, 2) / 4, -1);
+  qs8_dwconv_pack(4, 3, 3, 0, w, nullptr, scale, packed.data(), 2);
+  const int8_t* q = reinterpret_cast<const int8_t*>(packed.data() + 8);
+  const int8_t expected[] = {1, 2, 11, 12, 21, 22, 0, 0, 3, 0, 13, 0, 23, 0, 0, 0};
+  for (size_t i = 0; i < 16; ++i) EXPECT_EQ(q[i], expected[i]) << i;
+}
+
 TEST(QS8DwconvRequantize, RoundsHalfToEvenAndSaturates) {
   const QS8RequantParams p{0, -128, 127};
   EXPECT_EQ(qs8_requantize(1, 0.5f, p), 0);    // 0.5 -> 0
@@ -250,7 +262,7 @@ TEST(QS8DwconvConfig, DefaultsMatchTheTapCount) {
     const QS8DwconvKernel& k = qs8_dwconv_default_kernel(ks);
     EXPECT_TRUE(k.taps == 0 || k.taps == ks) << k.name << " for " << ks << " taps";
   }
-  EXPECT_EQ(qs8_dwconv_default_kernel(9).taps, 9u);
+  EXPECT_EQ(qs8_dwconv_default_kernel(9).taps, KILN_F32_GEMM_SIMD ? 0u : 9u);  // WASM: the generic dot kernel
 }
 
 }  // namespace
