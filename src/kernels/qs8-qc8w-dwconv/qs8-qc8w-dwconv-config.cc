@@ -25,10 +25,9 @@ std::span<const QS8DwconvKernel> qs8_dwconv_kernels() {
 }
 
 const QS8DwconvKernel& qs8_dwconv_default_kernel(size_t ks) {
-  // Best measured first (src/kernels/README.md): the AVX2 tap-pair kernels natively (fixed 3x3
-  // and 5x5), in WASM
-  // the generic tap-pair kernel for every tap count (faster than the fixed-tap ones in the
-  // measurements), the portable kernels as the fallback.
+  // Best measured first (src/kernels/README.md): the AVX2 tap-pair kernels natively (fixed
+  // 3x3 and 5x5), in WASM the generic tap-pair kernel for every tap count (faster than the
+  // fixed-tap ones in the measurements), the portable kernels as the fallback.
   static const QS8DwconvKernel* k9 = pick_kernel<QS8DwconvKernel>(
       qs8_dwconv_kernels(),
       {"qs8_qc8w_dwconv_9p16c_dot_avx2", "qs8_qc8w_dwconv_anyp16c_dot_simd", "qs8_qc8w_dwconv_9p8c_vec"});
