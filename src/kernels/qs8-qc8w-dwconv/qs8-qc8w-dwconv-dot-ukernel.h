@@ -1,10 +1,11 @@
 // The tap-pair ("dot") variant of the qs8-qc8w depthwise microkernel (packed with kr = 2,
-// layout in qs8-qc8w-dwconv.h), for SIMD128 and AVX2 (vpmaddwd, below). Per pair of taps and 8 channels: the two
-// input rows widened (v128.load8x8_s x2), interleaved into (x_s[c], x_s+1[c]) int16 pairs
-// (two i8x16.shuffle that V8 emits as punpck{l,h}wd), and i32x4.dot_i16x8_s against the
-// packed weight pairs adds both taps' products per channel: 10 instructions per 16
-// products against 14 for the int16-multiply kernel. (x * w and the pair sum fit int32:
-// no saturation, unlike pmaddubsw.) Epilogue and tails as qs8-qc8w-dwconv-ukernel.h.
+// layout in qs8-qc8w-dwconv.h), for SIMD128 and AVX2. SIMD128, per pair of taps and 8
+// channels: the two input rows widened (v128.load8x8_s x2), interleaved into
+// (x_s[c], x_s+1[c]) int16 pairs (two i8x16.shuffle that V8 emits as punpck{l,h}wd), and
+// i32x4.dot_i16x8_s against the packed weight pairs adds both taps' products per channel:
+// 10 instructions per 16 products against 14 for the int16-multiply kernel. AVX2 does the
+// same with vpmaddwd (below). The products and their pair sums are exact in int32 (no
+// saturation, unlike pmaddubsw). Epilogue as qs8-qc8w-dwconv-ukernel.h.
 #pragma once
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-ukernel.h"
 
