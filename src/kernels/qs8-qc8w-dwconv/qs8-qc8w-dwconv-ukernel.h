@@ -127,15 +127,20 @@ struct QS8DwAvx2 {
 #endif
 
 // Portable (GCC/Clang vector extensions): 8 channels per step, products in int16 lanes
-// (punpcklbw/psraw + pmullw on plain SSE2), sums in int32.
+// (punpcklbw/psraw + pmullw on plain SSE2), sums in two int32x4 halves (16-byte vectors
+// only, so no ABI change between ISAs).
 struct QS8DwVec {
   static constexpr size_t kStep = 8;
   using Tail = QS8DwVec;
-  typedef int32_t VI __attribute__((vector_size(32)));
+  typedef int32_t VI __attribute__((vector_size(16)));
   typedef int16_t VS __attribute__((vector_size(16)));
-  typedef float VF __attribute__((vector_size(32)));
+  typedef int16_t VS4 __attribute__((vector_size(8)));
+  typedef float VF __attribute__((vector_size(16)));
   typedef int8_t VB __attribute__((vector_size(8)));
-  using Acc = VI;
+  typedef int8_t VB4 __attribute__((vector_size(4)));
+  struct Acc {
+    VI lo, hi;
+  };
   struct Req {
     VF lo, hi;
     QS8RequantParams p;
@@ -143,7 +148,7 @@ struct QS8DwVec {
   static Req req(const QS8RequantParams& p) {
     const float lo = static_cast<float>(p.output_min - p.output_zero_point);
     const float hi = static_cast<float>(p.output_max - p.output_zero_point);
-    return {VF{} + lo, VF{} + hi, p};
+    return {VF{lo, lo, lo, lo}, VF{hi, hi, hi, hi}, p};
   }
   static VS widen(const int8_t* p) {
     VB b;
@@ -151,25 +156,33 @@ struct QS8DwVec {
     return __builtin_convertvector(b, VS);
   }
   static Acc bias(const int32_t* b) {
-    VI v;
-    std::memcpy(&v, b, sizeof v);
-    return v;
+    Acc a;
+    std::memcpy(&a.lo, b, sizeof a.lo);
+    std::memcpy(&a.hi, b + 4, sizeof a.hi);
+    return a;
   }
   static Acc mac(Acc a, const int8_t* x, const int8_t* w) {
-    return a + __builtin_convertvector(widen(x) * widen(w), VI);
+    const VS prod = widen(x) * widen(w);
+    const VS4 plo = __builtin_shufflevector(prod, prod, 0, 1, 2, 3);
+    const VS4 phi = __builtin_shufflevector(prod, prod, 4, 5, 6, 7);
+    return {a.lo + __builtin_convertvector(plo, VI), a.hi + __builtin_convertvector(phi, VI)};
   }
-  static void store(Acc a, const float* scale, const Req& r, int8_t* out) {
+  static void store4(VI acc, const float* scale, const Req& r, int8_t* out) {
     VF s;
     std::memcpy(&s, scale, sizeof s);
-    VF y = __builtin_convertvector(a, VF) * s;
+    VF y = __builtin_convertvector(acc, VF) * s;
     y = y < r.lo ? r.lo : y;
     y = y > r.hi ? r.hi : y;
     y += kQS8DwMagic;
     VI bits;
     std::memcpy(&bits, &y, sizeof bits);
     bits += r.p.output_zero_point - kQS8DwMagicBits;
-    const VB b = __builtin_convertvector(bits, VB);
+    const VB4 b = __builtin_convertvector(bits, VB4);
     std::memcpy(out, &b, sizeof b);
+  }
+  static void store(Acc a, const float* scale, const Req& r, int8_t* out) {
+    store4(a.lo, scale, r, out);
+    store4(a.hi, scale + 4, r, out + 4);
   }
 };
 
