@@ -50,8 +50,8 @@ Status QS8DwconvNhwc::pack(const ConvGeometry& g, const int8_t* w, const int32_t
   x_zero_point_ = x_zero_point;
   const size_t ks = kh_ * kw_;
   kernel_ = &qs8_dwconv_default_kernel(ks);
-  weights_.assign(qs8_dwconv_packed_size(kernel_->ct, channels_, ks) / 4, 0);
-  qs8_dwconv_pack(kernel_->ct, channels_, ks, x_zero_point, w, bias, requant_scale, weights_.data());
+  weights_.assign(qs8_dwconv_packed_size(kernel_->ct, channels_, ks, kernel_->kr) / 4, 0);
+  qs8_dwconv_pack(kernel_->ct, channels_, ks, x_zero_point, w, bias, requant_scale, weights_.data(), kernel_->kr);
   zero_.assign(channels_, static_cast<int8_t>(x_zero_point));
   have_shape_ = false;
   return Status::Ok();

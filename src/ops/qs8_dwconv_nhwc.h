@@ -53,8 +53,8 @@ class QS8DwconvNhwc {
 };
 
 // The oracle for QS8DwconvNhwc: plain loops over ConvGeometry with the zero point
-// subtracted per element, int32 sums and qs8_requantize (used by the tests and when
-// KILN_REFERENCE_KERNELS asks for reference kernels).
+// subtracted per element, int32 sums and qs8_requantize (for the tests, and for the op to
+// run when use_reference_kernels() / KILN_REFERENCE_KERNELS=1 asks for reference kernels).
 void qs8_dwconv_nhwc_reference(const ConvGeometry& g, const int8_t* x, int32_t x_zero_point, const int8_t* w,
                                const int32_t* bias, const float* requant_scale, const QS8RequantParams& out,
                                int8_t* y);

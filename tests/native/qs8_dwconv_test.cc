@@ -81,8 +81,8 @@ class QS8DwconvTester {
     qs8_dwconv_reference(c_, pixels_, ks, ind.data(), a_offset, zero.data(), x_zp_, w.data(), bias.data(),
                          scale.data(), expected.data(), out_stride, params);
 
-    std::vector<int32_t> packed(qs8_dwconv_packed_size(kern.ct, c_, ks) / 4);
-    qs8_dwconv_pack(kern.ct, c_, ks, x_zp_, w.data(), bias.data(), scale.data(), packed.data());
+    std::vector<int32_t> packed(qs8_dwconv_packed_size(kern.ct, c_, ks, kern.kr) / 4);
+    qs8_dwconv_pack(kern.ct, c_, ks, x_zp_, w.data(), bias.data(), scale.data(), packed.data(), kern.kr);
     const int8_t sentinel = 0x5A;
     std::vector<int8_t> y(pixels_ * out_stride + 16, sentinel);
     QS8DwconvArgs args;
@@ -122,11 +122,11 @@ class QS8Dwconv : public ::testing::TestWithParam<QS8DwconvKernel> {};
 
 std::vector<size_t> tap_counts(const QS8DwconvKernel& kern) {
   if (kern.taps != 0) return {kern.taps};
-  return {1, 4, 9, 25, 49};
+  return {1, 2, 4, 9, 25, 26, 49};  // around the dot kernels' pairs and pointer cache (25)
 }
 
 std::vector<size_t> channel_counts(const QS8DwconvKernel& kern) {
-  return {1, 2, kern.ct - 1, kern.ct, kern.ct + 1, 2 * kern.ct + 3, 16 * kern.ct + 7};
+  return {1, 2, kern.ct - 1, kern.ct, kern.ct + 1, kern.ct + 11, 2 * kern.ct + 3, 16 * kern.ct + 7};
 }
 
 TEST_P(QS8Dwconv, Channels) {
@@ -210,6 +210,18 @@ TEST(QS8DwconvPack, LayoutIsBiasScaleThenTaps) {
   EXPECT_EQ(packed[1], 21);
 }
 
+TEST(QS8DwconvPack, TapPairsForDotKernels) {
+  // 3 channels, 3 taps, ct = 4, kr = 2: rows of 4 channels x (tap 2p, tap 2p+1).
+  const int8_t w[] = {1, 2, 3, 11, 12, 13, 21, 22, 23};
+  const float scale[] = {1.f, 1.f, 1.f};
+  ASSERT_EQ(qs8_dwconv_packed_size(4, 3, 3, 2), 4 * 8 + 2 * 2 * 4u);
+  std::vector<int32_t> packed(qs8_dwconv_packed_size(4, 3, 3, 2) / 4, -1);
+  qs8_dwconv_pack(4, 3, 3, 0, w, nullptr, scale, packed.data(), 2);
+  const int8_t* q = reinterpret_cast<const int8_t*>(packed.data() + 8);
+  const int8_t expected[] = {1, 2, 11, 12, 21, 22, 0, 0, 3, 0, 13, 0, 23, 0, 0, 0};
+  for (size_t i = 0; i < 16; ++i) EXPECT_EQ(q[i], expected[i]) << i;
+}
+
 TEST(QS8DwconvRequantize, RoundsHalfToEvenAndSaturates) {
   const QS8RequantParams p{0, -128, 127};
   EXPECT_EQ(qs8_requantize(1, 0.5f, p), 0);    // 0.5 -> 0
@@ -221,12 +233,36 @@ TEST(QS8DwconvRequantize, RoundsHalfToEvenAndSaturates) {
   EXPECT_EQ(qs8_requantize(-50, 1.f, QS8RequantParams{-100, -100, 127}), -100);  // Relu
 }
 
+// One channel of a depthwise layer is a GEMM with N = 1 over the gathered taps: the two
+// references (and so the two kernel families) must agree bit-exactly, zero points and clamp
+// included.
+TEST(QS8DwconvRequantize, AgreesWithTheGemmReference) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> i8(-128, 127);
+  const size_t pixels = 200, ks = 9;
+  std::vector<int8_t> rows(pixels * ks), w(ks);
+  for (int8_t& v : rows) v = static_cast<int8_t>(i8(rng));
+  for (int8_t& v : w) v = static_cast<int8_t>(i8(rng));
+  std::vector<const int8_t*> ind(pixels * ks);
+  for (size_t i = 0; i < ind.size(); ++i) ind[i] = rows.data() + i;  // one-channel rows
+  const int8_t zero = 0;
+  for (int32_t x_zp : {-128, 0, 77})
+    for (float scale : {0.5f, 0.0031f, 0.017f}) {
+      const int32_t bias = 123;
+      const QS8RequantParams p{-7, -100, 90};
+      std::vector<int8_t> dw(pixels), gemm(pixels);
+      qs8_dwconv_reference(1, pixels, ks, ind.data(), 0, &zero, x_zp, w.data(), &bias, &scale, dw.data(), 1, p);
+      qs8_gemm_reference(pixels, 1, ks, rows.data(), ks, x_zp, w.data(), 1, 1, &scale, &bias, gemm.data(), 1, p);
+      EXPECT_EQ(dw, gemm) << "x_zp " << x_zp << " scale " << scale;
+    }
+}
+
 TEST(QS8DwconvConfig, DefaultsMatchTheTapCount) {
   for (size_t ks : {size_t{1}, size_t{9}, size_t{25}, size_t{49}}) {
     const QS8DwconvKernel& k = qs8_dwconv_default_kernel(ks);
     EXPECT_TRUE(k.taps == 0 || k.taps == ks) << k.name << " for " << ks << " taps";
   }
-  EXPECT_EQ(qs8_dwconv_default_kernel(9).taps, 9u);
+  EXPECT_EQ(qs8_dwconv_default_kernel(9).taps, KILN_F32_GEMM_SIMD ? 0u : 9u);  // WASM: the generic dot kernel
 }
 
 }  // namespace

@@ -10,8 +10,8 @@ namespace {
 
 std::vector<QS8DwconvKernel> available_kernels() {
   std::vector<QS8DwconvKernel> out;
-#define KILN_QS8_QC8W_DWCONV(name, taps, ct, arch) \
-  if (kernel_arch_available(#arch)) out.push_back({#name, taps, ct, name});
+#define KILN_QS8_QC8W_DWCONV(name, taps, ct, kr, arch) \
+  if (kernel_arch_available(#arch)) out.push_back({#name, taps, ct, name, kr});
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-list.h"
 #undef KILN_QS8_QC8W_DWCONV
   return out;
@@ -25,16 +25,18 @@ std::span<const QS8DwconvKernel> qs8_dwconv_kernels() {
 }
 
 const QS8DwconvKernel& qs8_dwconv_default_kernel(size_t ks) {
-  // Best measured first (src/kernels/README.md): AVX2 natively, 16-channel SIMD128 in WASM,
-  // the portable kernels as the fallback; fixed-tap kernels for 3x3 (and 5x5 natively).
+  // Best measured first (src/kernels/README.md): the AVX2 tap-pair kernels natively (fixed
+  // 3x3 and 5x5), in WASM the generic tap-pair kernel for every tap count (faster than the
+  // fixed-tap ones in the measurements), the portable kernels as the fallback.
   static const QS8DwconvKernel* k9 = pick_kernel<QS8DwconvKernel>(
-      qs8_dwconv_kernels(), {"qs8_qc8w_dwconv_9p16c_avx2", "qs8_qc8w_dwconv_9p16c_simd", "qs8_qc8w_dwconv_9p8c_vec"});
+      qs8_dwconv_kernels(),
+      {"qs8_qc8w_dwconv_9p16c_dot_avx2", "qs8_qc8w_dwconv_anyp16c_dot_simd", "qs8_qc8w_dwconv_9p8c_vec"});
   static const QS8DwconvKernel* k25 = pick_kernel<QS8DwconvKernel>(
       qs8_dwconv_kernels(),
-      {"qs8_qc8w_dwconv_25p16c_avx2", "qs8_qc8w_dwconv_anyp16c_simd", "qs8_qc8w_dwconv_anyp8c_vec"});
+      {"qs8_qc8w_dwconv_25p16c_dot_avx2", "qs8_qc8w_dwconv_anyp16c_dot_simd", "qs8_qc8w_dwconv_anyp8c_vec"});
   static const QS8DwconvKernel* any = pick_kernel<QS8DwconvKernel>(
       qs8_dwconv_kernels(),
-      {"qs8_qc8w_dwconv_anyp16c_avx2", "qs8_qc8w_dwconv_anyp16c_simd", "qs8_qc8w_dwconv_anyp8c_vec"});
+      {"qs8_qc8w_dwconv_anyp16c_dot_avx2", "qs8_qc8w_dwconv_anyp16c_dot_simd", "qs8_qc8w_dwconv_anyp8c_vec"});
   return ks == 9 ? *k9 : ks == 25 ? *k25 : *any;
 }
 

@@ -37,6 +37,7 @@ inline int8_t qs8_dwconv_requant_lane(int32_t acc, float scale, const QS8Requant
 // + i32x4.add.
 struct QS8DwSimd128 {
   static constexpr size_t kStep = 8;
+  using Tail = QS8DwSimd128;
   struct Acc {
     v128_t lo, hi;
   };
@@ -67,12 +68,12 @@ struct QS8DwSimd128 {
 #endif
 
 #if defined(KILN_HAVE_AVX2)
-// 16 channels per step: vpmovsxbw (x and w), vpmullw, vpmovsxwd of each half + vpaddd.
-struct QS8DwAvx2 {
-  static constexpr size_t kStep = 16;
-  struct Acc {
-    __m256i lo, hi;  // channels 0-7, 8-15
-  };
+// 8 channels per step, the tail step of QS8DwAvx2 (8-channel tails are common in
+// MobileNetV3): vpmovsxbw (x and w, 128-bit), vpmullw, vpmovsxwd to 256 bits + vpaddd.
+struct QS8DwAvx2x8 {
+  static constexpr size_t kStep = 8;
+  using Tail = QS8DwAvx2x8;
+  using Acc = __m256i;
   struct Req {
     __m256 lo, hi, magic;
     __m256i zp;
@@ -82,10 +83,35 @@ struct QS8DwAvx2 {
             _mm256_set1_ps(static_cast<float>(p.output_max - p.output_zero_point)), _mm256_set1_ps(kQS8DwMagic),
             _mm256_set1_epi32(p.output_zero_point - kQS8DwMagicBits)};
   }
-  static Acc bias(const int32_t* b) {
-    return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)),
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 8))};
+  static Acc bias(const int32_t* b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)); }
+  static __m128i load8(const int8_t* p) {
+    int64_t bits;
+    std::memcpy(&bits, p, sizeof bits);
+    return _mm_cvtepi8_epi16(_mm_cvtsi64_si128(bits));
   }
+  static Acc mac(Acc a, const int8_t* x, const int8_t* w) {
+    return _mm256_add_epi32(a, _mm256_cvtepi16_epi32(_mm_mullo_epi16(load8(x), load8(w))));
+  }
+  static void store(Acc a, const float* scale, const Req& r, int8_t* out) {
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(a), _mm256_loadu_ps(scale));
+    y = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(y, r.lo), r.hi), r.magic);
+    const __m256i q = _mm256_add_epi32(_mm256_castps_si256(y), r.zp);
+    const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(h, h));
+  }
+};
+
+// 16 channels per step: vpmovsxbw (x and w, 256-bit), vpmullw, vpmovsxwd of each half +
+// vpaddd: 8 instructions per 16 products against 10 with two 8-channel steps.
+struct QS8DwAvx2 {
+  static constexpr size_t kStep = 16;
+  using Tail = QS8DwAvx2x8;
+  struct Acc {
+    __m256i lo, hi;  // channels 0-7, 8-15
+  };
+  using Req = QS8DwAvx2x8::Req;
+  static Req req(const QS8RequantParams& p) { return QS8DwAvx2x8::req(p); }
+  static Acc bias(const int32_t* b) { return {QS8DwAvx2x8::bias(b), QS8DwAvx2x8::bias(b + 8)}; }
   static Acc mac(Acc a, const int8_t* x, const int8_t* w) {
     const __m256i prod =
         _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))),
@@ -93,28 +119,28 @@ struct QS8DwAvx2 {
     return {_mm256_add_epi32(a.lo, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(prod))),
             _mm256_add_epi32(a.hi, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(prod, 1)))};
   }
-  static __m256i requant(__m256i acc, const float* scale, const Req& r) {
-    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(scale));
-    y = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(y, r.lo), r.hi), r.magic);
-    return _mm256_add_epi32(_mm256_castps_si256(y), r.zp);
-  }
   static void store(Acc a, const float* scale, const Req& r, int8_t* out) {
-    // packs works per 128-bit half: [lo0-3 hi0-3 | lo4-7 hi4-7] -> reorder the 64-bit quarters.
-    const __m256i h = _mm256_permute4x64_epi64(
-        _mm256_packs_epi32(requant(a.lo, scale, r), requant(a.hi, scale + 8, r)), 0xD8);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
-                     _mm_packs_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+    QS8DwAvx2x8::store(a.lo, scale, r, out);
+    QS8DwAvx2x8::store(a.hi, scale + 8, r, out + 8);
   }
 };
 #endif
 
-// Portable (GCC/Clang vector extensions): 4 channels per step in int32 lanes.
+// Portable (GCC/Clang vector extensions): 8 channels per step, products in int16 lanes
+// (punpcklbw/psraw + pmullw on plain SSE2), sums in two int32x4 halves (16-byte vectors
+// only, so no ABI change between ISAs).
 struct QS8DwVec {
-  static constexpr size_t kStep = 4;
+  static constexpr size_t kStep = 8;
+  using Tail = QS8DwVec;
   typedef int32_t VI __attribute__((vector_size(16)));
+  typedef int16_t VS __attribute__((vector_size(16)));
+  typedef int16_t VS4 __attribute__((vector_size(8)));
   typedef float VF __attribute__((vector_size(16)));
-  typedef int8_t VB __attribute__((vector_size(4)));
-  using Acc = VI;
+  typedef int8_t VB __attribute__((vector_size(8)));
+  typedef int8_t VB4 __attribute__((vector_size(4)));
+  struct Acc {
+    VI lo, hi;
+  };
   struct Req {
     VF lo, hi;
     QS8RequantParams p;
@@ -124,31 +150,49 @@ struct QS8DwVec {
     const float hi = static_cast<float>(p.output_max - p.output_zero_point);
     return {VF{lo, lo, lo, lo}, VF{hi, hi, hi, hi}, p};
   }
-  static VI widen(const int8_t* p) {
+  static VS widen(const int8_t* p) {
     VB b;
     std::memcpy(&b, p, sizeof b);
-    return __builtin_convertvector(b, VI);
+    return __builtin_convertvector(b, VS);
   }
   static Acc bias(const int32_t* b) {
-    VI v;
-    std::memcpy(&v, b, sizeof v);
-    return v;
+    Acc a;
+    std::memcpy(&a.lo, b, sizeof a.lo);
+    std::memcpy(&a.hi, b + 4, sizeof a.hi);
+    return a;
   }
-  static Acc mac(Acc a, const int8_t* x, const int8_t* w) { return a + widen(x) * widen(w); }
-  static void store(Acc a, const float* scale, const Req& r, int8_t* out) {
+  static Acc mac(Acc a, const int8_t* x, const int8_t* w) {
+    const VS prod = widen(x) * widen(w);
+    const VS4 plo = __builtin_shufflevector(prod, prod, 0, 1, 2, 3);
+    const VS4 phi = __builtin_shufflevector(prod, prod, 4, 5, 6, 7);
+    return {a.lo + __builtin_convertvector(plo, VI), a.hi + __builtin_convertvector(phi, VI)};
+  }
+  static void store4(VI acc, const float* scale, const Req& r, int8_t* out) {
     VF s;
     std::memcpy(&s, scale, sizeof s);
-    VF y = __builtin_convertvector(a, VF) * s;
+    VF y = __builtin_convertvector(acc, VF) * s;
     y = y < r.lo ? r.lo : y;
     y = y > r.hi ? r.hi : y;
     y += kQS8DwMagic;
     VI bits;
     std::memcpy(&bits, &y, sizeof bits);
     bits += r.p.output_zero_point - kQS8DwMagicBits;
-    const VB b = __builtin_convertvector(bits, VB);
+    const VB4 b = __builtin_convertvector(bits, VB4);
     std::memcpy(out, &b, sizeof b);
   }
+  static void store(Acc a, const float* scale, const Req& r, int8_t* out) {
+    store4(a.lo, scale, r, out);
+    store4(a.hi, scale + 4, r, out + 4);
+  }
 };
+
+// Loops off the hot path (generic tap counts, channel tails) stay rolled and scalar: clang
+// would otherwise unroll and vectorize them (gathers) into several KiB of kiln.wasm.
+#if defined(__clang__)
+#define KILN_QS8DW_ROLLED _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
+#else
+#define KILN_QS8DW_ROLLED _Pragma("GCC unroll 1")
+#endif
 
 inline __attribute__((always_inline)) const int8_t* qs8_dwconv_tap(const int8_t* p, size_t a_offset,
                                                                     const int8_t* zero) {
@@ -166,7 +210,20 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
   const size_t taps = KS != 0 ? KS : ks;
   const size_t tile_bytes = CT * 2 * 4 + taps * CT;
   const typename S::Req req = S::req(*params);
+  // The pixel's tap pointers, offset once (not per channel tile); generic kernels with
+  // more taps than the array holds offset them as they go.
+  constexpr size_t kCached = KS != 0 ? KS : 25;
+  const int8_t* xp[kCached];
+  const bool cached = taps <= kCached;
   for (; pixels != 0; --pixels, input += taps, out += out_stride) {
+    if constexpr (KS != 0) {
+#pragma GCC unroll 32
+      for (size_t s = 0; s < KS; ++s) xp[s] = qs8_dwconv_tap(input[s], a_offset, zero);
+    } else if (cached) {
+      KILN_QS8DW_ROLLED
+      for (size_t s = 0; s < taps; ++s) xp[s] = qs8_dwconv_tap(input[s], a_offset, zero);
+    }
+    auto tap = [&](size_t s) { return cached ? xp[s] : qs8_dwconv_tap(input[s], a_offset, zero); };
     const char* w = static_cast<const char*>(weights);
     for (size_t c = 0; c < channels; c += CT, w += tile_bytes) {
       const int32_t* bias = reinterpret_cast<const int32_t*>(w);
@@ -176,27 +233,40 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
         Acc acc[NV];
 #pragma GCC unroll 8
         for (size_t v = 0; v < NV; ++v) acc[v] = S::bias(bias + v * K);
-#pragma GCC unroll 32
-        for (size_t s = 0; s < taps; ++s) {
-          const int8_t* x = qs8_dwconv_tap(input[s], a_offset, zero) + c;
+        auto mac_tap = [&](size_t s) __attribute__((always_inline)) {
+          const int8_t* x = tap(s) + c;
 #pragma GCC unroll 8
           for (size_t v = 0; v < NV; ++v) acc[v] = S::mac(acc[v], x + v * K, q + CT * s + v * K);
+        };
+        // Fixed tap counts unroll fully; the generic kernels keep a plain loop (code size).
+        if constexpr (KS != 0) {
+#pragma GCC unroll 32
+          for (size_t s = 0; s < KS; ++s) mac_tap(s);
+        } else {
+          KILN_QS8DW_ROLLED
+          for (size_t s = 0; s < taps; ++s) mac_tap(s);
         }
 #pragma GCC unroll 8
         for (size_t v = 0; v < NV; ++v) S::store(acc[v], scale + v * K, req, out + c + v * K);
         continue;
       }
-      // Last partial tile: whole steps, then lanes.
+      // Last partial tile: whole (tail) steps, then lanes.
+      using T = typename S::Tail;
+      constexpr size_t KT = T::kStep;
+      const typename T::Req treq = T::req(*params);
       size_t j = 0;
-      for (; c + j + K <= channels; j += K) {
-        Acc acc = S::bias(bias + j);
-        for (size_t s = 0; s < taps; ++s) acc = S::mac(acc, qs8_dwconv_tap(input[s], a_offset, zero) + c + j, q + CT * s + j);
-        S::store(acc, scale + j, req, out + c + j);
+      KILN_QS8DW_ROLLED
+      for (; c + j + KT <= channels; j += KT) {
+        typename T::Acc acc = T::bias(bias + j);
+        KILN_QS8DW_ROLLED
+        for (size_t s = 0; s < taps; ++s) acc = T::mac(acc, tap(s) + c + j, q + CT * s + j);
+        T::store(acc, scale + j, treq, out + c + j);
       }
+      KILN_QS8DW_ROLLED
       for (; c + j < channels; ++j) {
         int32_t acc = bias[j];
-        for (size_t s = 0; s < taps; ++s)
-          acc += static_cast<int32_t>(qs8_dwconv_tap(input[s], a_offset, zero)[c + j]) * q[CT * s + j];
+        KILN_QS8DW_ROLLED
+        for (size_t s = 0; s < taps; ++s) acc += static_cast<int32_t>(tap(s)[c + j]) * q[CT * s + j];
         out[c + j] = qs8_dwconv_requant_lane(acc, scale[j], *params);
       }
     }

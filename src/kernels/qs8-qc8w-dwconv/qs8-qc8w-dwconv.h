@@ -12,6 +12,9 @@
 // (bias - x_zp * sum_s w[c][s]), so the kernels multiply raw int8 inputs.
 // Packed weights per channel tile of CT: CT int32 biases, CT float scales, then ks rows of
 // CT int8 taps (zero padded). With CT a multiple of 4 every tile stays 4-byte aligned.
+// Kernels with kr = 2 ("dot") take the taps in pairs instead: ceil(ks / 2) rows of CT x
+// (tap 2p, tap 2p+1) bytes, channel-major (byte 2c + t), an odd last tap paired with 0, so
+// one i32x4.dot_i16x8_s adds two taps' products per channel.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -33,9 +36,10 @@ struct QS8DwconvKernel {
   size_t taps;       // 0: any
   size_t ct;         // channel tile
   QS8DwconvUkernelFn fn;
+  size_t kr = 1;  // taps per packed row: 1, or 2 for the tap-pair ("dot") kernels
 };
 
-#define KILN_QS8_QC8W_DWCONV(name, taps, ct, arch)                                                              \
+#define KILN_QS8_QC8W_DWCONV(name, taps, ct, kr, arch)                                                            \
   void name(size_t channels, size_t pixels, size_t ks, const int8_t* const* input, const void* w, int8_t* out, \
             size_t out_stride, size_t a_offset, const int8_t* zero, const QS8RequantParams* params);
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-list.h"
@@ -59,12 +63,12 @@ std::span<const QS8DwconvKernel> qs8_dwconv_kernels();
 const QS8DwconvKernel& qs8_dwconv_default_kernel(size_t ks);
 
 // --- packing ------------------------------------------------------------------------
-// Bytes of the packed weights (a multiple of 4).
-size_t qs8_dwconv_packed_size(size_t ct, size_t channels, size_t ks);
+// Bytes of the packed weights (a multiple of 4) for a kernel's ct and kr.
+size_t qs8_dwconv_packed_size(size_t ct, size_t channels, size_t ks, size_t kr = 1);
 // w: [channels][ks] int8; bias: channels int32 or null (0); scale: channels floats;
 // packed must be 4-byte aligned. x_zero_point is folded into the packed bias.
 void qs8_dwconv_pack(size_t ct, size_t channels, size_t ks, int32_t x_zero_point, const int8_t* w,
-                     const int32_t* bias, const float* scale, void* packed);
+                     const int32_t* bias, const float* scale, void* packed, size_t kr = 1);
 
 // --- driver -------------------------------------------------------------------------
 struct QS8DwconvArgs {

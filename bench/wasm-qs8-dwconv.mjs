@@ -1,0 +1,59 @@
+// WASM int8 depthwise benchmark: every qs8-qc8w depthwise kernel of the WASM build against
+// the default f32 depthwise kernel on the same MobileNet-style layers (as
+// bench/qs8-dwconv-bench.cc), one thread, GOP/s (2 x multiply-adds per second) and the
+// ratio to f32 measured in the same run. Needs the WASM build (target kiln_kernel_bench_wasm).
+// Usage: node bench/wasm-qs8-dwconv.mjs [--seconds=0.3] [--module=path.js]
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const modPath = path.resolve(args.module ?? `${root}build/wasm/bench/wasm/kiln_kernel_bench.js`);
+const seconds = Number(args.seconds ?? 0.3);
+
+const require = createRequire(import.meta.url);
+const createKernelBench = require(modPath);
+const mod = await createKernelBench({ wasmBinary: readFileSync(modPath.replace(/\.js$/, '.wasm')) });
+
+// Best calls-per-second over a few rounds after warm-up (V8 tiers the code up).
+function rate(fn, reps) {
+  for (let i = 0; i < 3; ++i) fn(reps);
+  let best = 0;
+  for (let round = 0; round < 3; ++round) {
+    let calls = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < (seconds * 1000) / 3) { fn(reps); calls += reps; t = performance.now(); }
+    best = Math.max(best, calls / ((t - t0) / 1000));
+  }
+  return best;
+}
+
+// [H, W, C, K, stride], padding K / 2.
+const shapes = [[112, 112, 32, 3, 1], [56, 56, 128, 3, 1], [112, 112, 64, 3, 2], [28, 28, 120, 5, 1], [14, 14, 480, 3, 1]];
+
+function gops(kernel, s) {
+  const [h, w, c, k, stride] = s;
+  const oh = Math.floor((h + 2 * Math.floor(k / 2) - k) / stride) + 1, ow = Math.floor((w + 2 * Math.floor(k / 2) - k) / stride) + 1;
+  const ops = 2 * oh * ow * c * k * k;
+  const p = mod._kiln_bench_qs8dw_create(kernel, h, w, c, k, stride);
+  const name = mod.UTF8ToString(mod._kiln_bench_qs8dw_problem_name(p));
+  const reps = Math.max(1, Math.round(2e7 / ops));
+  const g = (rate((r) => mod._kiln_bench_qs8dw_run(p, r), reps) * ops) / 1e9;
+  mod._kiln_bench_qs8dw_destroy(p);
+  return { name, g };
+}
+
+console.log(`${'kernel'.padEnd(28)} ${'HxWxCxKxS'.padEnd(16)} GOP/s   vs f32`);
+for (const s of shapes) {
+  const f32 = gops(-1, s);
+  console.log(`${f32.name.padEnd(28)} ${s.join('x').padEnd(16)} ${f32.g.toFixed(1).padStart(6)}`);
+  for (let i = 0; i < mod._kiln_bench_qs8dw_count(); ++i) {
+    const taps = mod._kiln_bench_qs8dw_taps(i);
+    if (taps !== 0 && taps !== s[3] * s[3]) continue;
+    const q = gops(i, s);
+    console.log(`${q.name.padEnd(28)} ${s.join('x').padEnd(16)} ${q.g.toFixed(1).padStart(6)}  ${(q.g / f32.g).toFixed(2)}x`);
+  }
+}
