@@ -83,6 +83,18 @@ int run_convert(const ConvertOptions& o) {
   for (const PassReport& r : reports)
     if (r.pass == "import_qdq_weights") imported += r.rewrites;
   if (imported > 0) std::cout << imported << " quantized weights imported as kiln int8\n";
+  int unfolded = 0, to_float = 0;  // pre-quantized ONNX ops (unfold_quant_ops pass)
+  for (const PassReport& r : reports)
+    if (r.pass == "unfold_quant_ops")
+      for (const auto& [label, n] : r.patterns) {
+        unfolded += n;
+        if (label.find("float weights") != std::string::npos) to_float += n;
+      }
+  if (unfolded > 0) {
+    std::cout << unfolded << " quantized ONNX nodes imported (MatMulInteger/ConvInteger/QLinearConv/QLinearMatMul)";
+    if (to_float > 0) std::cout << ", " << to_float << " with weights dequantized to float (not exact in int8)";
+    std::cout << "\n";
+  }
   return 0;
 }
 
@@ -105,7 +117,9 @@ Command add_convert(CLI::App& root) {
       "aligned, SHA-256 verified segments. Fails listing every unsupported operator. TFLite\n"
       "files (recognized by their \"TFL3\" identifier or the .tflite extension) keep their\n"
       "NHWC inputs/outputs; fp16/int8 weights become float32. ONNX weight-only QDQ weights\n"
-      "(int8 DequantizeLinear into MatMul / Gemm / Conv) stay int8 as kiln int8 ops.");
+      "(int8 DequantizeLinear into MatMul / Gemm / Conv) stay int8 as kiln int8 ops, and so do\n"
+      "onnxruntime's pre-quantized ops (DynamicQuantizeLinear + MatMulInteger / ConvInteger,\n"
+      "QLinearConv / QLinearMatMul with constant weights), rewritten to that QDQ form.");
   return {app, [o] { return run_convert(*o); }};
 }
 

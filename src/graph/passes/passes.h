@@ -10,6 +10,12 @@
 
 namespace kiln {
 
+// Pre-quantized ONNX (onnxruntime's quantize_dynamic / QOperator quantize_static):
+// DynamicQuantizeLinear -> MatMulInteger / ConvInteger -> Cast -> Mul(scales) [-> Add bias]
+// -> float MatMul / Conv on DequantizeLinear(int8 W); QLinearConv / QLinearMatMul with
+// constant weights -> DequantizeLinear -> Conv / MatMul -> QuantizeLinear (the static-int8
+// QDQ form). Weights stay int8 when exact, else become float32.
+Result<PassResult> unfold_quant_ops(Model& m);
 // Identity, inference-mode Dropout, Cast to the same dtype, Transpose with the identity
 // perm, Reshape/Expand to the same (known) shape, Mul/Div by 1 and Add/Sub of 0.
 Result<PassResult> eliminate_identity(Model& m);

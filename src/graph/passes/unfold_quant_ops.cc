@@ -1,0 +1,360 @@
+// unfold_quant_ops (passes.h): ONNX models quantized ahead of time by onnxruntime run
+// here on the same int8 route as kiln's own compressed ones. Two forms are rewritten:
+//
+// - Dynamic (quantize_dynamic): DynamicQuantizeLinear(x) -> MatMulInteger / ConvInteger
+//   (x_q, W const, x_zp, [w_zp]) -> Cast(float) -> Mul by x_scale and the weight scale
+//   (one Mul of the scale product Mul(x_scale, w_scale), or a chain of Muls in any order)
+//   [-> Add of a per-channel constant bias]. It becomes the weight-only QDQ form, a float
+//   MatMul / Conv reading DequantizeLinear(W int8 symmetric, scale per output channel),
+//   which nhwc_layout and import_qdq_weights turn into kiln.DynamicQuantConv /
+//   kiln.DynamicQuantMatMul: the activations are quantized at run time there too.
+// - QOperator (quantize_static, QOperator format): QLinearConv / QLinearMatMul with
+//   constant weights and scales become DequantizeLinear(x) -> Conv / MatMul (weights
+//   DequantizeLinear(W int8 symmetric, scale per output channel), bias
+//   DequantizeLinear(B int32, x_scale * w_scale)) -> QuantizeLinear(y): the static-int8 QDQ
+//   contract fuse_qdq turns into kiln.QLinearNhwcConv / QLinearMatMul after nhwc_layout.
+//
+// Weights are kept bit-exact: W - w_zero_point must fit int8 (always so for int8 with
+// zero point 0, and for uint8 with zero point 128). Otherwise (asymmetric uint8 weights,
+// which quantize_dynamic writes for ConvInteger) the node's weights become float32
+// constants (W - zp) * scale, and the rewrite is counted apart ("... float weights").
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/kiln_extensions.h"
+#include "graph/passes/passes.h"
+
+namespace kiln {
+namespace {
+
+Attribute int_attr(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInt;
+  a.i = v;
+  return a;
+}
+
+bool is_op(const Node* n, const char* op) { return n && n->domain.empty() && n->op_type == op; }
+
+// Constant integer weights with their zero point, one per output channel along `axis`
+// (or one for the whole tensor), and float32 scales of the same kind.
+struct IntWeights {
+  const Tensor* q = nullptr;
+  const Tensor* zp = nullptr;  // absent: 0
+  std::vector<float> scale;    // one per channel along axis (a per-tensor value broadcast)
+  int64_t axis = 0;
+};
+
+// The per-channel values of a constant with n channels: one value (broadcast) or n.
+std::optional<std::vector<double>> per_channel(const Tensor* t, int64_t n) {
+  if (!t) return std::nullopt;
+  if (t->size() != 1 && t->size() != n) return std::nullopt;
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = t->get_f64(t->size() == 1 ? 0 : i);
+  return v;
+}
+
+std::optional<IntWeights> int_weights(const Model& m, int w, int zp, int64_t rank, int64_t axis) {
+  IntWeights r;
+  r.q = constant_of(m, w);
+  if (!r.q || (r.q->dtype() != DType::kI8 && r.q->dtype() != DType::kU8) || r.q->rank() != rank) return std::nullopt;
+  r.axis = axis;
+  if (zp != kNoValue) {
+    r.zp = constant_of(m, zp);
+    if (!r.zp || r.zp->dtype() != r.q->dtype() || r.zp->rank() > 1 ||
+        !per_channel(r.zp, r.q->dim(static_cast<size_t>(axis))))
+      return std::nullopt;
+  }
+  return r;
+}
+
+// (W - zp) as int8 when every value fits, else nullopt.
+std::optional<Tensor> symmetric_int8(const IntWeights& w) {
+  const Dims& d = w.q->dims();
+  const int64_t n = d[static_cast<size_t>(w.axis)];
+  int64_t inner = 1;
+  for (size_t i = static_cast<size_t>(w.axis) + 1; i < d.size(); ++i) inner *= d[i];
+  const std::vector<double> zp = w.zp ? *per_channel(w.zp, n) : std::vector<double>(static_cast<size_t>(n), 0.0);
+  auto t = Tensor::make(DType::kI8, d);
+  if (!t.ok()) return std::nullopt;
+  int8_t* dst = t->mutable_data<int8_t>();
+  for (int64_t i = 0; i < w.q->size(); ++i) {
+    const double v = w.q->get_f64(i) - zp[static_cast<size_t>((i / inner) % n)];
+    if (v < -128 || v > 127) return std::nullopt;
+    dst[i] = static_cast<int8_t>(v);
+  }
+  return std::move(t).value();
+}
+
+// (W - zp) * scale in float32.
+Tensor dequantized(const IntWeights& w) {
+  const Dims& d = w.q->dims();
+  const int64_t n = d[static_cast<size_t>(w.axis)];
+  int64_t inner = 1;
+  for (size_t i = static_cast<size_t>(w.axis) + 1; i < d.size(); ++i) inner *= d[i];
+  const std::vector<double> zp = w.zp ? *per_channel(w.zp, n) : std::vector<double>(static_cast<size_t>(n), 0.0);
+  std::vector<float> v(static_cast<size_t>(w.q->size()));
+  for (int64_t i = 0; i < w.q->size(); ++i) {
+    const size_t c = static_cast<size_t>((i / inner) % n);
+    v[static_cast<size_t>(i)] = static_cast<float>((w.q->get_f64(i) - zp[c]) * w.scale[c]);
+  }
+  return Tensor::from_f32(v, d);
+}
+
+// New nodes are collected and appended after the walk (node vectors must not grow
+// while Node pointers are held).
+struct Emitter {
+  Model& m;
+  std::vector<Node>& added;
+  int value(const std::string& base) {
+    Value v;
+    v.name = base;
+    for (int k = 1; m.find_value(v.name) >= 0; ++k) v.name = base + "_" + std::to_string(k);
+    return m.add_value(std::move(v));
+  }
+  int node(const std::string& name, const char* op, std::vector<int> inputs, std::map<std::string, Attribute> attrs = {}) {
+    Node n;
+    n.name = name;
+    n.op_type = op;
+    n.inputs = std::move(inputs);
+    n.outputs = {value(name)};
+    n.attrs = std::move(attrs);
+    added.push_back(std::move(n));
+    return added.back().outputs[0];
+  }
+  // The float weights the rewritten node reads: DequantizeLinear(int8 W, scale) when the
+  // weights convert exactly, else a float32 constant. Sets `exact`. Call it before adding
+  // any value: w points into m.values, which adding values may move.
+  int weights(std::string base, const IntWeights& w, bool& exact) {
+    auto q8 = symmetric_int8(w);
+    exact = q8.has_value();
+    if (!exact) return add_constant(m, base + "_dequantized", dequantized(w));
+    const int qv = add_constant(m, base + "_int8", std::move(*q8));
+    const int sv = add_constant(m, base + "_scale",
+                                Tensor::from_f32(w.scale, {static_cast<int64_t>(w.scale.size())}));
+    return node(base + "_dequantize", "DequantizeLinear", {qv, sv}, {{"axis", int_attr(w.axis)}});
+  }
+};
+
+// ---- Dynamic pattern -----------------------------------------------------------------
+
+// A factor of the output scale: the DynamicQuantizeLinear's scale (counted in
+// `x_scales`), a float32 constant, or a Mul of such factors.
+bool collect_factors(const Model& m, const GraphView& view, int v, int x_scale, int depth, int& x_scales,
+                     std::vector<const Tensor*>& consts) {
+  if (v == x_scale) return ++x_scales, true;
+  if (const Tensor* c = constant_of(m, v)) {
+    if (c->dtype() != DType::kF32) return false;
+    consts.push_back(c);
+    return true;
+  }
+  Node* p = view.producer(v);
+  if (depth == 0 || !is_op(p, "Mul") || p->num_inputs() != 2) return false;
+  // Not killed here: eliminate_dead drops it once no rewritten chain reads it.
+  return collect_factors(m, view, p->inputs[0], x_scale, depth - 1, x_scales, consts) &&
+         collect_factors(m, view, p->inputs[1], x_scale, depth - 1, x_scales, consts);
+}
+
+// Multiplies a constant factor into the per-channel scale (n channels at `axis_from_end`
+// of the output, rank out_rank; -1 when unknown): a scalar, or n values along that axis
+// with every other dim 1, of rank <= out_rank. False when it varies along another axis.
+bool fold_factor(const Tensor& c, int64_t axis_from_end, int out_rank, std::vector<float>& scale) {
+  const int64_t n = static_cast<int64_t>(scale.size());
+  if (out_rank >= 0 && c.rank() > out_rank) return false;
+  if (c.size() == 1) {
+    for (float& s : scale) s *= c.data<float>()[0];
+    return true;
+  }
+  if (c.rank() < axis_from_end) return false;
+  const Dims& d = c.dims();
+  for (int64_t i = 0; i < c.rank(); ++i)
+    if (d[static_cast<size_t>(i)] != (i == c.rank() - axis_from_end ? n : 1)) return false;
+  for (int64_t i = 0; i < n; ++i) scale[static_cast<size_t>(i)] *= c.data<float>()[i];
+  return true;
+}
+
+struct DynamicMatch {
+  Node* dql = nullptr;
+  Node* integer_op = nullptr;
+  Node* cast = nullptr;
+  std::vector<Node*> chain;  // the Muls on the data path; the last one (or `add`) is rewritten
+  Node* add = nullptr;       // a bias Add folded in, or nullptr
+  IntWeights w;
+  std::optional<std::vector<float>> bias;
+};
+
+std::optional<DynamicMatch> match_dynamic(const Model& m, const GraphView& view, const Graph& g, Node& op) {
+  const bool conv = op.op_type == "ConvInteger";
+  if (!op.domain.empty() || (!conv && op.op_type != "MatMulInteger") || op.outputs.size() != 1 || op.num_inputs() < 3)
+    return std::nullopt;
+  DynamicMatch r;
+  r.integer_op = &op;
+  r.dql = view.producer(op.inputs[0]);
+  if (!is_op(r.dql, "DynamicQuantizeLinear") || !owns(g, r.dql) || r.dql->outputs.size() != 3 ||
+      r.dql->outputs[0] != op.inputs[0] || r.dql->outputs[2] != op.inputs[2] || r.dql->inputs.empty())
+    return std::nullopt;
+  // W [K, N] (zero points and scales per column N) or [M, C/group, kH, kW] (per M).
+  const int64_t w_rank = conv ? 4 : 2, w_axis = conv ? 0 : 1;
+  auto w = int_weights(m, op.inputs[1], input_of(op, 3), w_rank, w_axis);
+  if (!w) return std::nullopt;
+  r.w = *w;
+  const int64_t n = r.w.q->dim(static_cast<size_t>(w_axis));
+  if (!conv && known_rank(m, r.dql->inputs[0]) == 1) return std::nullopt;  // [K] x [K, N]: not rows
+  const int y = op.outputs[0];
+  if (view.uses(y) != 1 || view.is_graph_output(y)) return std::nullopt;
+  r.cast = view.consumers(y)[0];
+  auto to = r.cast->attr_int("to", 0);
+  if (!is_op(r.cast, "Cast") || !owns(g, r.cast) || !to.ok() || *to != 1) return std::nullopt;
+  // Mul by the scales, in any grouping, until the activation scale has been applied.
+  const int64_t axis_from_end = conv ? 3 : 1;
+  const int out_rank = conv ? 4 : known_rank(m, r.dql->inputs[0]);
+  r.w.scale.assign(static_cast<size_t>(n), 1.f);
+  int cur = r.cast->outputs[0], x_scales = 0;
+  while (x_scales == 0) {
+    if (r.chain.size() == 4 || view.uses(cur) != 1 || view.is_graph_output(cur)) return std::nullopt;
+    Node* mul = view.consumers(cur)[0];
+    if (!is_op(mul, "Mul") || !owns(g, mul) || mul->num_inputs() != 2 || mul->outputs.size() != 1) return std::nullopt;
+    const int other = other_input(*mul, cur);
+    if (other == kNoValue) return std::nullopt;
+    std::vector<const Tensor*> consts;
+    if (!collect_factors(m, view, other, r.dql->outputs[1], 3, x_scales, consts) || x_scales > 1)
+      return std::nullopt;
+    for (const Tensor* c : consts)
+      if (!fold_factor(*c, axis_from_end, out_rank, r.w.scale)) return std::nullopt;
+    r.chain.push_back(mul);
+    cur = mul->outputs[0];
+  }
+  // A constant bias Add of one value per output channel folds into the new node.
+  if (view.uses(cur) == 1 && !view.is_graph_output(cur)) {
+    Node* add = view.consumers(cur)[0];
+    if (is_op(add, "Add") && owns(g, add) && add->num_inputs() == 2 && add->outputs.size() == 1) {
+      const Tensor* b = constant_of(m, other_input(*add, cur));
+      // fold_factor's shape rule, applied to ones: the bias per channel.
+      std::vector<float> bias(static_cast<size_t>(n), 1.f);
+      if (b && b->dtype() == DType::kF32 && (out_rank >= 0 || b->rank() <= 1) &&
+          fold_factor(*b, axis_from_end, out_rank, bias)) {
+        r.bias = std::move(bias);
+        r.add = add;
+      }
+    }
+  }
+  return r;
+}
+
+// ---- QOperator pattern ---------------------------------------------------------------
+
+// A constant scalar quantization parameter.
+const Tensor* scalar_param(const Model& m, int v, DType dtype) {
+  const Tensor* t = constant_of(m, v);
+  return t && t->dtype() == dtype && t->size() == 1 && t->rank() <= 1 ? t : nullptr;
+}
+
+struct QLinearMatch {
+  IntWeights w;
+  const Tensor* bias = nullptr;  // int32 [M], conv only
+  float x_scale = 0;
+};
+
+std::optional<QLinearMatch> match_qlinear(const Model& m, const Node& n) {
+  const bool conv = n.op_type == "QLinearConv";
+  if (!n.domain.empty() || (!conv && n.op_type != "QLinearMatMul") || n.outputs.size() != 1 || n.num_inputs() < 8)
+    return std::nullopt;
+  for (int i : {1, 2, 4, 5, 6, 7})
+    if (input_of(n, static_cast<size_t>(i)) == kNoValue) return std::nullopt;
+  const int x = n.inputs[0];
+  const DType xt = m.values[static_cast<size_t>(x)].dtype;
+  const Tensor* xs = scalar_param(m, n.inputs[1], DType::kF32);
+  const Tensor* xz = constant_of(m, n.inputs[2]);
+  const Tensor* ys = scalar_param(m, n.inputs[6], DType::kF32);
+  const Tensor* yz = constant_of(m, n.inputs[7]);
+  if (!xs || !xz || xz->size() != 1 || (xt != DType::kUndefined && xt != xz->dtype()) || !ys || !yz ||
+      yz->size() != 1 || yz->rank() > 1)
+    return std::nullopt;
+  QLinearMatch r;
+  r.x_scale = xs->data<float>()[0];
+  auto w = int_weights(m, n.inputs[3], n.inputs[5], conv ? 4 : 2, conv ? 0 : 1);
+  if (!w) return std::nullopt;
+  r.w = *w;
+  const int64_t ch = r.w.q->dim(static_cast<size_t>(r.w.axis));
+  const Tensor* ws = constant_of(m, n.inputs[4]);
+  if (!ws || ws->dtype() != DType::kF32 || ws->rank() > 1) return std::nullopt;
+  auto s = per_channel(ws, ch);
+  if (!s) return std::nullopt;
+  r.w.scale.assign(s->begin(), s->end());
+  if (!conv && known_rank(m, x) == 1) return std::nullopt;
+  if (conv && input_of(n, 8) != kNoValue) {
+    r.bias = constant_of(m, n.inputs[8]);
+    if (!r.bias || r.bias->dtype() != DType::kI32 || r.bias->dims() != Dims{ch}) return std::nullopt;
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<PassResult> unfold_quant_ops(Model& m) {
+  PassResult r;
+  GraphView view(m);
+  for (Graph* g : std::vector<Graph*>(view.graphs())) {
+    std::vector<Node> added;
+    Emitter e{m, added};
+    for (Node& n : g->nodes) {
+      if (n.outputs.empty()) continue;
+      if (auto d = match_dynamic(m, view, *g, n)) {
+        const bool conv = n.op_type == "ConvInteger";
+        Node& out = d->add ? *d->add : *d->chain.back();
+        bool exact = false;
+        const int wv = e.weights(m.values[static_cast<size_t>(n.inputs[1])].name, d->w, exact);
+        std::vector<int> inputs = {d->dql->inputs[0], wv};
+        std::map<std::string, Attribute> attrs;
+        if (conv) attrs = n.attrs;  // ConvInteger's attributes are Conv's
+        if (d->bias) {
+          const int64_t ch = static_cast<int64_t>(d->bias->size());
+          inputs.push_back(add_constant(m, out.name + "_bias", Tensor::from_f32(*d->bias, {ch})));
+          if (!conv) attrs[ext::kMatMulBias] = int_attr(1);
+        }
+        out.op_type = conv ? "Conv" : "MatMul";
+        out.domain.clear();
+        out.inputs = std::move(inputs);
+        out.attrs = std::move(attrs);
+        for (Node* mul : d->chain)
+          if (mul != &out) kill(*mul);
+        kill(*d->cast);
+        kill(n);
+        view.refresh();
+        r.add(std::string(conv ? "ConvInteger" : "MatMulInteger") + (exact ? " -> QDQ int8 weights" : " -> float weights"));
+        continue;
+      }
+      if (auto q = match_qlinear(m, n)) {
+        const bool conv = n.op_type == "QLinearConv";
+        const std::string base = n.name.empty() ? m.values[static_cast<size_t>(n.outputs[0])].name : n.name;
+        bool exact = false;
+        const int wv = e.weights(m.values[static_cast<size_t>(n.inputs[3])].name, q->w, exact);
+        const int xf = e.node(base + "_dequantize_x", "DequantizeLinear", {n.inputs[0], n.inputs[1], n.inputs[2]});
+        std::vector<int> inputs = {xf, wv};
+        if (q->bias) {
+          // ONNX's QDQ bias: int32 at scale x_scale * w_scale, zero point 0.
+          std::vector<float> bs = q->w.scale;
+          for (float& s : bs) s *= q->x_scale;
+          const int sv = add_constant(m, base + "_bias_scale", Tensor::from_f32(bs, {static_cast<int64_t>(bs.size())}));
+          inputs.push_back(e.node(base + "_dequantize_bias", "DequantizeLinear", {n.inputs[8], sv}, {{"axis", int_attr(0)}}));
+        }
+        std::map<std::string, Attribute> attrs;
+        if (conv) attrs = n.attrs;
+        const int yf = e.node(base + (conv ? "_conv" : "_matmul"), conv ? "Conv" : "MatMul", std::move(inputs), std::move(attrs));
+        const std::string label = n.op_type + (exact ? " -> QDQ with int8 weights" : " -> QDQ with float weights");
+        n.op_type = "QuantizeLinear";
+        n.inputs = {yf, n.inputs[6], n.inputs[7]};
+        n.attrs.clear();
+        r.add(label);
+        view.refresh();
+        continue;
+      }
+    }
+    for (Node& n : added) g->nodes.push_back(std::move(n));
+    if (!added.empty()) view.refresh();
+  }
+  return r;
+}
+
+}  // namespace kiln
