@@ -83,16 +83,21 @@ int run_convert(const ConvertOptions& o) {
   for (const PassReport& r : reports)
     if (r.pass == "import_qdq_weights") imported += r.rewrites;
   if (imported > 0) std::cout << imported << " quantized weights imported as kiln int8\n";
-  int unfolded = 0, to_float = 0;  // pre-quantized ONNX ops (unfold_quant_ops pass)
+  int unfolded = 0, to_float = 0, u8 = 0;  // pre-quantized ONNX ops (unfold_quant_ops pass)
   for (const PassReport& r : reports)
     if (r.pass == "unfold_quant_ops")
       for (const auto& [label, n] : r.patterns) {
+        if (label.rfind("uint8 activations", 0) == 0) {
+          u8 += n;
+          continue;
+        }
         unfolded += n;
         if (label.find("float weights") != std::string::npos) to_float += n;
       }
   if (unfolded > 0) {
     std::cout << unfolded << " quantized ONNX nodes imported (MatMulInteger/ConvInteger/QLinearConv/QLinearMatMul)";
     if (to_float > 0) std::cout << ", " << to_float << " with weights dequantized to float (not exact in int8)";
+    if (u8 > 0) std::cout << ", " << u8 << " uint8 activations made int8";
     std::cout << "\n";
   }
   return 0;

@@ -52,7 +52,8 @@ Result<PassResult> sink_transposes(Model& m);
 // and cancelled so they remain at the graph's edges and around ops that need NCHW.
 Result<PassResult> nhwc_layout(Model& m);
 // DequantizeLinear(constant int8 W, float32 scale per output channel or per tensor, zero
-// point absent or 0) read only by MatMul / Gemm (transA 0) / kiln.NhwcConv (group 1) ->
+// point absent or 0) read only by MatMul / Gemm (transA 0) / kiln.NhwcConv (group 1) whose
+// activation is not itself a DequantizeLinear output (static QDQ) ->
 // kiln.DynamicQuantMatMul / kiln.DynamicQuantConv on those int8 weights, bit-exact.
 Result<PassResult> import_qdq_weights(Model& m);
 

@@ -14,8 +14,10 @@
 //   DequantizeLinear(B int32, x_scale * w_scale)) -> QuantizeLinear(y): the static-int8 QDQ
 //   contract fuse_qdq turns into kiln.QLinearNhwcConv / QLinearMatMul after nhwc_layout.
 //
-// Weights are kept bit-exact: W - w_zero_point must fit int8 (always so for int8 with
-// zero point 0, and for uint8 with zero point 128). Otherwise (asymmetric uint8 weights,
+// uint8 activations between QuantizeLinear and DequantizeLinear are shifted to int8 (zero
+// points - 128), exactly, so that fuse_qdq's int8 ops take them. Weights are kept
+// bit-exact: W - w_zero_point must fit int8 (always so for int8 with zero point 0, and for
+// uint8 with zero point 128). Otherwise (asymmetric uint8 weights,
 // which quantize_dynamic writes for ConvInteger) the node's weights become float32
 // constants (W - zp) * scale, and the rewrite is counted apart ("... float weights").
 #include <optional>
@@ -158,10 +160,12 @@ bool collect_factors(const Model& m, const GraphView& view, int v, int x_scale, 
 
 // Multiplies a constant factor into the per-channel scale (n channels at `axis_from_end`
 // of the output, rank out_rank; -1 when unknown): a scalar, or n values along that axis
-// with every other dim 1, of rank <= out_rank. False when it varies along another axis.
+// with every other dim 1, of rank <= out_rank. False for anything else (it would vary
+// along another axis or change the output's shape).
 bool fold_factor(const Tensor& c, int64_t axis_from_end, int out_rank, std::vector<float>& scale) {
   const int64_t n = static_cast<int64_t>(scale.size());
-  if (out_rank >= 0 && c.rank() > out_rank) return false;
+  // Below an unknown rank only a vector surely keeps the output's shape.
+  if (out_rank >= 0 ? c.rank() > out_rank : c.rank() > 1) return false;
   if (c.size() == 1) {
     for (float& s : scale) s *= c.data<float>()[0];
     return true;
@@ -232,8 +236,7 @@ std::optional<DynamicMatch> match_dynamic(const Model& m, const GraphView& view,
       const Tensor* b = constant_of(m, other_input(*add, cur));
       // fold_factor's shape rule, applied to ones: the bias per channel.
       std::vector<float> bias(static_cast<size_t>(n), 1.f);
-      if (b && b->dtype() == DType::kF32 && (out_rank >= 0 || b->rank() <= 1) &&
-          fold_factor(*b, axis_from_end, out_rank, bias)) {
+      if (b && b->dtype() == DType::kF32 && fold_factor(*b, axis_from_end, out_rank, bias)) {
         r.bias = std::move(bias);
         r.add = add;
       }
@@ -288,6 +291,50 @@ std::optional<QLinearMatch> match_qlinear(const Model& m, const Node& n) {
     if (!r.bias || r.bias->dtype() != DType::kI32 || r.bias->dims() != Dims{ch}) return std::nullopt;
   }
   return r;
+}
+
+// A constant zero point of one element of type dt, or nullptr.
+const Tensor* scalar_zero_point(const Model& m, const Node& n, DType dt) {
+  const Tensor* z = constant_of(m, input_of(n, 2));
+  return z && z->dtype() == dt && z->size() == 1 && z->rank() <= 1 ? z : nullptr;
+}
+
+Tensor int8_scalar(int v) {
+  auto t = Tensor::make(DType::kI8, {});
+  t->mutable_data<int8_t>()[0] = static_cast<int8_t>(v);
+  return std::move(t).value();
+}
+
+// uint8 activations (older quantize_static defaults, QOperator models of the ONNX zoo) ->
+// int8, the type kiln's static int8 ops take: a QuantizeLinear with a uint8 zero point
+// whose output only DequantizeLinears with uint8 zero points read gets zero point - 128,
+// and so do its readers. Exact: the int8 values are the uint8 ones minus 128 and
+// (q - zp) is unchanged. Returns the number of tensors changed.
+int uint8_activations_to_int8(Model& m, GraphView& view, Graph& g) {
+  int changed = 0;
+  for (Node& q : g.nodes) {
+    if (!is_op(&q, "QuantizeLinear") || q.outputs.size() != 1 || !scalar_zero_point(m, q, DType::kU8)) continue;
+    auto block = q.attr_int("block_size", 0), out_type = q.attr_int("output_dtype", 0);
+    if (!block.ok() || *block != 0 || !out_type.ok() || *out_type != 0) continue;
+    const int y = q.outputs[0];
+    if (view.is_graph_output(y)) continue;
+    const std::vector<Node*> readers = view.consumers(y);
+    bool ok = !readers.empty();
+    for (const Node* r : readers)
+      ok = ok && is_op(r, "DequantizeLinear") && r->inputs[0] == y && scalar_zero_point(m, *r, DType::kU8) &&
+           r->attr_int("block_size", 0).ok() && r->attr_int("block_size", 0).value() == 0;
+    if (!ok) continue;
+    auto shift = [&](Node& n) {
+      const int z = static_cast<int>(constant_of(m, n.inputs[2])->data<uint8_t>()[0]) - 128;
+      n.inputs[2] = add_constant(m, m.values[static_cast<size_t>(n.inputs[2])].name + "_int8", int8_scalar(z));
+    };
+    shift(q);
+    for (Node* r : readers) shift(*r);
+    m.values[static_cast<size_t>(y)].dtype = DType::kI8;
+    view.refresh();
+    ++changed;
+  }
+  return changed;
 }
 
 }  // namespace
@@ -353,6 +400,7 @@ Result<PassResult> unfold_quant_ops(Model& m) {
     }
     for (Node& n : added) g->nodes.push_back(std::move(n));
     if (!added.empty()) view.refresh();
+    for (int k = uint8_activations_to_int8(m, view, *g); k > 0; --k) r.add("uint8 activations -> int8");
   }
   return r;
 }
