@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "compress/exposed_values.h"
 #include "format/model_io.h"
 #include "platform/platform.h"
 #include "vision/ctc_decode.h"
@@ -31,32 +32,10 @@ int64_t argmax(const float* v, int64_t n) { return int64_t(std::max_element(v, v
 // outputs can be compared. Constants (also fp16 weights' Cast outputs, which are weights
 // in the original) and the models' inputs and outputs are left out.
 std::set<std::string> shared_intermediates(const Model& a, const Model& b) {
-  auto computed = [](const Model& m) {
-    std::set<std::string> names;
-    std::set<int> io(m.graph.inputs.begin(), m.graph.inputs.end());
-    io.insert(m.graph.outputs.begin(), m.graph.outputs.end());
-    for (const Node& n : m.graph.nodes)
-      for (int v : n.outputs)
-        if (v != kNoValue && !io.count(v) && !m.values[size_t(v)].is_constant() &&
-            (m.values[size_t(v)].dtype == DType::kF32 || m.values[size_t(v)].dtype == DType::kUndefined))
-          names.insert(m.values[size_t(v)].name);
-    return names;
-  };
-  const std::set<std::string> x = computed(a), y = computed(b);
+  const std::set<std::string> x = computed_float_values(a, false), y = computed_float_values(b, false);
   std::set<std::string> both;
   std::set_intersection(x.begin(), x.end(), y.begin(), y.end(), std::inserter(both, both.end()));
   return both;
-}
-
-// The model with `names` added to its outputs, so a run returns them.
-Model expose(Model m, const std::set<std::string>& names, std::map<std::string, std::string>* op_types) {
-  for (const Node& n : m.graph.nodes)
-    for (int v : n.outputs)
-      if (v != kNoValue && names.count(m.values[size_t(v)].name)) {
-        m.graph.outputs.push_back(v);
-        if (op_types) (*op_types)[m.values[size_t(v)].name] = n.op_type;
-      }
-  return m;
 }
 
 struct Evaluator {
@@ -220,9 +199,9 @@ Result<EvalReport> evaluate(std::shared_ptr<const std::vector<uint8_t>> ref_byte
   if (rep.layer_samples > 0) {
     const std::set<std::string> shared = shared_intermediates(a.model(), b.model());
     std::map<std::string, std::string> op_types;
-    auto pa = Session::create(expose(ref_model, shared, &op_types), so);
+    auto pa = Session::create(expose_values(ref_model, shared, &op_types), so);
     if (!pa.ok()) return pa.status().with_context("the original model with its intermediates exposed");
-    auto pb = Session::create(expose(test_model, shared, nullptr), so);
+    auto pb = Session::create(expose_values(test_model, shared), so);
     if (!pb.ok()) return pb.status().with_context("the compressed model with its intermediates exposed");
     std::map<std::string, ErrorStats> layer_stats;
     for (int i = 0; i < rep.layer_samples; ++i) {

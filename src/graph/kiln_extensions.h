@@ -47,6 +47,19 @@
 //    column, channel), W_scale float16 [M, ceil(kH*kW*C/32)], optional B float32 [M];
 //    kiln.NhwcConv's attributes with kernel_shape required, block_size 32. Runs as im2col
 //    rows (one per output pixel, quantized to int8 each) times the int4 GEMM.
+//  * kiln.QLinearNhwcConv (domain "kiln", written by the fuse_qdq pass from a static int8
+//    QDQ group DequantizeLinear -> kiln.NhwcConv -> QuantizeLinear): QLinearConv's nine
+//    inputs x int8 [N, H, W, C], x_scale f32 scalar, x_zero_point int8 scalar, w int8
+//    [M, C/group, kH, kW], w_scale f32 [M] or scalar, w_zero_point int8 (absent or 0 for
+//    the fast kernels), y_scale f32 scalar, y_zero_point int8 scalar (required), optional
+//    B int32 [M] at scale x_scale * w_scale[m] -> Y int8 [N, OH, OW, M]; kiln.NhwcConv's
+//    attributes and fused activation, applied to the real value before requantizing
+//    (Relu and Clip become the int8 clamp).
+//  * kiln.QLinearMatMul (domain "kiln", fuse_qdq from DequantizeLinear -> MatMul ->
+//    QuantizeLinear): ONNX QLinearMatMul's eight inputs with A int8 [..., K] (per-tensor
+//    scale and zero point), B int8 [K, N] (b_scale [N] or scalar), Y int8 [..., N], plus an
+//    optional input 8, bias int32 [N] at scale a_scale * b_scale[n], and the fused
+//    kiln.activation like MatMul.
 #pragma once
 
 namespace kiln::ext {
@@ -64,5 +77,7 @@ inline constexpr const char* kDynamicQuantMatMul = "DynamicQuantMatMul";
 inline constexpr const char* kDynamicQuantConv = "DynamicQuantConv";
 inline constexpr const char* kBlockQuantMatMul = "BlockQuantMatMul";
 inline constexpr const char* kBlockQuantConv = "BlockQuantConv";
+inline constexpr const char* kQLinearNhwcConv = "QLinearNhwcConv";
+inline constexpr const char* kQLinearMatMul = "QLinearMatMul";
 
 }  // namespace kiln::ext

@@ -203,24 +203,10 @@ class QuantConvOp final : public Op {
 
   Status check_zero_point(std::span<const TensorInfo> in, size_t i, DType want, int64_t channels,
                           const char* name) const {
-    if (!input_present(in, i)) return Status::Ok();
-    if (in[i].dtype != want)
-      return invalid_model(who_ + name + " is " + dtype_name(in[i].dtype) + " but its tensor is " + dtype_name(want));
-    const int64_t count = num_elements(in[i].dims);
-    if (count != 1 && (count != channels || in[i].dims.size() != 1))
-      return unsupported(who_ + name + " must be a scalar" + (channels > 1 ? " or 1-D of size " + std::to_string(channels) : std::string()) +
-                         ", got " + dims_to_string(in[i].dims));
-    return Status::Ok();
+    return check_zero_point_input(in, i, want, channels, name, who_);
   }
-
   Status check_scale(std::span<const TensorInfo> in, size_t i, int64_t channels, const char* name) const {
-    if (!input_present(in, i)) return invalid_model(who_ + name + " is required");
-    KILN_RETURN_IF_ERROR(expect_dtype(in[i], {DType::kF32}, who_ + "input " + name));
-    const int64_t count = num_elements(in[i].dims);
-    if (count != 1 && (count != channels || in[i].dims.size() != 1))
-      return unsupported(who_ + name + " must be a scalar" + (channels > 1 ? " or 1-D of size " + std::to_string(channels) : std::string()) +
-                         ", got " + dims_to_string(in[i].dims));
-    return Status::Ok();
+    return check_scale_input(in, i, channels, name, who_);
   }
 
   static std::vector<int32_t> zero_points(std::span<const Tensor> in, size_t i) {

@@ -6,6 +6,32 @@
 
 namespace kiln {
 
+namespace {
+Status check_count(const TensorInfo& t, int64_t channels, const char* name, const std::string& who) {
+  const int64_t count = num_elements(t.dims);
+  if (count != 1 && (count != channels || t.dims.size() != 1))
+    return unsupported(who + name + " must be a scalar" +
+                       (channels > 1 ? " or 1-D of size " + std::to_string(channels) : std::string()) + ", got " +
+                       dims_to_string(t.dims));
+  return Status::Ok();
+}
+}  // namespace
+
+Status check_zero_point_input(std::span<const TensorInfo> in, size_t i, DType want, int64_t channels, const char* name,
+                              const std::string& who) {
+  if (i >= in.size() || !in[i].present()) return Status::Ok();
+  if (in[i].dtype != want)
+    return invalid_model(who + name + " is " + dtype_name(in[i].dtype) + " but its tensor is " + dtype_name(want));
+  return check_count(in[i], channels, name, who);
+}
+
+Status check_scale_input(std::span<const TensorInfo> in, size_t i, int64_t channels, const char* name,
+                         const std::string& who) {
+  if (i >= in.size() || !in[i].present()) return invalid_model(who + name + " is required");
+  KILN_RETURN_IF_ERROR(expect_dtype(in[i], {DType::kF32}, who + "input " + name));
+  return check_count(in[i], channels, name, who);
+}
+
 std::vector<int32_t> int_values(const Tensor& t) {
   std::vector<int32_t> v(static_cast<size_t>(t.size()));
   for (int64_t i = 0; i < t.size(); ++i) v[static_cast<size_t>(i)] = static_cast<int32_t>(t.get_i64(i));

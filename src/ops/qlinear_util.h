@@ -6,6 +6,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,16 @@ inline void int8_type_range(DType t, int32_t* lo, int32_t* hi) {
   *lo = t == DType::kU8 ? 0 : -128;
   *hi = t == DType::kU8 ? 255 : 127;
 }
+
+struct TensorInfo;
+
+// Checks of the quantization parameters of QLinearConv and kiln.QLinearNhwcConv (`who`
+// prefixes the message): input i, when present, is a zero point of dtype `want`, or (for
+// the scale, required) a float32 scale; either a scalar or 1-D of `channels` values.
+Status check_zero_point_input(std::span<const TensorInfo> in, size_t i, DType want, int64_t channels, const char* name,
+                              const std::string& who);
+Status check_scale_input(std::span<const TensorInfo> in, size_t i, int64_t channels, const char* name,
+                         const std::string& who);
 
 // Values of a uint8/int8/int32 tensor as int32 (zero points, biases).
 std::vector<int32_t> int_values(const Tensor& t);

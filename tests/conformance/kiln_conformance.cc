@@ -36,7 +36,7 @@
 #include "import/onnx_import.h"
 #include "import/onnx_tensor.h"
 #include "lists.h"
-#include "npy.h"
+#include "compress/npy.h"
 #include "runtime/session.h"
 
 namespace kiln::conformance {

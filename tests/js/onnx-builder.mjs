@@ -99,7 +99,7 @@ function attribute(w, name, value) {
 }
 
 // model: { opset, inputs: [valueInfo], outputs: [valueInfo], initializers: [tensor],
-//          nodes: [{ op, inputs, outputs, name?, attrs? }] } -> ONNX bytes
+//          nodes: [{ op, inputs, outputs, name?, attrs?, domain? }] } -> ONNX bytes
 export function buildOnnx(model) {
   const w = new Writer();
   w.int(1, 8); // ir_version
@@ -111,6 +111,7 @@ export function buildOnnx(model) {
         for (const y of n.outputs) nw.string(2, y);
         nw.string(3, n.name ?? `${n.op.toLowerCase()}_${i}`);
         nw.string(4, n.op);
+        if (n.domain) nw.string(7, n.domain); // e.g. 'kiln' for kiln's own ops
         for (const [k, v] of Object.entries(n.attrs ?? {})) attribute(nw, k, v);
       }),
     );

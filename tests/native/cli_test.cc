@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format/model_io.h"
-#include "npy.h"
+#include "compress/npy.h"
 #include "onnx_test_util.h"
 
 #ifndef KILN_CLI_PATH

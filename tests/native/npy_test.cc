@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "core/half.h"
-#include "npy.h"
+#include "compress/npy.h"
 
 namespace kiln {
 namespace {

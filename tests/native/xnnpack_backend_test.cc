@@ -19,7 +19,7 @@
 #include "graph_optimizer_util.h"
 #include "import/onnx_import.h"
 #include "import/tflite_import.h"
-#include "npy.h"
+#include "compress/npy.h"
 #include "runtime/executor.h"
 
 #ifdef KILN_HAVE_XNNPACK

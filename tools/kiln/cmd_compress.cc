@@ -18,10 +18,12 @@
 #include "compress/int4_block.h"
 #include "compress/int8_conv.h"
 #include "compress/int8_dynamic.h"
+#include "compress/int8_static.h"
 #include "compress/prune.h"
 #include "compress/prune_channels.h"
 #include "format/model_io.h"
 #include "graph/input_shapes.h"
+#include "graph/passes/pipeline.h"
 #include "platform/platform.h"
 #include "runtime/session.h"
 
@@ -46,6 +48,10 @@ struct CompressOptions {
   std::string keys;
   double auto_precision = NAN;  // --auto-precision DB (NaN: off)
   int auto_max_layers = 32;
+  std::string int8_static;  // --int8-static DIR: calibration set (compress/int8_static.h)
+  std::string calibration = "percentile";
+  double percentile = 99.99;
+  bool keep_qdq = false;  // skip fuse_qdq: the QDQ form runs as fake quant
 };
 
 // One line per step on stderr ("[2/4] ..."), so long work shows where it is.
@@ -140,9 +146,51 @@ Status auto_precision_step(const CompressOptions& o, const std::map<std::string,
   return Status::Ok();
 }
 
+// --int8-static DIR: calibration set -> ranges -> QDQ rewrite (compress/int8_static.h) ->
+// fuse_qdq, which turns the quantized groups into int8 ops.
+Status int8_static_step(const CompressOptions& o, CalibrationMethod method, const std::map<std::string, Dims>& dims,
+                        Progress& progress, Model& model, Int8StaticStats& stats, int& samples_used,
+                        size_t& calibrated, std::string& fused) {
+  progress("loading the calibration set " + o.int8_static);
+  std::vector<TensorDesc> inputs;
+  for (int i : model.graph.inputs) {
+    const Value& v = model.values[static_cast<size_t>(i)];
+    inputs.push_back({v.name, v.dtype, v.shape.value_or(Shape{})});
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<TensorMap> samples, load_calibration_set(o.int8_static, inputs, dims));
+  if (samples.empty()) return invalid_argument(o.int8_static + ": no calibration samples (.npy or .png files)");
+  samples_used = static_cast<int>(samples.size());
+  progress(std::string("calibrating activation ranges (") + calibration_method_name(method) + ") on " +
+           std::to_string(samples.size()) + " samples");
+  CalibrationOptions co;
+  co.method = method;
+  co.percentile = o.percentile;
+  co.progress = [](const std::string& stage, int done, int total) {
+    std::fprintf(stderr, "  %s %d/%d\n", stage.c_str(), done, total);
+  };
+  KILN_ASSIGN_OR_RETURN(CalibrationRanges ranges, calibrate(model, samples, co));
+  calibrated = ranges.size();
+  progress("rewriting into QDQ (int8 weights and activations) and fusing int8 ops");
+  Int8StaticOptions so;
+  so.exclude = o.exclude;
+  KILN_ASSIGN_OR_RETURN(stats, quantize_int8_static(model, ranges, so));
+  if (o.keep_qdq) {
+    fused = "not run (--keep-qdq): QuantizeLinear / DequantizeLinear run as fake quant";
+  } else {
+    KILN_ASSIGN_OR_RETURN(PassReport rep, run_pass(model, "fuse_qdq"));
+    fused = describe(rep);
+  }
+  return Status::Ok();
+}
+
 int run_compress(const CompressOptions& o) {
-  if (!o.fp16 && !o.int8 && !o.int4 && o.prune.empty() && o.prune_channels.empty())
-    return fail("choose a compression mode: --fp16, --int8 and/or --int4, --prune or --prune-channels (see 'kiln compress --help')");
+  const bool int8_static = !o.int8_static.empty();
+  if (!o.fp16 && !o.int8 && !o.int4 && !int8_static && o.prune.empty() && o.prune_channels.empty())
+    return fail("choose a compression mode: --fp16, --int8, --int8-static DIR and/or --int4, --prune or --prune-channels (see 'kiln compress --help')");
+  if (int8_static && o.int8) return fail("--int8 and --int8-static both quantize to int8: choose one");
+  auto calibration_method = parse_calibration_method(o.calibration);
+  if (!calibration_method.ok()) return fail(calibration_method.status());
+  if (!(o.percentile > 0 && o.percentile <= 100)) return fail("--percentile must be in (0, 100]");
   double channel_fraction = 0;
   if (!o.prune_channels.empty()) {
     auto f = parse_channel_fraction(o.prune_channels);
@@ -165,6 +213,7 @@ int run_compress(const CompressOptions& o) {
     const std::string p = "chprune" + std::to_string(static_cast<int>(channel_fraction * 100 + 0.5));
     mode = mode.empty() ? p : p + "+" + mode;
   }
+  if (int8_static) mode = mode.empty() ? "int8-static" : mode + "+int8-static";
   if (o.int4) mode = mode.empty() ? "int4" : "int4+" + mode;
   const bool auto_prec = !std::isnan(o.auto_precision);
   if (auto_prec && !o.int8) return fail("--auto-precision chooses the precision of --int8's layers; add --int8");
@@ -181,7 +230,7 @@ int run_compress(const CompressOptions& o) {
     if (!shape_is_fixed(spec->shape)) return fail("--input-shape " + text + ": every dim must be a number here");
     dims[spec->input] = shape_dims(spec->shape);
   }
-  Progress progress{2 + int{!o.prune_channels.empty()} + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} + int{o.int4} + (o.no_eval ? 0 : 2)};
+  Progress progress{2 + int{!o.prune_channels.empty()} + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} + int{o.int4} + 3 * int{int8_static} + (o.no_eval ? 0 : 2)};
   progress("reading " + o.input);
   auto bytes = read_model_file(o.input);
   if (!bytes.ok()) return fail(bytes.status());
@@ -288,6 +337,20 @@ int run_compress(const CompressOptions& o) {
       return fail(o.input + ": no MatMul, Gemm or Conv with a constant float32 weight of at least " +
                   std::to_string(o.min_elements) + " elements; nothing to quantize");
   }
+  Int8StaticStats static_stats;
+  int calibration_samples = 0;
+  size_t calibrated_tensors = 0;
+  std::string fused_qdq;
+  if (int8_static) {
+    if (Status s = int8_static_step(o, *calibration_method, dims, progress, *model, static_stats, calibration_samples,
+                                    calibrated_tensors, fused_qdq);
+        !s.ok())
+      return fail(s.with_context(o.input));
+    if (static_stats.quantized == 0) {
+      for (const std::string& why : static_stats.skip_reasons) std::cerr << "  left float: " << why << "\n";
+      return fail(o.input + ": no convolution, MatMul or Gemm could be quantized (reasons above)");
+    }
+  }
   Fp16Stats fp16_stats;
   if (o.fp16) {
     progress("storing weights as float16");
@@ -297,7 +360,7 @@ int run_compress(const CompressOptions& o) {
     auto stats = store_weights_fp16(*model, fo);
     if (!stats.ok()) return fail(stats.status().with_context(o.input));
     fp16_stats = *stats;
-    if (fp16_stats.converted == 0 && int8_stats.converted == 0 && int4_stats.converted == 0)
+    if (fp16_stats.converted == 0 && int8_stats.converted == 0 && int4_stats.converted == 0 && static_stats.quantized == 0)
       return fail(o.input + ": no float32 weight of at least " + std::to_string(o.min_elements) +
                   " elements to convert; nothing to compress");
   }
@@ -328,6 +391,19 @@ int run_compress(const CompressOptions& o) {
     report["int8_conv_depthwise_converted"] = conv_stats.depthwise;
     report["int8_conv_layers_skipped"] = conv_stats.skipped;
     if (auto_prec) report["auto_precision"] = auto_report;
+  }
+  if (int8_static) {
+    report["int8_static_calibration"] = calibration_method_name(*calibration_method);
+    if (*calibration_method == CalibrationMethod::kPercentile) report["int8_static_percentile"] = o.percentile;
+    report["int8_static_samples"] = calibration_samples;
+    report["int8_static_tensors_calibrated"] = calibrated_tensors;
+    report["int8_static_nodes_quantized"] = static_stats.quantized;
+    report["int8_static_nodes_skipped"] = static_stats.skipped;
+    report["int8_static_skip_reasons"] = static_stats.skip_reasons;
+    report["int8_static_tensors_quantized"] = static_stats.tensors;
+    report["int8_static_weight_bytes_before"] = static_stats.bytes_before;
+    report["int8_static_weight_bytes_after"] = static_stats.bytes_after;
+    report["int8_static_fuse_qdq"] = fused_qdq;
   }
   if (o.int4) {
     report["int4_layers_converted"] = int4_stats.converted;
@@ -397,12 +473,26 @@ int run_compress(const CompressOptions& o) {
               << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul (" << int8_stats.skipped << " left float), "
               << conv_stats.converted << " Conv layers to kiln.DynamicQuantConv (" << conv_stats.depthwise
               << " of them depthwise; " << conv_stats.skipped << " left float)" << (o.fp16 ? ";" : "");
+  if (int8_static) {
+    std::cout << " static int8 (calibration " << calibration_method_name(*calibration_method);
+    if (*calibration_method == CalibrationMethod::kPercentile) std::cout << " " << fmt("%g", o.percentile);
+    std::cout << " on " << calibration_samples << " samples, " << calibrated_tensors << " tensors calibrated): "
+              << static_stats.quantized << " Conv/MatMul/Gemm layers quantized (" << static_stats.skipped
+              << " left float), " << static_stats.tensors << " activation tensors int8, "
+              << human_bytes(static_stats.bytes_before) << " -> " << human_bytes(static_stats.bytes_after)
+              << " of weights" << (o.fp16 ? ";" : "");
+  }
   if (o.fp16) {
     std::cout << " fp16 weights: " << fp16_stats.converted << " tensors converted";
     if (fp16_stats.out_of_range)
       std::cout << ", " << fp16_stats.out_of_range << " kept float32 (values beyond ±65504)";
   }
-  std::cout << "\nweights by dtype:";
+  std::cout << "\n";
+  if (int8_static) {
+    std::cout << (o.keep_qdq ? "fuse_qdq " : "") << fused_qdq << "\n";
+    for (const std::string& why : static_stats.skip_reasons) std::cout << "  left float: " << why << "\n";
+  }
+  std::cout << "weights by dtype:";
   for (const auto& [k, v] : before) std::cout << "  " << k << " " << human_bytes(v);
   std::cout << "  ->";
   for (const auto& [k, v] : after) std::cout << "  " << k << " " << human_bytes(v);
@@ -501,6 +591,18 @@ Command add_compress(CLI::App& root) {
                   "With --int8: keep in float, worst first, the layers whose output SNR against the original "
                   "falls below this many dB (e.g. 25), measured on the --eval-count task inputs");
   app->add_option("--auto-max-layers", o->auto_max_layers, "At most this many layers kept float by --auto-precision (default 32)");
+  app->add_option("--int8-static", o->int8_static,
+                  "Static int8: weights int8 per output channel and activations int8 per tensor, with ranges "
+                  "calibrated on the samples in DIR (.npy per input, or .png images); layers run as int8 ops "
+                  "(kiln.QLinearNhwcConv / kiln.QLinearMatMul) with int8 tensors between them")
+      ->type_name("DIR");
+  app->add_option("--calibration", o->calibration,
+                  "With --int8-static: how each activation range is chosen: minmax, percentile (default) or mse")
+      ->check(CLI::IsMember({"minmax", "percentile", "mse"}));
+  app->add_option("--percentile", o->percentile, "With --calibration percentile: share of |x| kept in range (default 99.99)");
+  app->add_flag("--keep-qdq", o->keep_qdq,
+               "With --int8-static: keep the QuantizeLinear / DequantizeLinear form (float ops on fake-quantized "
+               "values) instead of fusing it into int8 ops");
   app->add_option("--keys", o->keys, "Recognizer key file, for string accuracy against the rendered text");
   app->footer(
       "Reports weight bytes by dtype before and after, each output's max/mean absolute error\n"

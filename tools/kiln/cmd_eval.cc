@@ -9,9 +9,10 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "compress/calibrate.h"
 #include "compress/eval.h"
 #include "graph/input_shapes.h"
-#include "npy.h"
+#include "compress/npy.h"
 #include "progress.h"
 
 namespace kiln::cli {
@@ -20,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct EvalCliOptions {
-  std::string original, compressed, data, task = "auto", keys, words = kDefaultWordList, font;
+  std::string original, compressed, data, task = "auto", keys, words = kDefaultWordList, font, write_inputs;
   std::vector<std::string> input_shapes;
   int count = 32, latency_runs = 10, layer_runs = 4, worst_layers = 5;
   uint64_t seed = 1;
@@ -63,6 +64,24 @@ Result<std::vector<TensorMap>> load_data_dir(const std::string& dir, const std::
   return sets;
 }
 
+// --write-inputs DIR: the eval set's inputs as compress/calibrate.h's calibration set
+// (calibration_file_name(input, i) per input and sample), into a directory without one.
+Status write_inputs(const std::string& dir, const std::vector<TensorMap>& sets) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return io_error("--write-inputs: cannot create " + dir + ": " + ec.message());
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string ext = e.path().extension().string();
+    if (ext == ".npy" || ext == ".png")
+      return invalid_argument("--write-inputs: " + dir + " already holds " + e.path().filename().string() +
+                              "; give an empty or new directory so the set is not mixed with another");
+  }
+  for (size_t i = 0; i < sets.size(); ++i)
+    for (const auto& [name, t] : sets[i])
+      KILN_RETURN_IF_ERROR(npy::write_file((fs::path(dir) / calibration_file_name(name, int(i))).string(), t));
+  return Status::Ok();
+}
+
 int run_eval(const EvalCliOptions& o) {
   EvalOptions eo;
   auto task = parse_eval_task(o.task);
@@ -90,8 +109,30 @@ int run_eval(const EvalCliOptions& o) {
     if (!keys.ok()) return fail(keys.status());
     eo.keys = std::move(keys).value();
   }
+  if (o.compressed.empty() && o.write_inputs.empty())
+    return fail("give the compressed model to compare with (or only --write-inputs DIR to write the inputs)");
   auto a = read_model_file(o.original);
   if (!a.ok()) return fail(a.status());
+  if (!o.write_inputs.empty()) {
+    auto session = Session::create(*a);
+    if (!session.ok()) return fail(session.status().with_context(o.original));
+    std::vector<TensorMap> sets;
+    if (!o.data.empty()) {
+      auto loaded = load_data_dir(o.data, (*session)->inputs());
+      if (!loaded.ok()) return fail(loaded.status());
+      sets = std::move(loaded).value();
+    } else {
+      EvalDataOptions d = eo.data;
+      d.task = eo.task == EvalTask::kAuto ? detect_eval_task((*session)->inputs(), (*session)->outputs()) : eo.task;
+      auto set = make_eval_set((*session)->inputs(), d);
+      if (!set.ok()) return fail(set.status().with_context(o.original));
+      for (EvalSample& sample : set->samples) sets.push_back(std::move(sample.feeds));
+    }
+    Status st = write_inputs(o.write_inputs, sets);
+    if (!st.ok()) return fail(st);
+    std::cerr << "wrote " << sets.size() << " input sets to " << o.write_inputs << "\n";
+    if (o.compressed.empty()) return 0;
+  }
   auto b = read_model_file(o.compressed);
   if (!b.ok()) return fail(b.status());
   if (!o.data.empty()) {
@@ -122,7 +163,8 @@ Command add_eval(CLI::App& root) {
   auto o = std::make_shared<EvalCliOptions>();
   CLI::App* app = root.add_subcommand("eval", "Score a compressed model against its original on real inputs");
   app->add_option("original", o->original, "The original .kiln file")->required();
-  app->add_option("compressed", o->compressed, "The compressed .kiln file (same inputs and outputs)")->required();
+  app->add_option("compressed", o->compressed,
+                  "The compressed .kiln file (same inputs and outputs; optional with --write-inputs)");
   app->add_option("--data", o->data,
                   "Directory of .npy inputs to use instead of rendered ones (one-input model: one file per "
                   "input; else one subdirectory per input set with <input>.npy files)");
@@ -138,6 +180,9 @@ Command add_eval(CLI::App& root) {
   app->add_option("--worst-layers", o->worst_layers, "Layers listed, worst SNR first (default 5)");
   app->add_option("--threads", o->threads, "Threads per model (default 1; 0 = all cores)");
   app->add_flag("--json", o->json, "Print the report as JSON");
+  app->add_option("--write-inputs", o->write_inputs,
+                  "Write the inputs (rendered, or --data's) as <input>_<i>.npy files into this new directory: a "
+                  "calibration set for kiln compress --int8-static");
   app->footer(
       "Rendered inputs: lines of dictionary words (wamerican) drawn with DejaVu Sans via FreeType;\n"
       "recognizer 48-px lines, classifier lines turned 0/180 degrees, detector pages of lines.\n"

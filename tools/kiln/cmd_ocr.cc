@@ -10,7 +10,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "png_image.h"
+#include "compress/png_image.h"
 #include "runtime/session.h"
 #include "vision/ctc_decode.h"
 #include "vision/db_postprocess.h"

@@ -9,7 +9,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "format/model_io.h"
-#include "npy.h"
+#include "compress/npy.h"
 #include "platform/platform.h"
 #include "runtime/session.h"
 

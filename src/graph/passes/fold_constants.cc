@@ -49,6 +49,12 @@ bool fold_shape_of(Model& m, const Node& node) {
 
 // Evaluates a node whose inputs are all constants. Any failure leaves it for run time.
 bool fold_node(Model& m, const Node& node, const FoldOptions& options) {
+  // int8 weights stay int8, however small: fuse_qdq and import_qdq_weights hand them to the
+  // int8 ops (dequantized, a small depthwise layer would drop out of a static int8 group).
+  if (node.op_type == "DequantizeLinear" && node.domain.empty() && !node.inputs.empty() && node.inputs[0] != kNoValue) {
+    const Value& q = m.values[static_cast<size_t>(node.inputs[0])];
+    if (q.data && (q.data->dtype() == DType::kI8 || q.data->dtype() == DType::kU8)) return false;
+  }
   std::vector<TensorInfo> info(node.inputs.size());
   std::vector<Tensor> in(node.inputs.size());
   uint64_t in_bytes = 0, out_bytes = 0;

@@ -51,6 +51,10 @@ Result<PassResult> sink_transposes(Model& m);
 // NhwcAveragePool between Transposes, which are then moved through layout-agnostic ops
 // and cancelled so they remain at the graph's edges and around ops that need NCHW.
 Result<PassResult> nhwc_layout(Model& m);
+// Static int8 QDQ groups DequantizeLinear(x) -> kiln.NhwcConv / MatMul (int8 weights) ->
+// QuantizeLinear -> kiln.QLinearNhwcConv / kiln.QLinearMatMul, and int8 pass-through of
+// kiln.NhwcMaxPool and the shape ops between equal QDQ pairs (fuse_qdq.cc).
+Result<PassResult> fuse_qdq(Model& m);
 // DequantizeLinear(constant int8 W, float32 scale per output channel or per tensor, zero
 // point absent or 0) read only by MatMul / Gemm (transA 0) / kiln.NhwcConv (group 1) whose
 // activation is not itself a DequantizeLinear output (static QDQ) ->

@@ -45,8 +45,9 @@ struct Entry {
 // Order matters: folding first (shapes, constant weights); identities before pattern
 // matching; hard-swish and layer-norm/GELU recognized before fuse_mul_add could take their
 // Mul/Add parts; MatMul+Add before Mul+Add may fold into it; activations onto the final
-// producers; the channels-last layout on the fused convolutions, then the int8 QDQ weights
-// onto the kiln.NhwcConv it made.
+// producers; the channels-last layout on the fused convolutions, then whole static int8
+// QDQ groups onto the int8 ops, then the remaining int8 QDQ weights (under float
+// activations) onto the kiln.NhwcConv it made.
 constexpr Entry kPasses[] = {
     {"fold_constants", fold_constants_pass},
     {"inline_constant_if", inline_constant_if_pass},  // folding made the condition constant
@@ -62,6 +63,7 @@ constexpr Entry kPasses[] = {
     {"fold_affine_into_conv", fold_affine_into_conv},
     {"fuse_activation", fuse_activation},
     {"nhwc_layout", nhwc_layout},  // after fusion: copies the fused activations
+    {"fuse_qdq", fuse_qdq},        // static int8: DQ -> op -> Q on kiln.NhwcConv / MatMul
     {"import_qdq_weights", import_qdq_weights},  // int8 QDQ weights, on kiln.NhwcConv too
 };
 

@@ -1,7 +1,4 @@
 // Scalar qs8-qc8w GEMM on unpacked weights: the ground truth for the microkernels.
-#include <algorithm>
-#include <cmath>
-
 #include "kernels/qs8-qc8w-gemm/qs8-qc8w-gemm.h"
 
 namespace kiln {
@@ -15,12 +12,7 @@ void qs8_gemm_reference(size_t m, size_t n, size_t k, const int8_t* a, size_t a_
       for (size_t p = 0; p < k; ++p)
         acc += (static_cast<int32_t>(a[i * a_stride + p]) - a_zero_point) *
                w[static_cast<ptrdiff_t>(p) * stride_k + static_cast<ptrdiff_t>(j) * stride_n];
-      const float y = static_cast<float>(acc) * scale[j];
-      // Clamp in float first so huge products cannot overflow the conversion.
-      const float lo = static_cast<float>(params.output_min - params.output_zero_point);
-      const float hi = static_cast<float>(params.output_max - params.output_zero_point);
-      const long q = std::lrintf(std::min(std::max(y, lo), hi)) + params.output_zero_point;
-      c[i * c_stride + j] = static_cast<int8_t>(q);
+      c[i * c_stride + j] = qs8_requantize(acc, scale[j], params);
     }
 }
 

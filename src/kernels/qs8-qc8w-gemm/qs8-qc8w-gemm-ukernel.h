@@ -14,16 +14,45 @@
 namespace kiln {
 namespace {
 
+// The requantizing epilogue of one panel (shared with the qs8-qc8w IGEMM): MR rows of NV
+// accumulator vectors times the panel's scales, stored as `cols` int8 at cr[i] (advanced).
 template <class S, size_t MR, size_t NV>
-inline __attribute__((always_inline)) void qs8_gemm_ukernel(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                            size_t a_stride, const void* w_void, int8_t* c,
-                                                            size_t c_stride, const QS8RequantParams* params) {
-  using VI = typename S::VI;
+inline __attribute__((always_inline)) void qs8_gemm_requant_store(const typename S::VI (&acc)[MR][NV],
+                                                                  const float* scale, int8_t* (&cr)[MR], size_t cols,
+                                                                  const QS8RequantParams* params) {
   using F = typename S::F;
   using VF = typename F::V;
   constexpr size_t L = S::kLanes, NR = NV * L;
   constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
   constexpr int32_t kMagicBits = 0x4B400000;
+  const VF vlo = F::splat(static_cast<float>(params->output_min - params->output_zero_point));
+  const VF vhi = F::splat(static_cast<float>(params->output_max - params->output_zero_point));
+  const VF vmagic = F::splat(kMagic);
+  const int32_t zp_less_magic = params->output_zero_point - kMagicBits;
+  for (size_t i = 0; i < MR; ++i) {
+    alignas(64) float tmp[NR];
+#pragma GCC unroll 16
+    for (size_t v = 0; v < NV; ++v) {
+      VF y = F::mul(S::to_f32(acc[i][v]), F::load(scale + v * L));
+      y = F::add(F::min(F::max(y, vlo), vhi), vmagic);
+      F::store(tmp + v * L, y);
+    }
+    int8_t* out = cr[i];
+    for (size_t j = 0; j < cols; ++j) {
+      int32_t bits;
+      std::memcpy(&bits, tmp + j, 4);
+      out[j] = static_cast<int8_t>(bits + zp_less_magic);
+    }
+    cr[i] += cols;
+  }
+}
+
+template <class S, size_t MR, size_t NV>
+inline __attribute__((always_inline)) void qs8_gemm_ukernel(size_t mr, size_t nc, size_t kc, const int8_t* a,
+                                                            size_t a_stride, const void* w_void, int8_t* c,
+                                                            size_t c_stride, const QS8RequantParams* params) {
+  using VI = typename S::VI;
+  constexpr size_t L = S::kLanes, NR = NV * L;
   const size_t blocks = (kc + 7) / 8;
   const int8_t* ar[MR];
   int8_t* cr[MR];
@@ -32,10 +61,6 @@ inline __attribute__((always_inline)) void qs8_gemm_ukernel(size_t mr, size_t nc
     ar[i] = a + row * a_stride;
     cr[i] = c + row * c_stride;
   }
-  const VF vlo = F::splat(static_cast<float>(params->output_min - params->output_zero_point));
-  const VF vhi = F::splat(static_cast<float>(params->output_max - params->output_zero_point));
-  const VF vmagic = F::splat(kMagic);
-  const int32_t zp_less_magic = params->output_zero_point - kMagicBits;
   const int8_t* w = static_cast<const int8_t*>(w_void);
   while (nc != 0) {
     VI acc[MR][NV];
@@ -64,22 +89,7 @@ inline __attribute__((always_inline)) void qs8_gemm_ukernel(size_t mr, size_t nc
       w += 8 * NR;
     }
     const size_t cols = nc < NR ? nc : NR;
-    for (size_t i = 0; i < MR; ++i) {
-      alignas(64) float tmp[NR];
-#pragma GCC unroll 16
-      for (size_t v = 0; v < NV; ++v) {
-        VF y = F::mul(S::to_f32(acc[i][v]), F::load(scale + v * L));
-        y = F::add(F::min(F::max(y, vlo), vhi), vmagic);
-        F::store(tmp + v * L, y);
-      }
-      int8_t* out = cr[i];
-      for (size_t j = 0; j < cols; ++j) {
-        int32_t bits;
-        std::memcpy(&bits, tmp + j, 4);
-        out[j] = static_cast<int8_t>(bits + zp_less_magic);
-      }
-      cr[i] += cols;
-    }
+    qs8_gemm_requant_store<S, MR, NV>(acc, scale, cr, cols, params);
     nc -= cols;
   }
 }

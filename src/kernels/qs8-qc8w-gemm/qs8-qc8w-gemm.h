@@ -8,6 +8,8 @@
 // Packed panel of NR columns: int32 bias[NR], float scale[NR], then the weights in blocks
 // of 8 k values, each 4 pairs of NR x (k, k+1) (the qd8 layout; k padded with zeros).
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -17,6 +19,16 @@ struct QS8RequantParams {
   int32_t output_zero_point;
   int8_t output_min, output_max;  // the clamp, in the quantized domain
 };
+
+// The scalar requantization the references share (and the kernels reproduce bit for bit):
+// float(acc) * scale clamped to [min - zp, max - zp] in float (huge products cannot
+// overflow the conversion), rounded half to even (lrintf in the default mode), + zp.
+inline int8_t qs8_requantize(int32_t acc, float scale, const QS8RequantParams& params) {
+  const float y = static_cast<float>(acc) * scale;
+  const float lo = static_cast<float>(params.output_min - params.output_zero_point);
+  const float hi = static_cast<float>(params.output_max - params.output_zero_point);
+  return static_cast<int8_t>(std::lrintf(std::min(std::max(y, lo), hi)) + params.output_zero_point);
+}
 
 inline size_t qs8_padded_k(size_t k) { return (k + 7) / 8 * 8; }
 inline size_t qs8_gemm_panel_bytes(size_t nr, size_t k) { return nr * 8 + nr * qs8_padded_k(k); }

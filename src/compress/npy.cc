@@ -1,4 +1,4 @@
-#include "npy.h"
+#include "compress/npy.h"
 
 #include <cstring>
 #include <fstream>

@@ -1,4 +1,4 @@
-// PNG files -> 8-bit pixels for `kiln ocr` (libpng; every PNG kind is expanded to 8-bit gray,
+// PNG files -> 8-bit pixels for `kiln ocr` and calibration sets (libpng; every PNG kind is expanded to 8-bit gray,
 // gray+alpha, RGB or RGBA).
 #pragma once
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 #include "core/status.h"
 
-namespace kiln::cli {
+namespace kiln {
 
 struct DecodedImage {
   int64_t width = 0, height = 0, channels = 0;
@@ -16,4 +16,4 @@ struct DecodedImage {
 
 Result<DecodedImage> read_png(const std::string& path);
 
-}  // namespace kiln::cli
+}  // namespace kiln

@@ -1,11 +1,11 @@
-#include "png_image.h"
+#include "compress/png_image.h"
 
 #include <png.h>
 
 #include <cstdio>
 #include <memory>
 
-namespace kiln::cli {
+namespace kiln {
 
 Result<DecodedImage> read_png(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
@@ -31,4 +31,4 @@ Result<DecodedImage> read_png(const std::string& path) {
   return out;
 }
 
-}  // namespace kiln::cli
+}  // namespace kiln

@@ -1,0 +1,41 @@
+// The qs8-qc8w depthwise config table: the microkernels of this build the CPU can run, and
+// per tap count the one the ops use.
+#include <vector>
+
+#include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv.h"
+#include "kernels/simd/cpu-arch.h"
+
+namespace kiln {
+namespace {
+
+std::vector<QS8DwconvKernel> available_kernels() {
+  std::vector<QS8DwconvKernel> out;
+#define KILN_QS8_QC8W_DWCONV(name, taps, ct, arch) \
+  if (kernel_arch_available(#arch)) out.push_back({#name, taps, ct, name});
+#include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-list.h"
+#undef KILN_QS8_QC8W_DWCONV
+  return out;
+}
+
+}  // namespace
+
+std::span<const QS8DwconvKernel> qs8_dwconv_kernels() {
+  static const std::vector<QS8DwconvKernel> kernels = available_kernels();
+  return kernels;
+}
+
+const QS8DwconvKernel& qs8_dwconv_default_kernel(size_t ks) {
+  // Best measured first (src/kernels/README.md): AVX2 natively, 16-channel SIMD128 in WASM,
+  // the portable kernels as the fallback; fixed-tap kernels for 3x3 (and 5x5 natively).
+  static const QS8DwconvKernel* k9 = pick_kernel<QS8DwconvKernel>(
+      qs8_dwconv_kernels(), {"qs8_qc8w_dwconv_9p16c_avx2", "qs8_qc8w_dwconv_9p16c_simd", "qs8_qc8w_dwconv_9p8c_vec"});
+  static const QS8DwconvKernel* k25 = pick_kernel<QS8DwconvKernel>(
+      qs8_dwconv_kernels(),
+      {"qs8_qc8w_dwconv_25p16c_avx2", "qs8_qc8w_dwconv_anyp16c_simd", "qs8_qc8w_dwconv_anyp8c_vec"});
+  static const QS8DwconvKernel* any = pick_kernel<QS8DwconvKernel>(
+      qs8_dwconv_kernels(),
+      {"qs8_qc8w_dwconv_anyp16c_avx2", "qs8_qc8w_dwconv_anyp16c_simd", "qs8_qc8w_dwconv_anyp8c_vec"});
+  return ks == 9 ? *k9 : ks == 25 ? *k25 : *any;
+}
+
+}  // namespace kiln

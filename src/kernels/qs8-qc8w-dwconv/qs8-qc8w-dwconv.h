@@ -1,0 +1,84 @@
+// qs8-qc8w depthwise convolution (XNNPACK's name: int8 activations with one zero point per
+// tensor, int8 weights with one scale per channel, int8 output):
+//   acc[p][c] = bias[c] + sum over taps s of (in_s(p)[c] - x_zp) * w[c][s]          (int32)
+//   out[p][c] = clamp(round_half_even(acc * scale[c]) + y_zp, output_min, output_max)
+// with scale[c] = x_scale * w_scale[c] / y_scale: the requantization of the qs8-qc8w GEMM
+// (qs8-qc8w-gemm.h, QS8RequantParams), so both agree bit-exactly with qlinear_util.h.
+//
+// Unipass over an indirection buffer as f32-dwconv: per output pixel `ks` pointers, each to
+// the pixel's channel 0 or to the zero row; a_offset bytes are added to all but the zero
+// row. The zero row holds >= channels copies of x_zp, so padding taps contribute 0.
+// As in the GEMM, the packer folds the zero point into the int32 bias
+// (bias - x_zp * sum_s w[c][s]), so the kernels multiply raw int8 inputs.
+// Packed weights per channel tile of CT: CT int32 biases, CT float scales, then ks rows of
+// CT int8 taps (zero padded). With CT a multiple of 4 every tile stays 4-byte aligned.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "kernels/f32-gemm/f32-gemm.h"  // KILN_F32_GEMM_* (which ISAs this build has)
+#include "kernels/qs8-qc8w-gemm/qs8-qc8w-gemm.h"  // QS8RequantParams
+
+namespace kiln {
+
+// Computes `pixels` output pixels of `channels` channels; pixel i reads
+// input[i * ks .. i * ks + ks) and writes out + i * out_stride (elements).
+using QS8DwconvUkernelFn = void (*)(size_t channels, size_t pixels, size_t ks, const int8_t* const* input,
+                                    const void* w, int8_t* out, size_t out_stride, size_t a_offset,
+                                    const int8_t* zero, const QS8RequantParams* params);
+
+struct QS8DwconvKernel {
+  const char* name;  // e.g. "qs8_qc8w_dwconv_9p16c_simd"; "anyp" = any tap count
+  size_t taps;       // 0: any
+  size_t ct;         // channel tile
+  QS8DwconvUkernelFn fn;
+};
+
+#define KILN_QS8_QC8W_DWCONV(name, taps, ct, arch)                                                              \
+  void name(size_t channels, size_t pixels, size_t ks, const int8_t* const* input, const void* w, int8_t* out, \
+            size_t out_stride, size_t a_offset, const int8_t* zero, const QS8RequantParams* params);
+#include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-list.h"
+#undef KILN_QS8_QC8W_DWCONV
+
+// The requantization of one int32 sum (what every kernel computes per lane) is
+// qs8_requantize in qs8-qc8w-gemm.h, shared with the GEMM and IGEMM references.
+
+// The oracle, on unpacked weights: plain loops with the zero point subtracted per element.
+// w: [channels][ks] int8 (ONNX depthwise [C, 1, kh, kw]); bias: channels int32 or null;
+// scale: channels floats. Same indirection/zero/a_offset contract as the kernels.
+void qs8_dwconv_reference(size_t channels, size_t pixels, size_t ks, const int8_t* const* input, size_t a_offset,
+                          const int8_t* zero, int32_t x_zero_point, const int8_t* w, const int32_t* bias,
+                          const float* scale, int8_t* out, size_t out_stride, const QS8RequantParams& params);
+
+// --- config table -----------------------------------------------------------------
+// The kernels this build and CPU can run (portable `vec` natively, `simd` in WASM, `avx2`
+// when the CPU has it).
+std::span<const QS8DwconvKernel> qs8_dwconv_kernels();
+// The kernel the ops use for ks taps: a fixed-tap one (taps == ks) or a generic one.
+const QS8DwconvKernel& qs8_dwconv_default_kernel(size_t ks);
+
+// --- packing ------------------------------------------------------------------------
+// Bytes of the packed weights (a multiple of 4).
+size_t qs8_dwconv_packed_size(size_t ct, size_t channels, size_t ks);
+// w: [channels][ks] int8; bias: channels int32 or null (0); scale: channels floats;
+// packed must be 4-byte aligned. x_zero_point is folded into the packed bias.
+void qs8_dwconv_pack(size_t ct, size_t channels, size_t ks, int32_t x_zero_point, const int8_t* w,
+                     const int32_t* bias, const float* scale, void* packed);
+
+// --- driver -------------------------------------------------------------------------
+struct QS8DwconvArgs {
+  size_t pixels = 0, channels = 0, ks = 0;
+  const int8_t* const* indirection = nullptr;  // [pixels][ks]
+  size_t a_offset = 0;
+  const int8_t* zero = nullptr;  // >= channels copies of the input zero point
+  const void* packed_w = nullptr;
+  int8_t* out = nullptr;
+  size_t out_stride = 0;  // elements between output pixels
+  QS8RequantParams params{};
+};
+
+// Output pixels [begin, end): re-entrant, threads can run disjoint ranges at once.
+void qs8_dwconv_pixels(const QS8DwconvKernel& kern, const QS8DwconvArgs& args, size_t begin, size_t end);
+
+}  // namespace kiln
