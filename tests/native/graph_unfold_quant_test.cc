@@ -327,12 +327,14 @@ TEST(UnfoldQuantOps, QLinearConvsBecomeQdqAroundNhwcConvWithTransposesOnTheInt8S
     // one step, which the second conv can carry into about one step of its own.
     expect_within(opt_test::run_model(after, in), want, 2 * 0.08 * 1.001);
 
-    // The graph fuse_qdq sees: import_qdq_weights leaves these static QDQ convs alone, so
-    // they are kiln.NhwcConv, or kiln.QLinearNhwcConv where fuse_qdq has fused them.
+    // The graph fuse_qdq sees (run without it): DequantizeLinear -> kiln.NhwcConv ->
+    // QuantizeLinear; import_qdq_weights leaves these static QDQ convs alone.
     Model full = g.model;
-    ASSERT_TRUE(optimize(full).ok());
+    PipelineOptions no_fuse;
+    no_fuse.skip = {"fuse_qdq"};
+    ASSERT_TRUE(optimize(full, no_fuse).ok());
     EXPECT_EQ(count_op(full, ext::kDynamicQuantConv), 0);
-    EXPECT_EQ(count_op(full, ext::kNhwcConv) + count_op(full, "QLinearNhwcConv"), 2);
+    EXPECT_EQ(count_op(full, ext::kNhwcConv), 2);
     // fuse_qdq's pattern: DequantizeLinear -> kiln.NhwcConv -> QuantizeLinear (its only reader).
     for (const Node& n : full.graph.nodes) {
       if (n.op_type != ext::kNhwcConv) continue;
@@ -347,6 +349,16 @@ TEST(UnfoldQuantOps, QLinearConvsBecomeQdqAroundNhwcConvWithTransposesOnTheInt8S
     for (const Node& n : full.graph.nodes)
       if (n.op_type == "Transpose") EXPECT_EQ(full.values[static_cast<size_t>(n.inputs[0])].dtype, DType::kI8);
     expect_within(opt_test::run_model(full, in), want, 2 * 0.08 * 1.001);
+
+    // The whole pipeline: both fused into kiln.QLinearNhwcConv, int8 between them.
+    Model fused = g.model;
+    ASSERT_TRUE(optimize(fused).ok());
+    EXPECT_EQ(count_op(fused, ext::kQLinearNhwcConv), 2);
+    EXPECT_EQ(count_op(fused, ext::kNhwcConv), 0);
+    EXPECT_EQ(count_op(fused, "QuantizeLinear"), 1);
+    EXPECT_EQ(count_op(fused, "DequantizeLinear"), 1);
+    EXPECT_LE(count_op(fused, "Transpose"), 2);
+    expect_within(opt_test::run_model(fused, in), want, 2 * 0.08 * 1.001);
   }
 }
 
@@ -381,6 +393,10 @@ TEST(UnfoldQuantOps, QLinearMatMulBecomesQdqMatMul) {
   expect_within(opt_test::run_model(after, in), want, 0.02 * 1.001);
   Model full = before;
   ASSERT_TRUE(optimize(full).ok());
+  const Node* fused = opt_test::only_node(full, ext::kQLinearMatMul);  // fuse_qdq's, on int8
+  ASSERT_NE(fused, nullptr);
+  EXPECT_EQ(fused->domain, ext::kDomain);
+  EXPECT_EQ(count_op(full, "MatMul"), 0);
   expect_within(opt_test::run_model(full, in), want, 0.02 * 1.001);
 }
 
