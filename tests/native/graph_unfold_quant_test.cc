@@ -400,6 +400,19 @@ TEST(UnfoldQuantOps, QLinearMatMulBecomesQdqMatMul) {
   expect_within(opt_test::run_model(full, in), want, 0.02 * 1.001);
 }
 
+// A uint8 tensor the model itself outputs (or any non-DequantizeLinear reads) keeps its type.
+TEST(UnfoldQuantOps, Uint8ActivationThatIsAGraphOutputStays) {
+  Builder b(13);
+  const int x = b.input("x", {2, 6});
+  const int s = b.scalar("s", 0.05f), z = b.constant("z", scalar_of_type<uint8_t>(DType::kU8, 120));
+  const int q = b.node("QuantizeLinear", {x, s, z}, "q");
+  Model m = b.done({q, b.node("DequantizeLinear", {q, s, z}, "y")});
+  auto rep = run_pass(m, "unfold_quant_ops");
+  ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+  EXPECT_EQ(rep->rewrites, 0);
+  EXPECT_EQ(m.values[static_cast<size_t>(m.graph.outputs[0])].dtype, DType::kU8);
+}
+
 TEST(UnfoldQuantOps, QLinearConvWithRuntimeWeightsStays) {
   Builder b(13);
   const int x = b.input("x", shape_from_dims({1, 2, 5, 5}), DType::kI8);
