@@ -266,7 +266,7 @@ struct QConvGraph {
   Model model;
   int convs = 2;
 };
-QConvGraph qoperator_convs(DType act) {
+QConvGraph qoperator_convs(DType act, bool pool) {
   Builder b(13);
   const int x = b.input("x", {1, 8, 10, 10});
   const bool u8 = act == DType::kU8;
@@ -297,6 +297,10 @@ QConvGraph qoperator_convs(DType act) {
                                                            {"pads", opt_test::attr_ints({1, 1, 1, 1})}}
                         : std::map<std::string, Attribute>{});
     cur_s = ys, cur_z = yz;
+    // QOperator models run MaxPool on the int8 tensor itself.
+    if (i == 0 && pool)
+      cur = b.node("MaxPool", {cur}, "pooled",
+                   {{"kernel_shape", opt_test::attr_ints({2, 2})}, {"strides", opt_test::attr_ints({2, 2})}});
   }
   QConvGraph r;
   r.model = b.done({b.node("DequantizeLinear", {cur, cur_s, cur_z}, "y")});
@@ -304,23 +308,26 @@ QConvGraph qoperator_convs(DType act) {
 }
 
 TEST(UnfoldQuantOps, QLinearConvsBecomeQdqAroundNhwcConvWithTransposesOnTheInt8Side) {
-  for (DType act : {DType::kI8, DType::kU8}) {
-    SCOPED_TRACE(dtype_name(act));
-    const QConvGraph g = qoperator_convs(act);
+  for (DType act : {DType::kI8, DType::kU8})
+  for (bool pool : {false, true}) {
+    SCOPED_TRACE(std::string(dtype_name(act)) + (pool ? " with MaxPool" : ""));
+    const QConvGraph g = qoperator_convs(act, pool);
+    const int p = pool ? 1 : 0;
     Model after = g.model;
     auto rep = run_pass(after, "unfold_quant_ops");
     ASSERT_TRUE(rep.ok()) << rep.status().to_string();
     EXPECT_EQ(rep->patterns["QLinearConv -> QDQ with int8 weights"], 2);
     // uint8 activations shifted to int8 (zero points - 128): x, between the convs, y.
-    EXPECT_EQ(rep->patterns["uint8 activations -> int8"], act == DType::kU8 ? 3 : 0);
+    EXPECT_EQ(rep->patterns["uint8 activations -> int8"], act == DType::kU8 ? 3 + p : 0);
+    EXPECT_EQ(rep->patterns["MaxPool on quantized tensor -> QDQ"], p);
     for (const Node& n : after.graph.nodes)
       if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear")
         if (const Tensor* z = constant_of(after, input_of(n, 2)); z && z->size() == 1)
           EXPECT_EQ(z->dtype(), DType::kI8) << n.name;
     EXPECT_EQ(count_op(after, "QLinearConv"), 0);
     EXPECT_EQ(count_op(after, "Conv"), 2);
-    EXPECT_EQ(count_op(after, "QuantizeLinear"), 3);
-    EXPECT_EQ(count_op(after, "DequantizeLinear"), 1 + 2 * 3);  // output; per conv x, W, bias
+    EXPECT_EQ(count_op(after, "QuantizeLinear"), 3 + p);
+    EXPECT_EQ(count_op(after, "DequantizeLinear"), 1 + 2 * 3 + p);  // output; per conv x, W, bias
     const TensorMap in = opt_test::random_inputs(g.model, 50);
     const TensorMap want = opt_test::run_model(g.model, in);
     // Both requantize the same int32 sums; float rounding may move a value of the first by
@@ -355,6 +362,10 @@ TEST(UnfoldQuantOps, QLinearConvsBecomeQdqAroundNhwcConvWithTransposesOnTheInt8S
     ASSERT_TRUE(optimize(fused).ok());
     EXPECT_EQ(count_op(fused, ext::kQLinearNhwcConv), 2);
     EXPECT_EQ(count_op(fused, ext::kNhwcConv), 0);
+    EXPECT_EQ(count_op(fused, ext::kNhwcMaxPool), p);
+    EXPECT_EQ(count_op(fused, "MaxPool"), 0);
+    for (const Node& n : fused.graph.nodes)
+      if (n.op_type == ext::kNhwcMaxPool) EXPECT_EQ(fused.values[static_cast<size_t>(n.inputs[0])].dtype, DType::kI8);
     EXPECT_EQ(count_op(fused, "QuantizeLinear"), 1);
     EXPECT_EQ(count_op(fused, "DequantizeLinear"), 1);
     EXPECT_LE(count_op(fused, "Transpose"), 2);

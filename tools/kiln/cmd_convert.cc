@@ -87,10 +87,11 @@ int run_convert(const ConvertOptions& o) {
   for (const PassReport& r : reports)
     if (r.pass == "unfold_quant_ops")
       for (const auto& [label, n] : r.patterns) {
-        if (label.rfind("uint8 activations", 0) == 0) {
-          u8 += n;
-          continue;
-        }
+        if (label.rfind("uint8 activations", 0) == 0) u8 += n;
+        bool op = false;  // the labels start with the ONNX op rewritten
+        for (const char* o : {"MatMulInteger", "ConvInteger", "QLinearConv", "QLinearMatMul"})
+          op = op || label.rfind(o, 0) == 0;
+        if (!op) continue;
         unfolded += n;
         if (label.find("float weights") != std::string::npos) to_float += n;
       }

@@ -13,6 +13,8 @@
 //   DequantizeLinear(W int8 symmetric, scale per output channel), bias
 //   DequantizeLinear(B int32, x_scale * w_scale)) -> QuantizeLinear(y): the static-int8 QDQ
 //   contract fuse_qdq turns into kiln.QLinearNhwcConv / QLinearMatMul after nhwc_layout.
+//   A MaxPool run on a QuantizeLinear's output (QOperator models keep it on int8) becomes
+//   DequantizeLinear -> MaxPool -> QuantizeLinear at the same scale: int8 kiln.NhwcMaxPool.
 //
 // uint8 activations between QuantizeLinear and DequantizeLinear are shifted to int8 (zero
 // points - 128), exactly, so that fuse_qdq's int8 ops take them. Weights are kept
@@ -370,6 +372,23 @@ Result<PassResult> unfold_quant_ops(Model& m) {
         kill(n);
         view.refresh();
         r.add(std::string(conv ? "ConvInteger" : "MatMulInteger") + (exact ? " -> QDQ int8 weights" : " -> float weights"));
+        continue;
+      }
+      if (Node* q = view.producer(input_of(n, 0));
+          is_op(&n, "MaxPool") && n.outputs.size() == 1 && is_op(q, "QuantizeLinear") && owns(*g, q) &&
+          q->outputs.size() == 1 && q->num_inputs() == 3 && scalar_param(m, q->inputs[1], DType::kF32) &&
+          constant_of(m, q->inputs[2]) && constant_of(m, q->inputs[2])->size() == 1) {
+        // Max commutes with dequantizing (monotonic): DQ -> MaxPool -> Q at the same scale
+        // and zero point is exact, and nhwc_layout / fuse_qdq make it int8 kiln.NhwcMaxPool.
+        const std::string base = n.name.empty() ? m.values[static_cast<size_t>(n.outputs[0])].name : n.name;
+        const int s = q->inputs[1], z = q->inputs[2];
+        const int xf = e.node(base + "_dequantize_x", "DequantizeLinear", {n.inputs[0], s, z});
+        const int yf = e.node(base + "_maxpool", "MaxPool", {xf}, n.attrs);
+        n.op_type = "QuantizeLinear";
+        n.inputs = {yf, s, z};
+        n.attrs.clear();
+        view.refresh();
+        r.add("MaxPool on quantized tensor -> QDQ");
         continue;
       }
       if (auto q = match_qlinear(m, n)) {
