@@ -111,18 +111,18 @@ test('QLinearMatMul (batched int8) matches onnxruntime-node', async () => {
 });
 
 // onnxruntime's QOperator form of a small CNN: QuantizeLinear -> QLinearConv (8 -> 16, 3x3,
-// pad 1, int8 per-channel weights, int32 bias) -> QLinearConv (16 -> 8, 1x1) ->
-// DequantizeLinear, int8 activations. kiln convert rewrites both (pass unfold_quant_ops)
-// into the static-int8 QDQ form around kiln.NhwcConv, which fuse_qdq makes
-// kiln.QLinearNhwcConv, with the NHWC Transposes left only at the edges.
+// pad 1, int8 per-channel weights, int32 bias) -> MaxPool on int8 (2x2, stride 2) ->
+// QLinearConv (16 -> 8, 1x1) -> DequantizeLinear, int8 activations. kiln convert rewrites
+// them (pass unfold_quant_ops) into the static-int8 QDQ form, which fuse_qdq makes
+// kiln.QLinearNhwcConv / int8 kiln.NhwcMaxPool, with NHWC Transposes only at the edges.
 const CHAIN_W1 = randomInts(16 * 8 * 9, -127, 127, 31, Int8Array);
 const CHAIN_W2 = randomInts(8 * 16, -127, 127, 32, Int8Array);
 const CHAIN = buildOnnx({
   opset: 13,
   inputs: [{ name: 'x', type: 'float32', dims: [1, 8, 10, 10] }],
   outputs: [
-    { name: 'yq', type: 'int8', dims: [1, 8, 10, 10] },
-    { name: 'y', type: 'float32', dims: [1, 8, 10, 10] },
+    { name: 'yq', type: 'int8', dims: [1, 8, 5, 5] },
+    { name: 'y', type: 'float32', dims: [1, 8, 5, 5] },
   ],
   initializers: [
     { name: 'xs', type: 'float32', dims: [], data: new Float32Array([0.008]) },
@@ -147,12 +147,13 @@ const CHAIN = buildOnnx({
       outputs: ['hq'],
       attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] },
     },
-    { op: 'QLinearConv', inputs: ['hq', 'hs', 'hz', 'w2', 'w2s', 'w2z', 'ys', 'yz'], outputs: ['yq'], attrs: { kernel_shape: [1, 1] } },
+    { op: 'MaxPool', inputs: ['hq'], outputs: ['pq'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+    { op: 'QLinearConv', inputs: ['pq', 'hs', 'hz', 'w2', 'w2s', 'w2z', 'ys', 'yz'], outputs: ['yq'], attrs: { kernel_shape: [1, 1] } },
     { op: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['y'] },
   ],
 });
 
-test('QOperator QLinearConv chain imports as kiln.QLinearNhwcConv and matches onnxruntime-node', async () => {
+test('QOperator QLinearConv / MaxPool chain imports as kiln.QLinearNhwcConv / NhwcMaxPool and matches onnxruntime-node', async () => {
   const dir = tempDir();
   const src = path.join(dir, 'qoperator.onnx'), out = path.join(dir, 'qoperator.kiln');
   fs.writeFileSync(src, CHAIN);
@@ -166,6 +167,8 @@ test('QOperator QLinearConv chain imports as kiln.QLinearNhwcConv and matches on
   // DequantizeLinear stay in float.
   assert.equal(ops.QLinearNhwcConv, 2, inspect);
   assert.equal(ops.NhwcConv, undefined, inspect);
+  assert.equal(ops.NhwcMaxPool, 1, inspect);  // on int8 too
+  assert.equal(ops.MaxPool, undefined, inspect);
   assert.equal(ops.QuantizeLinear, 1, inspect);
   assert.equal(ops.DequantizeLinear, 1, inspect);
   assert.equal(ops.DynamicQuantConv, undefined, 'static QDQ convs must not be requantized at run time');
