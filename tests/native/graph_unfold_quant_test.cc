@@ -157,6 +157,36 @@ TEST(UnfoldQuantOps, DynamicMatMulIntegerBecomesQdqMatMulThenDynamicQuantMatMul)
   expect_close_to_range(opt_test::run_model(full, in), want);
 }
 
+// A transformer's projections (quantize_dynamic on BERT-like models): one
+// DynamicQuantizeLinear of a [B, T, K] activation read by several MatMulIntegers, each
+// with its own scale product and bias Add.
+TEST(UnfoldQuantOps, DynamicQuantizeLinearSharedByThreeProjections) {
+  Builder b(13);
+  const int x = b.input("x", {2, 5, 32});
+  const Dql d = dynamic_quantize(b, x);
+  std::vector<int> outs;
+  for (int i = 0; i < 3; ++i) {
+    const std::string t = std::to_string(i);
+    const int mi = b.node("MatMulInteger", {d.q, b.constant("w" + t, int8s({32, 16}, 70 + i)), d.zp,
+                                            b.constant("wz" + t, scalar_of_type<int8_t>(DType::kI8, 0))},
+                          "mi" + t);
+    const int cast = b.node("Cast", {mi}, "cast" + t, {{"to", opt_test::attr_i(1)}});
+    const int s = b.node("Mul", {d.scale, b.scalar("ws" + t, 0.003f + 0.001f * i)}, "scales" + t);
+    const int y = b.node("Mul", {cast, s}, "y0" + t);
+    outs.push_back(b.node("Add", {b.random("bias" + t, {16}, 80 + i), y}, "y" + t));
+  }
+  const Model before = b.done(outs);
+  const TensorMap in = opt_test::random_inputs(before, 90);
+  const TensorMap want = opt_test::run_model(before, in);
+  Model full = before;
+  std::vector<PassReport> reports;
+  ASSERT_TRUE(optimize(full, {}, &reports).ok());
+  EXPECT_EQ(rewrites_of(reports, "unfold_quant_ops"), 3);
+  EXPECT_EQ(count_op(full, ext::kDynamicQuantMatMul), 3);
+  for (const char* gone : {"DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul", "Add"}) EXPECT_EQ(count_op(full, gone), 0) << gone;
+  expect_close_to_range(opt_test::run_model(full, in), want);
+}
+
 // Another order (Mul by the per-column weight scale first, then by x_scale) and uint8
 // weights with zero point 128: shifted to int8 exactly.
 TEST(UnfoldQuantOps, DynamicChainOfMulsAndUint8Weights128AreExact) {
