@@ -176,3 +176,70 @@ test('QOperator QLinearConv / MaxPool chain imports as kiln.QLinearNhwcConv / Nh
   assert.ok((ops.Transpose ?? 0) <= 2, `Transposes left between the convolutions:\n${inspect}`);
   await compare(CHAIN, 'qoperator_chain', 'x', [1, 8, 10, 10], out, 0.04);
 });
+
+// A QOperator residual block with onnxruntime's com.microsoft ops: QLinearConv ->
+// QLinearAdd (the skip connection) -> QLinearGlobalAveragePool. kiln imports the
+// com.microsoft ops for unfold_quant_ops, which makes them DequantizeLinear -> Add /
+// GlobalAveragePool -> QuantizeLinear; the conv still fuses into kiln.QLinearNhwcConv.
+const RESIDUAL = buildOnnx({
+  opset: 13,
+  domains: { 'com.microsoft': 1 },
+  inputs: [{ name: 'x', type: 'float32', dims: [1, 8, 8, 8] }],
+  outputs: [
+    { name: 'cq', type: 'int8', dims: [1, 8, 8, 8] },
+    { name: 'g', type: 'float32', dims: [1, 8, 1, 1] },
+  ],
+  initializers: [
+    { name: 'xs', type: 'float32', dims: [], data: new Float32Array([0.01]) },
+    { name: 'xz', type: 'int8', dims: [], data: new Int8Array([1]) },
+    { name: 'w', type: 'int8', dims: [8, 8, 3, 3], data: randomInts(8 * 8 * 9, -127, 127, 41, Int8Array) },
+    { name: 'ws', type: 'float32', dims: [8], data: Float32Array.from({ length: 8 }, (_, i) => 0.002 + 0.0003 * i) },
+    { name: 'wz', type: 'int8', dims: [8], data: new Int8Array(8) },
+    { name: 'hs', type: 'float32', dims: [], data: new Float32Array([0.02]) },
+    { name: 'hz', type: 'int8', dims: [], data: new Int8Array([-3]) },
+    { name: 'b', type: 'int32', dims: [8], data: Int32Array.from({ length: 8 }, (_, i) => i * 200 - 700) },
+    { name: 'cs', type: 'float32', dims: [], data: new Float32Array([0.025]) },
+    { name: 'cz', type: 'int8', dims: [], data: new Int8Array([2]) },
+    { name: 'gs', type: 'float32', dims: [], data: new Float32Array([0.004]) },
+    { name: 'gz', type: 'int8', dims: [], data: new Int8Array([0]) },
+  ],
+  nodes: [
+    { op: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
+    { op: 'QLinearConv', inputs: ['xq', 'xs', 'xz', 'w', 'ws', 'wz', 'hs', 'hz', 'b'], outputs: ['hq'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+    { op: 'QLinearAdd', domain: 'com.microsoft', inputs: ['hq', 'hs', 'hz', 'xq', 'xs', 'xz', 'cs', 'cz'], outputs: ['cq'] },
+    { op: 'QLinearGlobalAveragePool', domain: 'com.microsoft', inputs: ['cq', 'cs', 'cz', 'gs', 'gz'], outputs: ['gq'], attrs: { channels_last: 0 } },
+    { op: 'DequantizeLinear', inputs: ['gq', 'gs', 'gz'], outputs: ['g'] },
+  ],
+});
+
+test('QOperator residual block with com.microsoft QLinearAdd / QLinearGlobalAveragePool matches onnxruntime-node', async () => {
+  const dir = tempDir();
+  const src = path.join(dir, 'residual.onnx'), out = path.join(dir, 'residual.kiln');
+  fs.writeFileSync(src, RESIDUAL);
+  const report = execFileSync(KILN_CLI, ['convert', src, '-o', out], { encoding: 'utf8' });
+  assert.match(report, /^3 quantized ONNX nodes imported \(/m);
+  const inspect = execFileSync(KILN_CLI, ['inspect', out], { encoding: 'utf8' });
+  const ops = Object.fromEntries([...inspect.matchAll(/^ {2}(\S+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+  assert.equal(ops.QLinearNhwcConv, 1, inspect);
+  for (const gone of ['QLinearConv', 'QLinearAdd', 'QLinearGlobalAveragePool']) assert.equal(ops[gone], undefined, inspect);
+
+  const data = randomFloats(8 * 64, 43);
+  const want = await (await ort.InferenceSession.create(RESIDUAL)).run({ x: new ort.Tensor('float32', data, [1, 8, 8, 8]) });
+  const session = await Session.create(fs.readFileSync(out), { numThreads: 1 });
+  let got;
+  try {
+    got = await session.run({ x: new Tensor('float32', data, [1, 8, 8, 8]) });
+  } finally {
+    session.release();
+  }
+  // int8 sums: one step where the two runtimes round a tie differently, rarely.
+  let exact = 0;
+  const distinct = new Set(want.cq.data);
+  for (let i = 0; i < want.cq.data.length; ++i) {
+    assert.ok(Math.abs(got.cq.data[i] - want.cq.data[i]) <= 1, `cq[${i}]: ${got.cq.data[i]} vs ${want.cq.data[i]}`);
+    exact += got.cq.data[i] === want.cq.data[i];
+  }
+  assert.ok(exact >= want.cq.data.length * 0.97, `only ${exact} of ${want.cq.data.length} exact`);
+  assert.ok(distinct.size > 10, 'the oracle output is nearly constant, the test would prove little');
+  for (let i = 0; i < 8; ++i) assert.ok(Math.abs(got.g.data[i] - want.g.data[i]) <= 0.004 * 1.005, `g[${i}]`);
+});

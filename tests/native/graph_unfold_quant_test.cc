@@ -454,6 +454,53 @@ TEST(UnfoldQuantOps, Uint8ActivationThatIsAGraphOutputStays) {
   EXPECT_EQ(m.values[static_cast<size_t>(m.graph.outputs[0])].dtype, DType::kU8);
 }
 
+// onnxruntime's com.microsoft QLinear ops -> DequantizeLinear -> float op -> QuantizeLinear,
+// checked against the same computation written with ONNX ops (input order and attributes
+// carried over: Concat's axis, LeakyRelu's alpha).
+TEST(UnfoldQuantOps, MicrosoftQLinearOpsBecomeQdq) {
+  auto build = [](bool ms) {
+    Builder b(13);
+    const int x = b.input("x", {1, 4, 3, 3});
+    const int xs = b.scalar("xs", 0.02f), xz = b.constant("xz", scalar_of_type<int8_t>(DType::kI8, 3));
+    const int cs = b.scalar("cs", 0.03f), cz = b.constant("cz", scalar_of_type<int8_t>(DType::kI8, -4));
+    const int ks = b.scalar("ks", 0.025f), kz = b.constant("kz", scalar_of_type<int8_t>(DType::kI8, 1));
+    const int ls = b.scalar("ls", 0.01f), lz = b.constant("lz", scalar_of_type<int8_t>(DType::kI8, -2));
+    const int xq = b.node("QuantizeLinear", {x, xs, xz}, "xq");
+    const int sq = b.node("QuantizeLinear", {b.node("Relu", {x}, "r"), xs, xz}, "sq");
+    auto dq = [&](int v, int s, int z, const std::string& n) { return b.node("DequantizeLinear", {v, s, z}, n); };
+    auto ms_node = [&](const std::string& op, std::vector<int> in, const std::string& out,
+                       std::map<std::string, Attribute> attrs = {}) {
+      const int v = b.node(op, std::move(in), out, std::move(attrs));
+      b.m.graph.nodes.back().domain = "com.microsoft";
+      return v;
+    };
+    int c, k, l;
+    if (ms) {
+      c = ms_node("QLinearAdd", {xq, xs, xz, sq, xs, xz, cs, cz}, "c");
+      k = ms_node("QLinearConcat", {ks, kz, c, cs, cz, xq, xs, xz}, "k", {{"axis", opt_test::attr_i(1)}});
+      l = ms_node("QLinearLeakyRelu", {k, ks, kz, ls, lz}, "l", {{"alpha", opt_test::attr_f(0.2f)}});
+    } else {
+      c = b.node("QuantizeLinear", {b.node("Add", {dq(xq, xs, xz, "a0"), dq(sq, xs, xz, "a1")}, "cf"), cs, cz}, "c");
+      k = b.node("QuantizeLinear",
+                 {b.node("Concat", {dq(c, cs, cz, "k0"), dq(xq, xs, xz, "k1")}, "kf", {{"axis", opt_test::attr_i(1)}}), ks, kz},
+                 "k");
+      l = b.node("QuantizeLinear",
+                 {b.node("LeakyRelu", {dq(k, ks, kz, "l0")}, "lf", {{"alpha", opt_test::attr_f(0.2f)}}), ls, lz}, "l");
+    }
+    return b.done({b.node("DequantizeLinear", {l, ls, lz}, "y")});
+  };
+  Model after = build(true);
+  auto rep = run_pass(after, "unfold_quant_ops");
+  ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+  EXPECT_EQ(rep->patterns["QLinearAdd -> QDQ"], 1);
+  EXPECT_EQ(rep->patterns["QLinearConcat -> QDQ"], 1);
+  EXPECT_EQ(rep->patterns["QLinearLeakyRelu -> QDQ"], 1);
+  for (const Node& n : after.graph.nodes) EXPECT_NE(n.domain, "com.microsoft") << n.op_type;
+  const Model want = build(false);
+  const TensorMap in = opt_test::random_inputs(want, 95);
+  opt_test::expect_same(opt_test::run_model(after, in), opt_test::run_model(want, in));
+}
+
 TEST(UnfoldQuantOps, QLinearConvWithRuntimeWeightsStays) {
   Builder b(13);
   const int x = b.input("x", shape_from_dims({1, 2, 5, 5}), DType::kI8);

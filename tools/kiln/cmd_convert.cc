@@ -89,14 +89,14 @@ int run_convert(const ConvertOptions& o) {
       for (const auto& [label, n] : r.patterns) {
         if (label.rfind("uint8 activations", 0) == 0) u8 += n;
         bool op = false;  // the labels start with the ONNX op rewritten
-        for (const char* o : {"MatMulInteger", "ConvInteger", "QLinearConv", "QLinearMatMul"})
+        for (const char* o : {"MatMulInteger", "ConvInteger", "QLinear"})
           op = op || label.rfind(o, 0) == 0;
         if (!op) continue;
         unfolded += n;
         if (label.find("float weights") != std::string::npos) to_float += n;
       }
   if (unfolded > 0) {
-    std::cout << unfolded << " quantized ONNX nodes imported (MatMulInteger/ConvInteger/QLinearConv/QLinearMatMul)";
+    std::cout << unfolded << " quantized ONNX nodes imported (MatMulInteger/ConvInteger/QLinear*)";
     if (to_float > 0) std::cout << ", " << to_float << " with weights dequantized to float (not exact in int8)";
     if (u8 > 0) std::cout << ", " << u8 << " uint8 activations made int8";
     std::cout << "\n";

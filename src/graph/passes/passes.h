@@ -14,8 +14,12 @@ namespace kiln {
 // DynamicQuantizeLinear -> MatMulInteger / ConvInteger -> Cast -> Mul(scales) [-> Add bias]
 // -> float MatMul / Conv on DequantizeLinear(int8 W); QLinearConv / QLinearMatMul with
 // constant weights -> DequantizeLinear -> Conv / MatMul -> QuantizeLinear (the static-int8
-// QDQ form). Weights stay int8 when exact, else become float32.
+// QDQ form); com.microsoft QLinearAdd / QLinearConcat / QLinearGlobalAveragePool / ... ->
+// DequantizeLinear -> float op -> QuantizeLinear. Weights stay int8 when exact, else float32.
 Result<PassResult> unfold_quant_ops(Model& m);
+// The non-ONNX ops unfold_quant_ops rewrites into ONNX ones (onnxruntime's com.microsoft
+// QLinearAdd, QLinearConcat, ...): the importer accepts them for it.
+bool unfold_quant_ops_imports(const std::string& domain, const std::string& op_type);
 // Identity, inference-mode Dropout, Cast to the same dtype, Transpose with the identity
 // perm, Reshape/Expand to the same (known) shape, Mul/Div by 1 and Add/Sub of 0.
 Result<PassResult> eliminate_identity(Model& m);

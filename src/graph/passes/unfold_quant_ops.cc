@@ -15,6 +15,10 @@
 //   contract fuse_qdq turns into kiln.QLinearNhwcConv / QLinearMatMul after nhwc_layout.
 //   A MaxPool run on a QuantizeLinear's output (QOperator models keep it on int8) becomes
 //   DequantizeLinear -> MaxPool -> QuantizeLinear at the same scale: int8 kiln.NhwcMaxPool.
+//   onnxruntime's com.microsoft QLinearAdd / QLinearMul / QLinearConcat /
+//   QLinearGlobalAveragePool / QLinearAveragePool / QLinearSigmoid / QLinearLeakyRelu
+//   (which the ONNX importer accepts for this pass) become DequantizeLinear of each input
+//   -> the float op -> QuantizeLinear: correct, in float between int8 tensors.
 //
 // uint8 activations between QuantizeLinear and DequantizeLinear are shifted to int8 (zero
 // points - 128), exactly, so that fuse_qdq's int8 ops take them. Weights are kept
@@ -22,6 +26,7 @@
 // uint8 with zero point 128). Otherwise (asymmetric uint8 weights,
 // which quantize_dynamic writes for ConvInteger) the node's weights become float32
 // constants (W - zp) * scale, and the rewrite is counted apart ("... float weights").
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -339,7 +344,71 @@ int uint8_activations_to_int8(Model& m, GraphView& view, Graph& g) {
   return changed;
 }
 
+// onnxruntime's com.microsoft QLinear* ops its QOperator format writes around the
+// convolutions (residual Add, pooling heads, Concat, activations): each input
+// (x, scale, zero point) is dequantized, the float op runs, the output is quantized.
+struct MsQuantOp {
+  const char* ms;    // com.microsoft op type
+  const char* onnx;  // the float op
+};
+constexpr MsQuantOp kMsQuantOps[] = {
+    {"QLinearAdd", "Add"},         {"QLinearMul", "Mul"},           {"QLinearGlobalAveragePool", "GlobalAveragePool"},
+    {"QLinearAveragePool", "AveragePool"}, {"QLinearConcat", "Concat"}, {"QLinearSigmoid", "Sigmoid"},
+    {"QLinearLeakyRelu", "LeakyRelu"},
+};
+constexpr const char* kMsDomain = "com.microsoft";
+
+const MsQuantOp* ms_quant_op(const std::string& domain, const std::string& op) {
+  if (domain != kMsDomain) return nullptr;
+  for (const MsQuantOp& o : kMsQuantOps)
+    if (op == o.ms) return &o;
+  return nullptr;
+}
+
+struct MsMatch {
+  const MsQuantOp* op = nullptr;
+  std::vector<std::array<int, 3>> data;  // (x, scale, zero point) per float input
+  int y_scale = kNoValue, y_zero = kNoValue;
+};
+
+std::optional<MsMatch> match_ms(const Model& m, const Node& n) {
+  MsMatch r;
+  r.op = ms_quant_op(n.domain, n.op_type);
+  if (!r.op || n.outputs.size() != 1) return std::nullopt;
+  const std::string op = n.op_type;
+  auto triple = [&](size_t i) { return std::array<int, 3>{input_of(n, i), input_of(n, i + 1), input_of(n, i + 2)}; };
+  if (op == "QLinearAdd" || op == "QLinearMul") {
+    r.data = {triple(0), triple(3)};
+    r.y_scale = input_of(n, 6), r.y_zero = input_of(n, 7);
+  } else if (op == "QLinearConcat") {
+    if (n.inputs.size() < 5 || (n.inputs.size() - 2) % 3 != 0) return std::nullopt;
+    for (size_t i = 2; i < n.inputs.size(); i += 3) r.data.push_back(triple(i));
+    r.y_scale = input_of(n, 0), r.y_zero = input_of(n, 1);
+  } else {
+    auto cl = n.attr_int("channels_last", 0);
+    if (!cl.ok() || *cl != 0) return std::nullopt;
+    r.data = {triple(0)};
+    r.y_scale = input_of(n, 3), r.y_zero = input_of(n, 4);
+  }
+  // Every scale a float32 constant scalar, every zero point a constant scalar of its
+  // tensor's type (the output's fixes the QuantizeLinear's output type).
+  auto zero_ok = [&](int z, int x) {
+    const Tensor* t = constant_of(m, z);
+    if (!t || t->size() != 1 || (t->dtype() != DType::kI8 && t->dtype() != DType::kU8)) return false;
+    const DType xt = x == kNoValue ? DType::kUndefined : m.values[static_cast<size_t>(x)].dtype;
+    return xt == DType::kUndefined || xt == t->dtype();
+  };
+  for (const auto& [x, sc, z] : r.data)
+    if (x == kNoValue || !scalar_param(m, sc, DType::kF32) || !zero_ok(z, x)) return std::nullopt;
+  if (!scalar_param(m, r.y_scale, DType::kF32) || !zero_ok(r.y_zero, n.outputs[0])) return std::nullopt;
+  return r;
+}
+
 }  // namespace
+
+bool unfold_quant_ops_imports(const std::string& domain, const std::string& op_type) {
+  return ms_quant_op(domain, op_type) != nullptr;
+}
 
 Result<PassResult> unfold_quant_ops(Model& m) {
   PassResult r;
@@ -372,6 +441,23 @@ Result<PassResult> unfold_quant_ops(Model& m) {
         kill(n);
         view.refresh();
         r.add(std::string(conv ? "ConvInteger" : "MatMulInteger") + (exact ? " -> QDQ int8 weights" : " -> float weights"));
+        continue;
+      }
+      if (auto ms = match_ms(m, n)) {
+        const std::string base = n.name.empty() ? m.values[static_cast<size_t>(n.outputs[0])].name : n.name;
+        std::vector<int> xs;
+        for (const auto& [x, sc, z] : ms->data)
+          xs.push_back(e.node(base + "_dequantize_" + std::to_string(xs.size()), "DequantizeLinear", {x, sc, z}));
+        std::map<std::string, Attribute> attrs = n.attrs;
+        attrs.erase("channels_last");
+        const int yf = e.node(base + "_float", ms->op->onnx, std::move(xs), std::move(attrs));
+        const std::string label = n.op_type + " -> QDQ";
+        n.op_type = "QuantizeLinear";
+        n.domain.clear();
+        n.inputs = {yf, ms->y_scale, ms->y_zero};
+        n.attrs.clear();
+        view.refresh();
+        r.add(label);
         continue;
       }
       if (Node* q = view.producer(input_of(n, 0));
