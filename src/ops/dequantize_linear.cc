@@ -31,6 +31,15 @@ class DequantizeLinearOp final : public Op {
                                                        axis_, block_size_, who_));
     const float* scale = in[1].data<float>();
     float* y = out[0].mutable_data<float>();
+    if (in[0].dtype() == DType::kI8 && in[1].size() == 1 && (!zp || in[2].size() == 1)) {
+      // Per-tensor int8 (static int8 activations): the same formula without the index math.
+      const int8_t* x = in[0].data<int8_t>();
+      const int32_t z = zp ? in[2].data<int8_t>()[0] : 0;
+      const float s = scale[0];
+      const int64_t n = in[0].size();
+      for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(x[i] - z) * s;
+      return Status::Ok();
+    }
     for (int64_t i = 0; i < in[0].size(); ++i) {
       const int64_t s = p.scale_index(i);
       const int64_t z = zp ? in[2].get_i64(s) : 0;

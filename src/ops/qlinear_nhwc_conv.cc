@@ -221,32 +221,82 @@ class QLinearNhwcConvOp final : public Op {
     }
   }
 
-  void run_depthwise(const ConvGeometry& g, const int8_t* x, int8_t* y) {
-    const size_t c = g.group_out * g.groups;
+  // Stride 1: for one tap the inputs of a whole output row are contiguous, so each tap is
+  // one long multiply-add over (pixel, channel) against the tap's weights repeated per
+  // pixel (built once per output width), instead of one short loop per pixel.
+  void run_depthwise_rows(const ConvGeometry& g, const int8_t* x, int8_t* y) {
+    const size_t c = g.groups, ow_n = static_cast<size_t>(g.out[1]);
+    const size_t taps = static_cast<size_t>(g.kernel[0] * g.kernel[1]);
+    if (dw_rep_width_ != ow_n) {
+      dw_rep_.resize(taps * ow_n * c);
+      for (size_t t = 0; t < taps; ++t)
+        for (size_t p = 0; p < ow_n; ++p)
+          std::copy(dw_weights_.begin() + static_cast<ptrdiff_t>(t * c), dw_weights_.begin() + static_cast<ptrdiff_t>((t + 1) * c),
+                    dw_rep_.begin() + static_cast<ptrdiff_t>((t * ow_n + p) * c));
+      dw_rep_width_ = ow_n;
+    }
+    const int16_t zx16 = static_cast<int16_t>(x_zero_);
     const size_t rows = g.batch * static_cast<size_t>(g.out[0]);
-    const int32_t zx = x_zero_;
     parallel_for(rows, [&](size_t r0, size_t r1) {
-      std::vector<int32_t> acc(c);
+      std::vector<int32_t> acc(ow_n * c);
       for (size_t r = r0; r < r1; ++r) {
         const size_t b = r / static_cast<size_t>(g.out[0]);
         const int64_t oh = static_cast<int64_t>(r % static_cast<size_t>(g.out[0]));
         const int8_t* xb = x + b * static_cast<size_t>(g.in[0] * g.in[1]) * c;
-        for (int64_t ow = 0; ow < g.out[1]; ++ow) {
-          std::copy(dw_bias_.begin(), dw_bias_.end(), acc.begin());
+        for (size_t p = 0; p < ow_n; ++p) std::copy(dw_bias_.begin(), dw_bias_.end(), acc.begin() + static_cast<ptrdiff_t>(p * c));
+        for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
+          const int64_t ih = oh - g.pad_begin[0] + kh * g.dilation[0];
+          if (ih < 0 || ih >= g.in[0]) continue;  // padding: x = zero point adds 0
+          for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
+            // Output columns whose input column iw = ow - pad + kw * dilation is inside.
+            const int64_t shift = kw * g.dilation[1] - g.pad_begin[1];
+            const int64_t ow0 = std::max<int64_t>(0, -shift), ow1 = std::min<int64_t>(static_cast<int64_t>(ow_n), g.in[1] - shift);
+            if (ow0 >= ow1) continue;
+            const size_t len = static_cast<size_t>(ow1 - ow0) * c;
+            const int8_t* __restrict xs = xb + static_cast<size_t>(ih * g.in[1] + ow0 + shift) * c;
+            const int8_t* __restrict ws =
+                dw_rep_.data() + (static_cast<size_t>(kh * g.kernel[1] + kw) * ow_n + static_cast<size_t>(ow0)) * c;
+            int32_t* __restrict a = acc.data() + static_cast<size_t>(ow0) * c;
+            for (size_t j = 0; j < len; ++j)
+              a[j] += static_cast<int16_t>(static_cast<int16_t>(xs[j] - zx16) * static_cast<int16_t>(ws[j]));
+          }
+        }
+        dw_ep_.apply_rows(acc.data(), ow_n, y + r * ow_n * c);
+      }
+    });
+  }
+
+  void run_depthwise(const ConvGeometry& g, const int8_t* x, int8_t* y) {
+    if (g.stride[0] == 1 && g.stride[1] == 1) return run_depthwise_rows(g, x, y);
+    const size_t c = g.group_out * g.groups;
+    const size_t rows = g.batch * static_cast<size_t>(g.out[0]);
+    const int16_t zx16 = static_cast<int16_t>(x_zero_);
+    const size_t ow_n = static_cast<size_t>(g.out[1]);
+    parallel_for(rows, [&](size_t r0, size_t r1) {
+      std::vector<int32_t> acc(ow_n * c);  // one output row, requantized at once
+      for (size_t r = r0; r < r1; ++r) {
+        const size_t b = r / static_cast<size_t>(g.out[0]);
+        const int64_t oh = static_cast<int64_t>(r % static_cast<size_t>(g.out[0]));
+        const int8_t* xb = x + b * static_cast<size_t>(g.in[0] * g.in[1]) * c;
+        for (size_t ow = 0; ow < ow_n; ++ow) {
+          int32_t* __restrict a = acc.data() + ow * c;
+          std::copy(dw_bias_.begin(), dw_bias_.end(), a);
           for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
             const int64_t ih = oh * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
             if (ih < 0 || ih >= g.in[0]) continue;  // padding: x = zero point adds 0
             for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
-              const int64_t iw = ow * g.stride[1] - g.pad_begin[1] + kw * g.dilation[1];
+              const int64_t iw = static_cast<int64_t>(ow) * g.stride[1] - g.pad_begin[1] + kw * g.dilation[1];
               if (iw < 0 || iw >= g.in[1]) continue;
-              const int8_t* xp = xb + static_cast<size_t>(ih * g.in[1] + iw) * c;
-              const int8_t* wp = dw_weights_.data() + static_cast<size_t>(kh * g.kernel[1] + kw) * c;
-              int32_t* a = acc.data();
-              for (size_t j = 0; j < c; ++j) a[j] += (static_cast<int32_t>(xp[j]) - zx) * static_cast<int32_t>(wp[j]);
+              const int8_t* __restrict xp = xb + static_cast<size_t>(ih * g.in[1] + iw) * c;
+              const int8_t* __restrict wp = dw_weights_.data() + static_cast<size_t>(kh * g.kernel[1] + kw) * c;
+              // |x - zx| <= 255 and |w| <= 127 (zero point 0): the product fits int16, which
+              // vectorizes with 16-bit multiplies (no 32-bit multiply in baseline SSE2).
+              for (size_t j = 0; j < c; ++j)
+                a[j] += static_cast<int16_t>(static_cast<int16_t>(xp[j] - zx16) * static_cast<int16_t>(wp[j]));
             }
           }
-          dw_ep_.apply(acc.data(), c, y + (r * static_cast<size_t>(g.out[1]) + static_cast<size_t>(ow)) * c);
         }
+        dw_ep_.apply_rows(acc.data(), ow_n, y + r * ow_n * c);
       }
     });
   }
@@ -301,6 +351,8 @@ class QLinearNhwcConvOp final : public Op {
   QS8DwconvNhwc dw_;                 // depthwise, int8 clamp (dw_ep_: its output range)
   QS8RequantGemm gemm_;              // group 1, float epilogue
   std::vector<int8_t> dw_weights_;   // depthwise, float epilogue: [taps][C]
+  std::vector<int8_t> dw_rep_;       // stride 1: [taps][output width][C], each tap repeated
+  size_t dw_rep_width_ = 0;
   std::vector<int32_t> dw_bias_;
   QS8Epilogue dw_ep_;
   std::vector<int8_t> rows_;         // unfolded windows; the op is not run concurrently

@@ -36,6 +36,16 @@ struct QS8Epilogue {
             const FusedActivation& act);
   // y[j] for j in [0, n) from the int32 sums (bias included) of one row.
   void apply(const int32_t* acc, size_t n, int8_t* y) const;
+  // `rows` rows of n = scale.size() values each, contiguous: a block of pixels at once
+  // (the activation kernel then runs on long vectors, not one short row per call).
+  void apply_rows(const int32_t* acc, size_t rows, int8_t* y) const;
+  void apply_rows(const float* acc, size_t rows, int8_t* y) const;  // exact integers as floats
+
+ private:
+  template <class Acc>
+  void rows_impl(const Acc* acc, size_t rows, int8_t* y) const;
+  std::vector<float> scale_rep_, multiplier_rep_;  // scale / multiplier repeated rep_ times
+  size_t rep_ = 1;
 };
 
 class QS8RequantGemm {
@@ -62,6 +72,7 @@ class QS8RequantGemm {
   std::vector<int8_t> packed_;           // its panels
   QS8PackedGemm sums_;                   // otherwise: int32 sums for the float epilogue
   std::vector<int32_t> bias_;
+  std::vector<float> bias_f_;  // the float epilogue's bias
 };
 
 // The qs8-qc8w GEMM kernel for this machine: AVX2 natively when available, SIMD128 in

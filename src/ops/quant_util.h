@@ -4,12 +4,28 @@
 // (blocked). Element i = (outer * n + c) * inner + k uses scale index 0, c, or
 // (outer * blocks + c / block_size) * inner + k.
 #pragma once
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "core/status.h"
 #include "core/tensor.h"
 
 namespace kiln {
+
+// round_half_even(v) as an int32 for |v| <= 2^22 (callers clamp to a small integer range
+// first): adding 1.5 * 2^23 leaves no fraction bits, so the FPU's default rounding does
+// the work and the integer is the float's low mantissa bits. Inline and vectorizable:
+// std::nearbyint is a libm call on baseline x86-64, and a float -> int cast in WebAssembly
+// without the nontrapping-fptoint feature is scalar code with range checks. (IEEE
+// arithmetic: kiln is never built with -ffast-math.)
+inline int32_t round_half_even_small(float v) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  const float t = v + kMagic;
+  int32_t bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  return bits - 0x4B400000;
+}
 
 struct QuantPlan {
   enum class Kind { kTensor, kAxis, kBlocked } kind = Kind::kTensor;

@@ -1,6 +1,7 @@
 // QuantizeLinear (opsets 10..21): y = saturate(round_half_even(x / scale) + zero_point),
 // per tensor, per axis (13+) or blocked (21+). The output dtype is the zero point's, else
 // the output_dtype attribute (21+), else uint8: int8, uint8, int16 or uint16.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -57,6 +58,29 @@ class QuantizeLinearOp final : public Op {
     const float* s = in[1].data<float>();
     const Tensor* z = zp ? &in[2] : nullptr;
     const int64_t n = in[0].size();
+    if (out[0].dtype() == DType::kI8 && in[1].size() == 1 && (!z || z->size() == 1)) {
+      // Per-tensor int8 (static int8 activations): the same result, clamped before an
+      // inline round half to even, without the index math.
+      const float sc = s[0], zero = z ? static_cast<float>(z->data<int8_t>()[0]) : 0.f;
+      int8_t* y = out[0].mutable_data<int8_t>();
+      // Staged through int32 so both loops vectorize (an int8 store may alias the input).
+      const float lo = -128.f - zero, hi = 127.f - zero;
+      const int32_t zi = static_cast<int32_t>(zero);
+      constexpr int64_t kChunk = 256;
+      alignas(64) int32_t r[kChunk];
+      for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+        const int64_t c = std::min(kChunk, n - i0);
+        const float* __restrict xs = x + i0;
+        for (int64_t j = 0; j < c; ++j) {
+          const float v = xs[j] / sc;
+          const float q = v == v ? std::min(std::max(v, lo), hi) : 0.f;  // NaN: the zero point
+          r[j] = round_half_even_small(q);
+        }
+        int8_t* __restrict ys = y + i0;
+        for (int64_t j = 0; j < c; ++j) ys[j] = static_cast<int8_t>(r[j] + zi);
+      }
+      return Status::Ok();
+    }
     switch (out[0].dtype()) {
       case DType::kI8: quantize(x, s, z, p, n, out[0].mutable_data<int8_t>()); break;
       case DType::kU8: quantize(x, s, z, p, n, out[0].mutable_data<uint8_t>()); break;

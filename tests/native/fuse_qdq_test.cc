@@ -214,6 +214,16 @@ TEST(FuseQdq, DepthwiseStrided5x5WithSwishAndHardSigmoid) {
                    ext::kQLinearNhwcConv, "QLinearNhwcConv (depthwise)");
 }
 
+// Stride 1 with a float epilogue: whole output rows per tap (edges clipped per tap).
+TEST(FuseQdq, DepthwiseStride1HardSwishBatchAndWideKernel) {
+  float ys = 0;
+  fuse_and_compare(conv_model({.n = 2, .h = 7, .w = 9, .c = 24, .m = 24, .k = 3, .pad = 1, .group = 24, .act = "HardSwish"},
+                              &ys),
+                   ext::kQLinearNhwcConv, "QLinearNhwcConv (depthwise)");
+  fuse_and_compare(conv_model({.h = 5, .w = 4, .c = 8, .m = 8, .k = 5, .pad = 2, .group = 8, .act = "Swish"}, &ys),
+                   ext::kQLinearNhwcConv, "QLinearNhwcConv (depthwise)");
+}
+
 TEST(FuseQdq, GroupedConvRunsTheReferenceLoop) {
   float ys = 0;
   fuse_and_compare(conv_model({.h = 6, .w = 7, .c = 12, .m = 8, .k = 3, .pad = 1, .group = 4}, &ys), ext::kQLinearNhwcConv,
