@@ -9,6 +9,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "format/model_io.h"
+#include "graph/passes/passes.h"
 #include "import/onnx_tensor.h"
 #include "ops/registry.h"
 
@@ -46,7 +47,8 @@ void collect_unsupported(const onnx::GraphProto& g, const std::string& prefix, c
   if (depth > kMaxGraphDepth) return;  // reported by the conversion itself
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& n = g.node(i);
-    bool ok = (is_default_domain(n.domain()) && n.op_type() == "Constant") || op_supported(n.domain(), n.op_type());
+    bool ok = (is_default_domain(n.domain()) && n.op_type() == "Constant") || op_supported(n.domain(), n.op_type()) ||
+              unfold_quant_ops_imports(n.domain(), n.op_type());  // rewritten by the optimizer
     std::string key = op_key(n);
     if (!ok && !u.first_node.count(key)) {
       u.order.push_back(key);

@@ -98,7 +98,7 @@ function attribute(w, name, value) {
   });
 }
 
-// model: { opset, inputs: [valueInfo], outputs: [valueInfo], initializers: [tensor],
+// model: { opset, domains?, inputs: [valueInfo], outputs: [valueInfo], initializers: [tensor],
 //          nodes: [{ op, inputs, outputs, name?, attrs?, domain? }] } -> ONNX bytes
 export function buildOnnx(model) {
   const w = new Writer();
@@ -121,5 +121,7 @@ export function buildOnnx(model) {
     for (const v of model.outputs) valueInfo(g, 12, v);
   });
   w.message(8, (op) => op.string(1, '').int(2, model.opset ?? 13));
+  // Other operator sets the nodes use, e.g. { 'com.microsoft': 1 }.
+  for (const [domain, version] of Object.entries(model.domains ?? {})) w.message(8, (op) => op.string(1, domain).int(2, version));
   return w.finish();
 }

@@ -130,3 +130,73 @@ test('weight-only QDQ Conv and MatMul import as kiln int8 and match onnxruntime-
     assert.ok(worst <= 0.02 * range, `${name}: max error ${worst} for range ${range}`);
   }
 });
+
+// onnxruntime's quantize_dynamic form (pass unfold_quant_ops): DynamicQuantizeLinear ->
+// ConvInteger / MatMulInteger -> Cast -> Mul(Mul(x_scale, w_scale)) [-> Add(Reshape(bias))].
+// The Conv's weights are uint8 with zero point 128 (what ConvInteger runs on in
+// onnxruntime), shifted exactly to int8; the MatMul's are int8 per column. Both import as
+// kiln.DynamicQuantConv / kiln.DynamicQuantMatMul and agree with onnxruntime-node.
+const W_CONV_U8 = Uint8Array.from(W_CONV, (v) => v + 128);
+const DYNAMIC = buildOnnx({
+  opset: 13,
+  ...IO,
+  initializers: [
+    { name: 'wc_q', type: 'uint8', dims: [M, C, 3, 3], data: W_CONV_U8 },
+    { name: 'wc_z', type: 'uint8', dims: [], data: new Uint8Array([128]) },
+    { name: 'wc_s', type: 'float32', dims: [], data: new Float32Array([0.005]) },
+    { name: 'b', type: 'float32', dims: [M], data: BIAS },
+    { name: 'b_shape', type: 'int64', dims: [4], data: new BigInt64Array([1n, -1n, 1n, 1n]) },
+    { name: 'wm_q', type: 'int8', dims: [K, N], data: W_MM },
+    { name: 'wm_z', type: 'int8', dims: [N], data: new Int8Array(N) },
+    { name: 'wm_s', type: 'float32', dims: [N], data: S_MM },
+  ],
+  nodes: [
+    { op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['x_q', 'x_s', 'x_z'] },
+    { op: 'ConvInteger', inputs: ['x_q', 'wc_q', 'x_z', 'wc_z'], outputs: ['ci'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+    { op: 'Cast', inputs: ['ci'], outputs: ['cf'], attrs: { to: 1 } },
+    { op: 'Mul', inputs: ['x_s', 'wc_s'], outputs: ['cs'] },
+    { op: 'Mul', inputs: ['cf', 'cs'], outputs: ['c0'] },
+    { op: 'Reshape', inputs: ['b', 'b_shape'], outputs: ['br'] },
+    { op: 'Add', inputs: ['c0', 'br'], outputs: ['c1'] },
+    { op: 'Relu', inputs: ['c1'], outputs: ['y'] },
+    { op: 'DynamicQuantizeLinear', inputs: ['a'], outputs: ['a_q', 'a_s', 'a_z'] },
+    { op: 'MatMulInteger', inputs: ['a_q', 'wm_q', 'a_z', 'wm_z'], outputs: ['mi'] },
+    { op: 'Cast', inputs: ['mi'], outputs: ['mf'], attrs: { to: 1 } },
+    { op: 'Mul', inputs: ['a_s', 'wm_s'], outputs: ['ms'] },
+    { op: 'Mul', inputs: ['mf', 'ms'], outputs: ['z'] },
+  ],
+});
+
+test('quantize_dynamic ConvInteger / MatMulInteger import as kiln int8 and match onnxruntime-node', async () => {
+  requireBuilt();
+  const dyn = convertModel(DYNAMIC, 'dynamic');
+  assert.match(dyn.report, /^2 quantized ONNX nodes imported \(/m);
+  assert.doesNotMatch(dyn.report, /dequantized to float/);
+  assert.match(dyn.report, /^2 quantized weights imported as kiln int8$/m);
+  const ops = cli('inspect', dyn.out);
+  assert.match(ops, /DynamicQuantConv/);
+  assert.match(ops, /DynamicQuantMatMul/);
+  for (const gone of ['ConvInteger', 'MatMulInteger', 'DynamicQuantizeLinear', 'Cast'])
+    assert.doesNotMatch(ops, new RegExp(`\\b${gone}\\b`), `${gone} left in the converted model`);
+
+  const x = randomFloats(C * 100, 21), a = randomFloats(3 * K, 22);
+  const session = await ort.InferenceSession.create(DYNAMIC);
+  const want = await session.run({ x: new ort.Tensor('float32', x, [1, C, 10, 10]), a: new ort.Tensor('float32', a, [3, K]) });
+  const wasm = await Session.create(fs.readFileSync(dyn.out), { numThreads: 1 });
+  let got;
+  try {
+    got = await wasm.run({ x: new Tensor('float32', x, [1, C, 10, 10]), a: new Tensor('float32', a, [3, K]) });
+  } finally {
+    wasm.release();
+  }
+  for (const name of ['y', 'z']) {
+    const w = want[name].data, g = got[name].data;
+    assert.equal(g.length, w.length, name);
+    let range = 0, worst = 0;
+    for (let i = 0; i < w.length; ++i) range = Math.max(range, Math.abs(w[i]));
+    for (let i = 0; i < w.length; ++i) worst = Math.max(worst, Math.abs(g[i] - w[i]));
+    assert.ok(range > 0.05, `${name}: the reference output is nearly zero, the test would prove little`);
+    // Both quantize the activations at run time (onnxruntime per tensor, kiln per row).
+    assert.ok(worst <= 0.03 * range, `${name}: max error ${worst} for range ${range}`);
+  }
+});

@@ -83,6 +83,24 @@ int run_convert(const ConvertOptions& o) {
   for (const PassReport& r : reports)
     if (r.pass == "import_qdq_weights") imported += r.rewrites;
   if (imported > 0) std::cout << imported << " quantized weights imported as kiln int8\n";
+  int unfolded = 0, to_float = 0, u8 = 0;  // pre-quantized ONNX ops (unfold_quant_ops pass)
+  for (const PassReport& r : reports)
+    if (r.pass == "unfold_quant_ops")
+      for (const auto& [label, n] : r.patterns) {
+        if (label.rfind("uint8 activations", 0) == 0) u8 += n;
+        bool op = false;  // the labels start with the ONNX op rewritten
+        for (const char* o : {"MatMulInteger", "ConvInteger", "QLinear"})
+          op = op || label.rfind(o, 0) == 0;
+        if (!op) continue;
+        unfolded += n;
+        if (label.find("float weights") != std::string::npos) to_float += n;
+      }
+  if (unfolded > 0) {
+    std::cout << unfolded << " quantized ONNX nodes imported (MatMulInteger/ConvInteger/QLinear*)";
+    if (to_float > 0) std::cout << ", " << to_float << " with weights dequantized to float (not exact in int8)";
+    if (u8 > 0) std::cout << ", " << u8 << " uint8 activations made int8";
+    std::cout << "\n";
+  }
   return 0;
 }
 
@@ -105,7 +123,9 @@ Command add_convert(CLI::App& root) {
       "aligned, SHA-256 verified segments. Fails listing every unsupported operator. TFLite\n"
       "files (recognized by their \"TFL3\" identifier or the .tflite extension) keep their\n"
       "NHWC inputs/outputs; fp16/int8 weights become float32. ONNX weight-only QDQ weights\n"
-      "(int8 DequantizeLinear into MatMul / Gemm / Conv) stay int8 as kiln int8 ops.");
+      "(int8 DequantizeLinear into MatMul / Gemm / Conv) stay int8 as kiln int8 ops, and so do\n"
+      "onnxruntime's pre-quantized ops (DynamicQuantizeLinear + MatMulInteger / ConvInteger,\n"
+      "QLinearConv / QLinearMatMul with constant weights), rewritten to that QDQ form.");
   return {app, [o] { return run_convert(*o); }};
 }
 

@@ -6,7 +6,8 @@
 // both, hands the int8 weights themselves to kiln.DynamicQuantMatMul /
 // kiln.DynamicQuantConv (graph/kiln_extensions.h), so the file keeps them as int8 and
 // the op runs the int8 kernels. The int8 values are copied bit-exact; only symmetric
-// weights (zero point absent or all 0) quantized per output channel or per tensor qualify.
+// weights (zero point absent or all 0) quantized per output channel or per tensor qualify,
+// under a float activation: one from a DequantizeLinear is static QDQ, left to fuse_qdq.
 #include <optional>
 #include <string>
 #include <vector>
@@ -164,6 +165,10 @@ Result<PassResult> import_qdq_weights(Model& m) {
       const std::vector<Node*> readers = view.consumers(y);
       std::vector<Plan> plans;
       for (Node* c : readers) {
+        // An activation that is itself dequantized is static int8 QDQ (fuse_qdq's, or fake
+        // quant): quantizing it again at run time would only add error.
+        if (const Node* a = view.producer(input_of(*c, 0)); a && a->op_type == "DequantizeLinear" && a->domain.empty())
+          break;
         auto p = plan_consumer(m, *c, y, *w);
         if (!p) break;
         plans.push_back(std::move(*p));

@@ -6,6 +6,8 @@
 // when they meet and cancelled when they compose to the identity, so in a CNN they
 // remain only at the graph's inputs and outputs and around ops that need NCHW (Reshape,
 // Flatten, MatMul, ...). A Transpose left that only moves size-1 dims becomes a Reshape.
+// Per-tensor QuantizeLinear lets them below, DequantizeLinear above (the NCHW -> NHWC
+// ones), so they meet and cancel on the int8 side of a quantized tensor.
 #include <map>
 
 #include "graph/kiln_extensions.h"
@@ -111,6 +113,24 @@ int sweep(Model& m, PassResult& r) {
             ++changed;
             continue;
           }
+        }
+        // The pass's NCHW -> NHWC Transpose of a per-tensor DequantizeLinear's output moves
+        // above it, onto the int8 side, where it meets the NHWC -> NCHW ones pushed below
+        // QuantizeLinear: QDQ groups around kiln.NhwcConv stay DequantizeLinear -> NhwcConv.
+        if (Node* dq = view.producer(n.inputs[0]); *p == kToNhwc && dq && owns(*g, dq) && dq->domain.empty() &&
+            dq->op_type == "DequantizeLinear" && quant_params_per_tensor(m, *dq) && view.uses(n.inputs[0]) == 1 &&
+            !view.is_graph_output(n.inputs[0])) {
+          const int q = dq->inputs[0], t = n.outputs[0];
+          const int qt = new_value(m, m.values[static_cast<size_t>(q)].name + "_nhwc");
+          n.inputs[0] = q;
+          n.outputs[0] = qt;
+          dq->inputs[0] = qt;
+          dq->outputs[0] = t;
+          view.refresh();
+          seen.clear();
+          r.add("Transpose moved above DequantizeLinear");
+          ++changed;
+          continue;
         }
         if (is_identity(*p)) {
           if (bypass(view, *g, n, n.inputs[0], n.outputs[0])) {

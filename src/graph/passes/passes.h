@@ -10,6 +10,16 @@
 
 namespace kiln {
 
+// Pre-quantized ONNX (onnxruntime's quantize_dynamic / QOperator quantize_static):
+// DynamicQuantizeLinear -> MatMulInteger / ConvInteger -> Cast -> Mul(scales) [-> Add bias]
+// -> float MatMul / Conv on DequantizeLinear(int8 W); QLinearConv / QLinearMatMul with
+// constant weights -> DequantizeLinear -> Conv / MatMul -> QuantizeLinear (the static-int8
+// QDQ form); com.microsoft QLinearAdd / QLinearConcat / QLinearGlobalAveragePool / ... ->
+// DequantizeLinear -> float op -> QuantizeLinear. Weights stay int8 when exact, else float32.
+Result<PassResult> unfold_quant_ops(Model& m);
+// The non-ONNX ops unfold_quant_ops rewrites into ONNX ones (onnxruntime's com.microsoft
+// QLinearAdd, QLinearConcat, ...): the importer accepts them for it.
+bool unfold_quant_ops_imports(const std::string& domain, const std::string& op_type);
 // Identity, inference-mode Dropout, Cast to the same dtype, Transpose with the identity
 // perm, Reshape/Expand to the same (known) shape, Mul/Div by 1 and Add/Sub of 0.
 Result<PassResult> eliminate_identity(Model& m);
@@ -50,7 +60,8 @@ Result<PassResult> nhwc_layout(Model& m);
 // kiln.NhwcMaxPool and the shape ops between equal QDQ pairs (fuse_qdq.cc).
 Result<PassResult> fuse_qdq(Model& m);
 // DequantizeLinear(constant int8 W, float32 scale per output channel or per tensor, zero
-// point absent or 0) read only by MatMul / Gemm (transA 0) / kiln.NhwcConv (group 1) ->
+// point absent or 0) read only by MatMul / Gemm (transA 0) / kiln.NhwcConv (group 1) whose
+// activation is not itself a DequantizeLinear output (static QDQ) ->
 // kiln.DynamicQuantMatMul / kiln.DynamicQuantConv on those int8 weights, bit-exact.
 Result<PassResult> import_qdq_weights(Model& m);
 

@@ -51,6 +51,7 @@ struct Entry {
 constexpr Entry kPasses[] = {
     {"fold_constants", fold_constants_pass},
     {"inline_constant_if", inline_constant_if_pass},  // folding made the condition constant
+    {"unfold_quant_ops", unfold_quant_ops},  // pre-quantized ONNX ops -> QDQ, before any fusion
     {"eliminate_identity", eliminate_identity},
     {"sink_transposes", sink_transposes},
     {"fuse_hard_swish", fuse_hard_swish},

@@ -118,6 +118,17 @@ bool axes_valid(const std::vector<int64_t>& axes, size_t rank) {
 
 }  // namespace
 
+bool quant_params_per_tensor(const Model& m, const Node& n) {
+  if (n.num_inputs() < 2 || n.outputs.size() != 1) return false;
+  for (size_t i = 1; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] == kNoValue) continue;
+    const Tensor* c = constant_of(m, n.inputs[i]);
+    if (!c || c->size() != 1) return false;
+  }
+  auto block = n.attr_int("block_size", 0);
+  return block.ok() && *block == 0;
+}
+
 bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index, const Perm& perm,
                          std::vector<Node>& added) {
   Node& n = g.nodes[node_index];
@@ -180,7 +191,11 @@ bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index,
     const size_t r = p.size();
     plan.untranspose.push_back(0);
     auto param_const = [&](size_t i) { return i >= n.inputs.size() || n.inputs[i] == kNoValue || constant_of(m, n.inputs[i]); };
-    if (is_unary(op)) {
+    if (op == "QuantizeLinear") {
+      // Elementwise when per tensor; a Transpose below it moves int8 instead of float.
+      if (!quant_params_per_tensor(m, n)) return false;
+      plan.out_perm.assign(1, p);
+    } else if (is_unary(op)) {
       for (size_t i = 1; i < n.inputs.size(); ++i)
         if (!param_const(i)) return false;
       plan.out_perm.assign(1, p);

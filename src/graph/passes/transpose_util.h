@@ -24,13 +24,18 @@ Perm inverse(const Perm& p);
 // itself: Transpose(c padded with leading 1s, inverse(p)).
 Tensor untranspose_constant(const Tensor& c, const Perm& p);
 
+// Whether a QuantizeLinear / DequantizeLinear node has constant per-tensor scale and zero
+// point, so it is elementwise and commutes with a Transpose.
+bool quant_params_per_tensor(const Model& m, const Node& n);
+
 // Moves Transposes below node g.nodes[node_index] (transpose_push.cc): when its data
 // inputs are Transposes with perm p == `perm` (the others constants, which are transposed to
 // match), the node is rewritten to read the Transposes' inputs (axes, pads, scales
 // remapped; GlobalAveragePool/GlobalMaxPool become ReduceMean/ReduceMax over the matching
 // axes) and each output gets a Transpose, appended to `added` (the caller adds them to g
 // and refreshes the view). Elementwise ops, Concat, Split, Pad, Resize/Upsample, Slice,
-// reductions, ArgMax/ArgMin and Softmax (when its axis maps cleanly) qualify; false
+// reductions, ArgMax/ArgMin, Softmax (when its axis maps cleanly) and per-tensor
+// QuantizeLinear qualify; false
 // (nothing changed) for anything else.
 bool push_transpose_down(Model& m, GraphView& view, Graph& g, size_t node_index, const Perm& perm,
                          std::vector<Node>& added);
