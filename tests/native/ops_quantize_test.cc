@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -37,6 +38,13 @@ TEST(QuantizeLinear, PerTensorInt8FastPathMatchesTheFormula) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = (static_cast<float>(i) - 300.f) * 0.75f;
   for (size_t i : {size_t{0}, size_t{255}, size_t{256}, size_t{599}}) x[i] = NAN;
   x[3] = INFINITY, x[300] = -INFINITY, x[257] = -NAN;
+  // NaNs with payload bits (which a plain NaN + 1.5 * 2^23 rounding trick would leak into
+  // the low byte).
+  for (uint32_t bits : {0x7FC00005u, 0xFFC0007Fu, 0x7FC12345u}) {
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    x[10 + bits % 200] = v;
+  }
   OpTester t("QuantizeLinear", 13);
   t.input(f32(x, {600})).constant(f32s(1.5f)).constant(i8({-7}, {}));
   Tensor y = t.run1();
