@@ -204,8 +204,22 @@ class QLinearNhwcConvOp final : public Op {
         for (size_t oh = r0; oh < r1; ++oh)
           for (int64_t ow = 0; ow < g.out[1]; ++ow) {
             int8_t* row = rows_.data() + (oh * static_cast<size_t>(g.out[1]) + static_cast<size_t>(ow)) * kp;
+            const int64_t iw0 = ow * g.stride[1] - g.pad_begin[1];
+            const size_t window_row = static_cast<size_t>(g.kernel[1]) * c;
+            // With dilation 1 a window row inside the input is kW * C contiguous bytes: one copy
+            // (the 3-channel stem would otherwise copy 3 bytes per tap); a row above or below
+            // the input is all padding.
+            const bool row_inside = g.dilation[1] == 1 && iw0 >= 0 && iw0 + g.kernel[1] <= g.in[1];
             for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
               const int64_t ih = static_cast<int64_t>(oh) * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
+              if (ih < 0 || ih >= g.in[0] || row_inside) {
+                if (ih < 0 || ih >= g.in[0])
+                  std::memset(row, pad, window_row);
+                else
+                  std::memcpy(row, xb + static_cast<size_t>(ih * g.in[1] + iw0) * c, window_row);
+                row += window_row;
+                continue;
+              }
               for (int64_t kw = 0; kw < g.kernel[1]; ++kw, row += c) {
                 const int64_t iw = ow * g.stride[1] - g.pad_begin[1] + kw * g.dilation[1];
                 if (ih >= 0 && ih < g.in[0] && iw >= 0 && iw < g.in[1])
