@@ -12,7 +12,7 @@
 // and requantizes in QS8Epilogue (ops/qs8_requant_gemm.h):
 //  * group 1: that GEMM over the pixels (a 1x1 stride-1 layer reads X as it lies; the rest
 //    unfold each window into a row, padding = x_zero_point);
-//  * depthwise: an int32 loop over the taps, channels innermost.
+//  * depthwise: the same runner's int32-sums kernels (QS8DwconvNhwc::run_sums).
 // Everything else (other groups, run-time weights or parameters, KILN_REFERENCE_KERNELS=1)
 // runs the int32 reference loop. All paths give the same int8 results.
 #include <algorithm>
@@ -89,8 +89,13 @@ class QLinearNhwcConvOp final : public Op {
       run_gemm(g, x, y);
       return Status::Ok();
     }
-    if (!dw_weights_.empty() && g.group_in == 1 && g.group_out == 1) {
-      run_depthwise(g, x, y);
+    if (dw_.packed_sums() && QS8DwconvNhwc::supported(g)) {
+      const size_t pixels = g.batch * static_cast<size_t>(g.out[0] * g.out[1]);
+      sums_.resize(pixels * g.groups);
+      KILN_RETURN_IF_ERROR(dw_.run_sums(g, x, sums_.data()));
+      parallel_for(pixels, [&](size_t p0, size_t p1) {
+        dw_ep_.apply_rows(sums_.data() + p0 * g.groups, p1 - p0, y + p0 * g.groups);
+      });
       return Status::Ok();
     }
     return run_reference(g, in, y);
@@ -135,6 +140,15 @@ class QLinearNhwcConvOp final : public Op {
     x_zero_ = x_zero;
     const size_t gi = static_cast<size_t>(w->dim(1)), taps = static_cast<size_t>(w->dim(2) * w->dim(3));
     const int8_t* wd = w->data<int8_t>();
+    const bool depthwise = gi == 1 && attrs_.group == static_cast<int64_t>(m);
+    ConvGeometry dw_g;  // what the depthwise runner's pack reads: channels and kernel
+    dw_g.rank = 2;
+    dw_g.groups = m;
+    for (size_t d = 0; d < 2; ++d) {
+      dw_g.kernel[d] = w->dim(2 + d);
+      dw_g.in[d] = dw_g.out[d] = 1;
+      dw_g.stride[d] = dw_g.dilation[d] = 1;
+    }
     if (!ep.post.active()) {
       // The int8 clamp: the runners with requantization in the kernels.
       if (attrs_.group == 1) {
@@ -149,16 +163,8 @@ class QLinearNhwcConvOp final : public Op {
                        static_cast<size_t>(ws->size()), bias.data(), quant)
                 .ok())
           return;
-      } else if (gi == 1 && attrs_.group == static_cast<int64_t>(m)) {
-        ConvGeometry g;  // what pack reads: channels and kernel (spatial sizes come per run)
-        g.rank = 2;
-        g.groups = m;
-        for (size_t d = 0; d < 2; ++d) {
-          g.kernel[d] = w->dim(2 + d);
-          g.in[d] = g.out[d] = 1;
-          g.stride[d] = g.dilation[d] = 1;
-        }
-        if (dw_.pack(g, wd, bias.data(), ep.multiplier.data(), x_zero).ok()) {
+      } else if (depthwise) {
+        if (dw_.pack(dw_g, wd, bias.data(), ep.multiplier.data(), x_zero).ok()) {
           dw_ep_ = std::move(ep);
           return;
         }
@@ -174,14 +180,7 @@ class QLinearNhwcConvOp final : public Op {
       gemm_.pack(m, k, wt.data(), 1, static_cast<ptrdiff_t>(k), bias.data(), x_zero, std::move(ep));
       return;
     }
-    if (gi == 1 && attrs_.group == static_cast<int64_t>(m)) {
-      // Depthwise: [taps][C] so a tap's weights for all channels are contiguous.
-      dw_weights_.resize(taps * m);
-      for (size_t c = 0; c < m; ++c)
-        for (size_t t = 0; t < taps; ++t) dw_weights_[t * m + c] = wd[c * taps + t];
-      dw_bias_ = std::move(bias);
-      dw_ep_ = std::move(ep);
-    }
+    if (depthwise && dw_.pack_sums(dw_g, wd, bias.data(), x_zero).ok()) dw_ep_ = std::move(ep);
   }
 
  private:
@@ -205,8 +204,22 @@ class QLinearNhwcConvOp final : public Op {
         for (size_t oh = r0; oh < r1; ++oh)
           for (int64_t ow = 0; ow < g.out[1]; ++ow) {
             int8_t* row = rows_.data() + (oh * static_cast<size_t>(g.out[1]) + static_cast<size_t>(ow)) * kp;
+            const int64_t iw0 = ow * g.stride[1] - g.pad_begin[1];
+            const size_t window_row = static_cast<size_t>(g.kernel[1]) * c;
+            // With dilation 1 a window row inside the input is kW * C contiguous bytes: one copy
+            // (the 3-channel stem would otherwise copy 3 bytes per tap); a row above or below
+            // the input is all padding.
+            const bool row_inside = g.dilation[1] == 1 && iw0 >= 0 && iw0 + g.kernel[1] <= g.in[1];
             for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
               const int64_t ih = static_cast<int64_t>(oh) * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
+              if (ih < 0 || ih >= g.in[0] || row_inside) {
+                if (ih < 0 || ih >= g.in[0])
+                  std::memset(row, pad, window_row);
+                else
+                  std::memcpy(row, xb + static_cast<size_t>(ih * g.in[1] + iw0) * c, window_row);
+                row += window_row;
+                continue;
+              }
               for (int64_t kw = 0; kw < g.kernel[1]; ++kw, row += c) {
                 const int64_t iw = ow * g.stride[1] - g.pad_begin[1] + kw * g.dilation[1];
                 if (ih >= 0 && ih < g.in[0] && iw >= 0 && iw < g.in[1])
@@ -219,86 +232,6 @@ class QLinearNhwcConvOp final : public Op {
       });
       gemm_.run(pixels, rows_.data(), kp, y + b * pixels * m, m);
     }
-  }
-
-  // Stride 1: for one tap the inputs of a whole output row are contiguous, so each tap is
-  // one long multiply-add over (pixel, channel) against the tap's weights repeated per
-  // pixel (built once per output width), instead of one short loop per pixel.
-  void run_depthwise_rows(const ConvGeometry& g, const int8_t* x, int8_t* y) {
-    const size_t c = g.groups, ow_n = static_cast<size_t>(g.out[1]);
-    const size_t taps = static_cast<size_t>(g.kernel[0] * g.kernel[1]);
-    if (dw_rep_width_ != ow_n) {
-      dw_rep_.resize(taps * ow_n * c);
-      for (size_t t = 0; t < taps; ++t)
-        for (size_t p = 0; p < ow_n; ++p)
-          std::copy(dw_weights_.begin() + static_cast<ptrdiff_t>(t * c), dw_weights_.begin() + static_cast<ptrdiff_t>((t + 1) * c),
-                    dw_rep_.begin() + static_cast<ptrdiff_t>((t * ow_n + p) * c));
-      dw_rep_width_ = ow_n;
-    }
-    const int16_t zx16 = static_cast<int16_t>(x_zero_);
-    const size_t rows = g.batch * static_cast<size_t>(g.out[0]);
-    parallel_for(rows, [&](size_t r0, size_t r1) {
-      std::vector<int32_t> acc(ow_n * c);
-      for (size_t r = r0; r < r1; ++r) {
-        const size_t b = r / static_cast<size_t>(g.out[0]);
-        const int64_t oh = static_cast<int64_t>(r % static_cast<size_t>(g.out[0]));
-        const int8_t* xb = x + b * static_cast<size_t>(g.in[0] * g.in[1]) * c;
-        for (size_t p = 0; p < ow_n; ++p) std::copy(dw_bias_.begin(), dw_bias_.end(), acc.begin() + static_cast<ptrdiff_t>(p * c));
-        for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
-          const int64_t ih = oh - g.pad_begin[0] + kh * g.dilation[0];
-          if (ih < 0 || ih >= g.in[0]) continue;  // padding: x = zero point adds 0
-          for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
-            // Output columns whose input column iw = ow - pad + kw * dilation is inside.
-            const int64_t shift = kw * g.dilation[1] - g.pad_begin[1];
-            const int64_t ow0 = std::max<int64_t>(0, -shift), ow1 = std::min<int64_t>(static_cast<int64_t>(ow_n), g.in[1] - shift);
-            if (ow0 >= ow1) continue;
-            const size_t len = static_cast<size_t>(ow1 - ow0) * c;
-            const int8_t* __restrict xs = xb + static_cast<size_t>(ih * g.in[1] + ow0 + shift) * c;
-            const int8_t* __restrict ws =
-                dw_rep_.data() + (static_cast<size_t>(kh * g.kernel[1] + kw) * ow_n + static_cast<size_t>(ow0)) * c;
-            int32_t* __restrict a = acc.data() + static_cast<size_t>(ow0) * c;
-            for (size_t j = 0; j < len; ++j)
-              a[j] += static_cast<int16_t>(static_cast<int16_t>(xs[j] - zx16) * static_cast<int16_t>(ws[j]));
-          }
-        }
-        dw_ep_.apply_rows(acc.data(), ow_n, y + r * ow_n * c);
-      }
-    });
-  }
-
-  void run_depthwise(const ConvGeometry& g, const int8_t* x, int8_t* y) {
-    if (g.stride[0] == 1 && g.stride[1] == 1) return run_depthwise_rows(g, x, y);
-    const size_t c = g.group_out * g.groups;
-    const size_t rows = g.batch * static_cast<size_t>(g.out[0]);
-    const int16_t zx16 = static_cast<int16_t>(x_zero_);
-    const size_t ow_n = static_cast<size_t>(g.out[1]);
-    parallel_for(rows, [&](size_t r0, size_t r1) {
-      std::vector<int32_t> acc(ow_n * c);  // one output row, requantized at once
-      for (size_t r = r0; r < r1; ++r) {
-        const size_t b = r / static_cast<size_t>(g.out[0]);
-        const int64_t oh = static_cast<int64_t>(r % static_cast<size_t>(g.out[0]));
-        const int8_t* xb = x + b * static_cast<size_t>(g.in[0] * g.in[1]) * c;
-        for (size_t ow = 0; ow < ow_n; ++ow) {
-          int32_t* __restrict a = acc.data() + ow * c;
-          std::copy(dw_bias_.begin(), dw_bias_.end(), a);
-          for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
-            const int64_t ih = oh * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
-            if (ih < 0 || ih >= g.in[0]) continue;  // padding: x = zero point adds 0
-            for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
-              const int64_t iw = static_cast<int64_t>(ow) * g.stride[1] - g.pad_begin[1] + kw * g.dilation[1];
-              if (iw < 0 || iw >= g.in[1]) continue;
-              const int8_t* __restrict xp = xb + static_cast<size_t>(ih * g.in[1] + iw) * c;
-              const int8_t* __restrict wp = dw_weights_.data() + static_cast<size_t>(kh * g.kernel[1] + kw) * c;
-              // |x - zx| <= 255 and |w| <= 127 (zero point 0): the product fits int16, which
-              // vectorizes with 16-bit multiplies (no 32-bit multiply in baseline SSE2).
-              for (size_t j = 0; j < c; ++j)
-                a[j] += static_cast<int16_t>(static_cast<int16_t>(xp[j] - zx16) * static_cast<int16_t>(wp[j]));
-            }
-          }
-        }
-        dw_ep_.apply_rows(acc.data(), ow_n, y + r * ow_n * c);
-      }
-    });
   }
 
   // Any group count, any zero points, parameters read at run time: plain int32 sums.
@@ -348,13 +281,10 @@ class QLinearNhwcConvOp final : public Op {
   FusedActivation act_;
   int32_t x_zero_ = 0;
   QS8ConvNhwc conv_;                 // group 1, int8 clamp
-  QS8DwconvNhwc dw_;                 // depthwise, int8 clamp (dw_ep_: its output range)
+  QS8DwconvNhwc dw_;                 // depthwise: int8 clamp, or int32 sums for dw_ep_
   QS8RequantGemm gemm_;              // group 1, float epilogue
-  std::vector<int8_t> dw_weights_;   // depthwise, float epilogue: [taps][C]
-  std::vector<int8_t> dw_rep_;       // stride 1: [taps][output width][C], each tap repeated
-  size_t dw_rep_width_ = 0;
-  std::vector<int32_t> dw_bias_;
-  QS8Epilogue dw_ep_;
+  QS8Epilogue dw_ep_;                // depthwise: the output range, or the float epilogue
+  std::vector<int32_t> sums_;        // depthwise float epilogue: [N, OH, OW, C] sums
   std::vector<int8_t> rows_;         // unfolded windows; the op is not run concurrently
 };
 

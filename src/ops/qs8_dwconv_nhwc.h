@@ -39,10 +39,24 @@ class QS8DwconvNhwc {
 
   const QS8DwconvKernel* kernel() const { return kernel_; }
 
+  // The int32-sums form (for fused activations that need the real value): packs for the
+  // sums kernel (qs8_dwconv_default_sums_kernel), no scales; run_sums writes
+  // sums [N, OH, OW, C] (bias included, input zero point subtracted), which the caller
+  // requantizes. A runner is packed for one form or the other.
+  Status pack_sums(const ConvGeometry& g, const int8_t* w, const int32_t* bias, int32_t x_zero_point);
+  bool packed_sums() const { return sums_kernel_ != nullptr; }
+  Status run_sums(const ConvGeometry& g, const int8_t* x, int32_t* sums);
+
  private:
+  Status pack_common(const ConvGeometry& g, const int8_t* w, int32_t x_zero_point);
+  // Checks g against the packing, (re)builds the indirection buffer for x; the input's byte
+  // offset from the buffer's base, or an error.
+  Result<size_t> prepare(const ConvGeometry& g, const int8_t* x);
+
   size_t channels_ = 0, kh_ = 0, kw_ = 0;
   int32_t x_zero_point_ = 0;
   const QS8DwconvKernel* kernel_ = nullptr;
+  const QS8DwconvSumsKernel* sums_kernel_ = nullptr;
   std::vector<int32_t> weights_;  // packed for kernel_ (int32 words: aligned bias/scales)
 
   NhwcConv2dShape shape_;  // the geometry the indirection buffer was built for

@@ -72,9 +72,10 @@ class QuantizeLinearOp final : public Op {
         const int64_t c = std::min(kChunk, n - i0);
         const float* __restrict xs = x + i0;
         for (int64_t j = 0; j < c; ++j) {
-          const float v = xs[j] / sc;
-          const float q = v == v ? std::min(std::max(v, lo), hi) : 0.f;  // NaN: the zero point
-          r[j] = round_half_even_small(q);
+          // NaN (which the clamp passes through) goes to the zero point by masking the
+          // rounded bits, not by a select: GCC leaves a float select scalar (no -ffast-math).
+          const float q = std::min(std::max(xs[j] / sc, lo), hi);
+          r[j] = round_half_even_small(q) & -static_cast<int32_t>(q == q);
         }
         int8_t* __restrict ys = y + i0;
         for (int64_t j = 0; j < c; ++j) ys[j] = static_cast<int8_t>(r[j] + zi);

@@ -195,6 +195,16 @@ TEST(FuseQdq, Conv3x3HardSwishAppliedBeforeRequantization) {
                    ext::kQLinearNhwcConv, "QLinearNhwcConv");
 }
 
+TEST(FuseQdq, StemLike3ChannelStride2HardSwish) {
+  // The MobileNetV3 stem's shape (3 channels, 3x3 stride 2, pad 1, HardSwish): unfolded
+  // windows with whole rows inside, rows of padding and partial rows at both edges.
+  float ys = 0;
+  fuse_and_compare(conv_model({.n = 2, .h = 9, .w = 14, .c = 3, .m = 16, .k = 3, .stride = 2, .pad = 1,
+                               .act = "HardSwish"},
+                              &ys),
+                   ext::kQLinearNhwcConv, "QLinearNhwcConv");
+}
+
 TEST(FuseQdq, DepthwiseWithClip) {
   float ys = 0;
   fuse_and_compare(conv_model({.n = 2, .h = 9, .w = 7, .c = 19, .m = 19, .k = 3, .pad = 1, .group = 19, .act = "Clip",

@@ -2,6 +2,9 @@
 // half-to-even rounding, saturation, int32) and ONNX's own backend node tests for them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -26,6 +29,33 @@ TEST(QuantizeLinear, PerTensorRoundsHalfToEvenAndSaturates) {
   Tensor y = t.run1();
   ASSERT_EQ(y.dtype(), DType::kU8);
   EXPECT_EQ(values<uint8_t>(y), (std::vector<uint8_t>{10, 12, 12, 10, 8, 255, 0, 10}));
+}
+
+TEST(QuantizeLinear, PerTensorInt8FastPathMatchesTheFormula) {
+  // The per-tensor int8 path (vectorized, in chunks of 256): ties, saturation, +-inf and NaN
+  // (to the zero point) at every position of a 600-element tensor, against the formula.
+  std::vector<float> x(600);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = (static_cast<float>(i) - 300.f) * 0.75f;
+  for (size_t i : {size_t{0}, size_t{255}, size_t{256}, size_t{599}}) x[i] = NAN;
+  x[3] = INFINITY, x[300] = -INFINITY, x[257] = -NAN;
+  // NaNs with payload bits (which a plain NaN + 1.5 * 2^23 rounding trick would leak into
+  // the low byte).
+  for (uint32_t bits : {0x7FC00005u, 0xFFC0007Fu, 0x7FC12345u}) {
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    x[10 + bits % 200] = v;
+  }
+  OpTester t("QuantizeLinear", 13);
+  t.input(f32(x, {600})).constant(f32s(1.5f)).constant(i8({-7}, {}));
+  Tensor y = t.run1();
+  ASSERT_EQ(y.dtype(), DType::kI8);
+  const std::vector<int8_t> got = values<int8_t>(y);
+  for (size_t i = 0; i < x.size(); ++i) {
+    double q = std::nearbyint(x[i] / 1.5f);  // half to even (x / 1.5 = k / 2: ties)
+    if (std::isnan(q)) q = 0;
+    const int expected = static_cast<int>(std::min(std::max(q - 7.0, -128.0), 127.0));
+    ASSERT_EQ(int{got[i]}, expected) << "element " << i << " x " << x[i];
+  }
 }
 
 TEST(QuantizeLinear, PerAxisInt8AndDefaultUint8) {

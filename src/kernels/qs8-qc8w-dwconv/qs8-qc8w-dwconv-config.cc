@@ -17,6 +17,15 @@ std::vector<QS8DwconvKernel> available_kernels() {
   return out;
 }
 
+std::vector<QS8DwconvSumsKernel> available_sums_kernels() {
+  std::vector<QS8DwconvSumsKernel> out;
+#define KILN_QS8_QC8W_DWCONV_SUMS(name, ct, kr, arch) \
+  if (kernel_arch_available(#arch)) out.push_back({#name, ct, name, kr});
+#include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-sums-list.h"
+#undef KILN_QS8_QC8W_DWCONV_SUMS
+  return out;
+}
+
 }  // namespace
 
 std::span<const QS8DwconvKernel> qs8_dwconv_kernels() {
@@ -38,6 +47,19 @@ const QS8DwconvKernel& qs8_dwconv_default_kernel(size_t ks) {
       qs8_dwconv_kernels(),
       {"qs8_qc8w_dwconv_anyp16c_dot_avx2", "qs8_qc8w_dwconv_anyp16c_dot_simd", "qs8_qc8w_dwconv_anyp8c_vec"});
   return ks == 9 ? *k9 : ks == 25 ? *k25 : *any;
+}
+
+std::span<const QS8DwconvSumsKernel> qs8_dwconv_sums_kernels() {
+  static const std::vector<QS8DwconvSumsKernel> kernels = available_sums_kernels();
+  return kernels;
+}
+
+const QS8DwconvSumsKernel& qs8_dwconv_default_sums_kernel() {
+  // The same order as the generic requantizing kernels above.
+  static const QS8DwconvSumsKernel* k = pick_kernel<QS8DwconvSumsKernel>(
+      qs8_dwconv_sums_kernels(), {"qs8_qc8w_dwconv_sums_anyp16c_dot_avx2", "qs8_qc8w_dwconv_sums_anyp16c_dot_simd",
+                                  "qs8_qc8w_dwconv_sums_anyp8c_vec"});
+  return *k;
 }
 
 }  // namespace kiln

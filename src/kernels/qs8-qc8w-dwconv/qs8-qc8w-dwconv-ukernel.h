@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv.h"
 #include "kernels/simd/f32-vec.h"
@@ -64,6 +65,10 @@ struct QS8DwSimd128 {
     const v128_t h = wasm_i16x8_narrow_i32x4(requant(a.lo, scale, r), requant(a.hi, scale + 4, r));
     wasm_v128_store64_lane(out, wasm_i8x16_narrow_i16x8(h, h), 0);
   }
+  static void store_sums(Acc a, int32_t* out) {
+    wasm_v128_store(out, a.lo);
+    wasm_v128_store(out + 4, a.hi);
+  }
 };
 #endif
 
@@ -99,6 +104,7 @@ struct QS8DwAvx2x8 {
     const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(h, h));
   }
+  static void store_sums(Acc a, int32_t* out) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), a); }
 };
 
 // 16 channels per step: vpmovsxbw (x and w, 256-bit), vpmullw, vpmovsxwd of each half +
@@ -122,6 +128,10 @@ struct QS8DwAvx2 {
   static void store(Acc a, const float* scale, const Req& r, int8_t* out) {
     QS8DwAvx2x8::store(a.lo, scale, r, out);
     QS8DwAvx2x8::store(a.hi, scale + 8, r, out + 8);
+  }
+  static void store_sums(Acc a, int32_t* out) {
+    QS8DwAvx2x8::store_sums(a.lo, out);
+    QS8DwAvx2x8::store_sums(a.hi, out + 8);
   }
 };
 #endif
@@ -184,6 +194,10 @@ struct QS8DwVec {
     store4(a.lo, scale, r, out);
     store4(a.hi, scale + 4, r, out + 4);
   }
+  static void store_sums(Acc a, int32_t* out) {
+    std::memcpy(out, &a.lo, sizeof a.lo);
+    std::memcpy(out + 4, &a.hi, sizeof a.hi);
+  }
 };
 
 // Loops off the hot path (generic tap counts, channel tails) stay rolled and scalar: clang
@@ -199,11 +213,32 @@ inline __attribute__((always_inline)) const int8_t* qs8_dwconv_tap(const int8_t*
   return p == zero ? p : p + a_offset;
 }
 
-// KS > 0: exactly KS taps (tap loop unrolled); KS == 0: ks taps.
-template <class S, size_t NV, size_t KS>
+// The two epilogues: O = int8_t requantizes (the kernels above), O = int32_t stores the
+// int32 sums as they are ("sums" kernels: for activations that need the real value, which
+// the caller dequantizes, activates and requantizes).
+template <class S, class O>
+inline __attribute__((always_inline)) void qs8_dwconv_out(typename S::Acc a, const float* scale,
+                                                          const typename S::Req& r, O* out) {
+  if constexpr (std::is_same_v<O, int32_t>)
+    S::store_sums(a, out);
+  else
+    S::store(a, scale, r, out);
+}
+template <class O>
+inline __attribute__((always_inline)) void qs8_dwconv_out_lane(int32_t acc, float scale, const QS8RequantParams& p,
+                                                               O* out) {
+  if constexpr (std::is_same_v<O, int32_t>)
+    *out = acc;
+  else
+    *out = qs8_dwconv_requant_lane(acc, scale, p);
+}
+
+// KS > 0: exactly KS taps (tap loop unrolled); KS == 0: ks taps. O: int8_t (requantized)
+// or int32_t (sums).
+template <class S, size_t NV, size_t KS, class O = int8_t>
 inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, size_t pixels, size_t ks,
                                                               const int8_t* const* input, const void* weights,
-                                                              int8_t* out, size_t out_stride, size_t a_offset,
+                                                              O* out, size_t out_stride, size_t a_offset,
                                                               const int8_t* zero, const QS8RequantParams* params) {
   using Acc = typename S::Acc;
   constexpr size_t K = S::kStep, CT = NV * K;
@@ -247,7 +282,7 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
           for (size_t s = 0; s < taps; ++s) mac_tap(s);
         }
 #pragma GCC unroll 8
-        for (size_t v = 0; v < NV; ++v) S::store(acc[v], scale + v * K, req, out + c + v * K);
+        for (size_t v = 0; v < NV; ++v) qs8_dwconv_out<S>(acc[v], scale + v * K, req, out + c + v * K);
         continue;
       }
       // Last partial tile: whole (tail) steps, then lanes.
@@ -260,14 +295,14 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
         typename T::Acc acc = T::bias(bias + j);
         KILN_QS8DW_ROLLED
         for (size_t s = 0; s < taps; ++s) acc = T::mac(acc, tap(s) + c + j, q + CT * s + j);
-        T::store(acc, scale + j, treq, out + c + j);
+        qs8_dwconv_out<T>(acc, scale + j, treq, out + c + j);
       }
       KILN_QS8DW_ROLLED
       for (; c + j < channels; ++j) {
         int32_t acc = bias[j];
         KILN_QS8DW_ROLLED
         for (size_t s = 0; s < taps; ++s) acc += static_cast<int32_t>(tap(s)[c + j]) * q[CT * s + j];
-        out[c + j] = qs8_dwconv_requant_lane(acc, scale[j], *params);
+        qs8_dwconv_out_lane(acc, scale[j], *params, out + c + j);
       }
     }
   }

@@ -45,6 +45,27 @@ struct QS8DwconvKernel {
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-list.h"
 #undef KILN_QS8_QC8W_DWCONV
 
+// "sums" kernels: the same loops, packing and indirection contract (scales packed but not
+// read), writing the int32 sums acc[p][c] (zero point folded, bias included) instead of
+// requantizing them: for fused activations that need the real value (HardSwish, Swish, ...),
+// which the caller dequantizes, activates and requantizes (ops/qs8_requant_gemm.h).
+using QS8DwconvSumsUkernelFn = void (*)(size_t channels, size_t pixels, size_t ks, const int8_t* const* input,
+                                        const void* w, int32_t* out, size_t out_stride, size_t a_offset,
+                                        const int8_t* zero);
+
+struct QS8DwconvSumsKernel {
+  const char* name;  // e.g. "qs8_qc8w_dwconv_sums_anyp16c_dot_simd" (any tap count)
+  size_t ct;
+  QS8DwconvSumsUkernelFn fn;
+  size_t kr = 1;
+};
+
+#define KILN_QS8_QC8W_DWCONV_SUMS(name, ct, kr, arch)                                                              \
+  void name(size_t channels, size_t pixels, size_t ks, const int8_t* const* input, const void* w, int32_t* out, \
+            size_t out_stride, size_t a_offset, const int8_t* zero);
+#include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-sums-list.h"
+#undef KILN_QS8_QC8W_DWCONV_SUMS
+
 // The requantization of one int32 sum (what every kernel computes per lane) is
 // qs8_requantize in qs8-qc8w-gemm.h, shared with the GEMM and IGEMM references.
 
@@ -55,12 +76,20 @@ void qs8_dwconv_reference(size_t channels, size_t pixels, size_t ks, const int8_
                           const int8_t* zero, int32_t x_zero_point, const int8_t* w, const int32_t* bias,
                           const float* scale, int8_t* out, size_t out_stride, const QS8RequantParams& params);
 
+// The sums oracle: as qs8_dwconv_reference, int32 sums out (wrapping as the kernels do).
+void qs8_dwconv_sums_reference(size_t channels, size_t pixels, size_t ks, const int8_t* const* input,
+                               size_t a_offset, const int8_t* zero, int32_t x_zero_point, const int8_t* w,
+                               const int32_t* bias, int32_t* out, size_t out_stride);
+
 // --- config table -----------------------------------------------------------------
 // The kernels this build and CPU can run (portable `vec` natively, `simd` in WASM, `avx2`
 // when the CPU has it).
 std::span<const QS8DwconvKernel> qs8_dwconv_kernels();
 // The kernel the ops use for ks taps: a fixed-tap one (taps == ks) or a generic one.
 const QS8DwconvKernel& qs8_dwconv_default_kernel(size_t ks);
+// The sums kernels of this build and CPU, and the one the ops use (any tap count).
+std::span<const QS8DwconvSumsKernel> qs8_dwconv_sums_kernels();
+const QS8DwconvSumsKernel& qs8_dwconv_default_sums_kernel();
 
 // --- packing ------------------------------------------------------------------------
 // Bytes of the packed weights (a multiple of 4) for a kernel's ct and kr.
