@@ -74,6 +74,22 @@ Result<Dims> resolve_dims(const TensorDesc& d, EvalTask task, const std::map<std
   return dims;
 }
 
+}  // namespace
+
+std::map<std::string, Dims> task_input_dims(const std::vector<TensorDesc>& inputs,
+                                            const std::vector<TensorDesc>& outputs,
+                                            const std::map<std::string, Dims>& given) {
+  std::map<std::string, Dims> dims = given;
+  const EvalTask task = detect_eval_task(inputs, outputs);
+  if (task == EvalTask::kGeneric) return dims;
+  for (const TensorDesc& d : inputs)
+    if (!dims.count(d.name) && d.shape.size() == 4)
+      if (auto r = resolve_dims(d, task, given); r.ok()) dims[d.name] = *r;
+  return dims;
+}
+
+namespace {
+
 // Black ink on white paper -> the model's input: (pixel/255 - mean) / std per channel.
 Result<Tensor> to_tensor(const InkImage& img, const Dims& dims, EvalTask task) {
   KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::make(DType::kF32, dims));

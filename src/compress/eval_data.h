@@ -21,6 +21,13 @@ Result<EvalTask> parse_eval_task(const std::string& name);  // auto|classifier|r
 // [N,T,C] (recognizer, CTC scores) or [N,1,H,W] (detector, probability map); else generic.
 EvalTask detect_eval_task(const std::vector<TensorDesc>& inputs, const std::vector<TensorDesc>& outputs);
 
+// The dims kiln eval renders at: `given` first, then for an OCR task's image input the
+// task's default height / width in place of open dims (recognizer 48x320, classifier 48x192,
+// detector 320x320). Inputs of other tasks are left to the caller (not in the result).
+std::map<std::string, Dims> task_input_dims(const std::vector<TensorDesc>& inputs,
+                                            const std::vector<TensorDesc>& outputs,
+                                            const std::map<std::string, Dims>& given);
+
 // Debian's wamerican.
 inline constexpr const char* kDefaultWordList = "/usr/share/dict/words";
 

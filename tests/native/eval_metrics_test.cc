@@ -148,6 +148,14 @@ TEST(EvalData, TaskFromInterface) {
   EXPECT_EQ(detect_eval_task({img, img}, {desc({-1, 2})}), EvalTask::kGeneric);
   EXPECT_FALSE(parse_eval_task("segmenter").ok());
   EXPECT_EQ(parse_eval_task("detector").value(), EvalTask::kDetector);
+
+  // Open image dims take the task's rendering size (what kiln compress compares on); the
+  // user's dims win; generic models get nothing added.
+  EXPECT_EQ(task_input_dims({img}, {desc({-1, 2})}, {}).at("t"), (Dims{1, 3, 48, 192}));
+  EXPECT_EQ(task_input_dims({img}, {desc({-1, -1, 6625})}, {}).at("t"), (Dims{1, 3, 48, 320}));
+  EXPECT_EQ(task_input_dims({desc({-1, 3, -1, -1})}, {desc({-1, 1, -1, -1})}, {}).at("t"), (Dims{1, 3, 320, 320}));
+  EXPECT_EQ(task_input_dims({img}, {desc({-1, 2})}, {{"t", Dims{2, 3, 48, 100}}}).at("t"), (Dims{2, 3, 48, 100}));
+  EXPECT_TRUE(task_input_dims({desc({1, 512})}, {desc({1, 1})}, {}).empty());
 }
 
 // The rendered set is real text: ink where the line is, paper elsewhere, reproducible.

@@ -553,7 +553,9 @@ int run_compress(const CompressOptions& o) {
     CompareOptions co;
     co.runs = o.eval_runs;
     co.latency_runs = o.latency_runs;
-    co.input_dims = dims;
+    // An OCR model's open image dims take the task's rendering size, not 1 (a 1-pixel
+    // wide line does not fit the classifier's pools).
+    co.input_dims = task_input_dims((*ref)->inputs(), (*ref)->outputs(), dims);
     auto cmp = compare_sessions(**ref, **test, co);
     if (!cmp.ok())
       return fail(cmp.status().with_context("evaluation (pass --input-shape for symbolic dims, or --no-eval)"));
