@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -45,6 +46,41 @@ bool is_pass_through(const Node& n) {
   if (!n.domain.empty() && n.domain != "ai.onnx") return false;
   static const std::set<std::string> ops = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze"};
   return ops.count(n.op_type) != 0;
+}
+
+// A kiln.Affine with one positive scale s and one bias b and no activation (PP-LCNetV3's
+// learnable affine after each activation) only relabels x's int8 grid:
+// s * x_scale * (q - x_zero) + b = y_scale * (q - y_zero) with y_scale = s * x_scale and
+// y_zero = x_zero - b / y_scale. With y_zero rounded (the bias moves by at most half a step)
+// and inside int8, fuse_qdq drops the op and its QuantizeLinear / DequantizeLinear pair: the
+// readers take x's int8 data. fuse_qdq's affine_shift() computes the same numbers.
+// x's rank: its shape, or 4 for a channels-last convolution's output (before shape
+// inference a symbolic input leaves the shapes unknown).
+int rank_of(const Model& m, const GraphView& view, int v) {
+  if (const int r = known_rank(m, v); r >= 0) return r;
+  const Node* p = view.producer(v);
+  return p && p->domain == ext::kDomain && p->op_type == ext::kNhwcConv ? 4 : -1;
+}
+
+std::optional<ActivationQuant> affine_shift(const Model& m, const GraphView& view, const Node& n,
+                                            const ActivationQuant& xq) {
+  if (n.domain != ext::kDomain || n.op_type != ext::kAffine || n.inputs.size() != 3 || n.outputs.size() != 1 ||
+      n.attr(ext::kActivation))
+    return std::nullopt;
+  const Tensor* st = constant_of(m, n.inputs[1]);
+  const Tensor* bt = constant_of(m, n.inputs[2]);
+  const int x_rank = rank_of(m, view, n.inputs[0]);
+  // A one-element constant of higher rank than x would broadcast x to a new shape.
+  if (!st || !bt || x_rank < 0 || st->rank() > x_rank || bt->rank() > x_rank) return std::nullopt;
+  const auto s = scalar_of(m, n.inputs[1]), b = scalar_of(m, n.inputs[2]);
+  if (!s || !b || !(*s > 0.f) || !std::isfinite(*s) || !std::isfinite(*b)) return std::nullopt;
+  ActivationQuant y;
+  y.scale = xq.scale * *s;
+  if (!(y.scale > std::numeric_limits<float>::min()) || !std::isfinite(y.scale)) return std::nullopt;
+  const double zero = static_cast<double>(xq.zero_point) - std::nearbyint(static_cast<double>(*b) / y.scale);
+  if (zero < -128.0 || zero > 127.0) return std::nullopt;
+  y.zero_point = static_cast<int8_t>(zero);
+  return y;
 }
 
 // Why a kiln.NhwcConv cannot be quantized (empty: it can).
@@ -356,6 +392,19 @@ Result<Int8StaticStats> quantize_int8_static(Model& model, const CalibrationRang
   // 3. Pass-through ops on a quantized tensor: same scale and zero point for their output,
   // in graph order so chains (MaxPool -> Reshape) carry them along.
   for (Node& node : model.graph.nodes) {
+    if (node.domain == ext::kDomain && node.op_type == ext::kAffine) {
+      // An Affine between quantized tensors: its output on x's grid (affine_shift above)
+      // instead of its calibrated range.
+      const int x = input_of(node, 0), y = node.outputs.empty() ? kNoValue : node.outputs[0];
+      if (!quant.count(x) || !quant.count(y) || int8_produced.count(y) || view.is_graph_output(y)) continue;
+      auto shifted = affine_shift(model, view, node, quant.at(x));
+      if (!shifted) continue;
+      quant[y] = *shifted;
+      int8_produced.insert(y);
+      int8_readers.insert(&node);
+      ++stats.pass_through;
+      continue;
+    }
     if (!is_pass_through(node)) continue;
     const int x = input_of(node, 0), y = node.outputs[0];
     if (!quant.count(x) || y == kNoValue || view.is_graph_output(y) || !may_be_f32(model, y)) continue;

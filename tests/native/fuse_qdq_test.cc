@@ -312,6 +312,66 @@ TEST(FuseQdq, MaxPoolAndReshapePassInt8Through) {
   expect_int8_close(opt_test::run_model(after, in).at("y"), opt_test::run_model(before, in).at("y"));
 }
 
+// conv (HardSwish) -> Q -> DQ -> kiln.Affine(a, b) -> Q at (s * a, z - round(b / (s * a)))
+// -> DQ -> 1x1 conv -> Q: the Affine only relabels the int8 grid, so it and its Q / DQ go
+// (what `kiln compress --int8-static` writes for PP-LCNetV3's learnable affine blocks).
+// variant 0: folds; 1: zero point off by one; 2: negative scale; 3: a fused activation;
+// 4: a bias per channel: all but 0 stay.
+Model affine_model(int variant, float* y_scale) {
+  QdqBuilder q;
+  const int x = q.b.input("x", {1, 7, 5, 16});
+  const int xd = q.dq(q.q(x, kXScale, kXZero), kXScale, kXZero);
+  std::vector<float> ws;
+  const int w = q.weights({12, 16, 3, 3}, 0, 61, &ws);
+  const int c = q.kiln_node(ext::kNhwcConv, {xd, w, q.bias(kXScale, ws, 62)},
+                            {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 1, 1, 1})},
+                             {ext::kActivation, attr_s("HardSwish")}});
+  const float s = 0.05f, a = variant == 2 ? -1.7f : 1.7f, bias = 0.83f;
+  const int8_t z = -100;
+  const float as = s * a;
+  const int shift = static_cast<int>(std::nearbyint(static_cast<double>(bias) / as));
+  const int8_t az = static_cast<int8_t>(z - shift + (variant == 1 ? 1 : 0));
+  const int bias_v = variant == 4 ? q.b.c("b", std::vector<float>(12, bias), {12}) : q.b.scalar("b", bias);
+  std::map<std::string, Attribute> aff_attrs;
+  if (variant == 3) aff_attrs[ext::kActivation] = attr_s("Relu");
+  const int af = q.kiln_node(ext::kAffine, {q.dq(q.q(c, s, z), s, z), q.b.scalar("a", a), bias_v}, aff_attrs);
+  std::vector<float> ws2;
+  const int w2 = q.weights({8, 12, 1, 1}, 0, 63, &ws2);
+  const int c2 = q.kiln_node(ext::kNhwcConv, {q.dq(q.q(af, as, az), as, az), w2, q.bias(as, ws2, 64)},
+                             {{"kernel_shape", attr_ints({1, 1})}});
+  *y_scale = 0.1f;
+  return q.b.done({q.q(c2, *y_scale, kYZero, "y")});
+}
+
+TEST(FuseQdq, ScalarAffineFoldsIntoTheQuantization) {
+  float ys = 0;
+  const Model before = affine_model(0, &ys);
+  Model after = before;
+  auto rep = run_pass(after, "fuse_qdq");
+  ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+  EXPECT_EQ(rep->rewrites, 3) << describe(*rep);
+  EXPECT_EQ(rep->patterns["int8 Affine (folded into the scale)"], 1) << describe(*rep);
+  EXPECT_EQ(count_op(after, ext::kAffine), 0);
+  EXPECT_EQ(count_op(after, ext::kQLinearNhwcConv), 2);
+  EXPECT_EQ(count_op(after, "DequantizeLinear"), 0);
+  EXPECT_EQ(count_op(after, "QuantizeLinear"), 1);
+  for (uint32_t seed : {71u, 72u, 73u}) {
+    const TensorMap in = opt_test::random_inputs(before, seed, -2.f, 2.f);
+    expect_int8_close(opt_test::run_model(after, in).at("y"), opt_test::run_model(before, in).at("y"));
+  }
+}
+
+TEST(FuseQdq, AffineWithOtherParametersIsLeftAlone) {
+  for (int variant = 1; variant <= 4; ++variant) {
+    float ys = 0;
+    Model after = affine_model(variant, &ys);
+    auto rep = run_pass(after, "fuse_qdq");
+    ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+    EXPECT_EQ(rep->patterns.count("int8 Affine (folded into the scale)"), 0u) << variant << ": " << describe(*rep);
+    EXPECT_EQ(count_op(after, ext::kAffine), 1) << variant;
+  }
+}
+
 TEST(FuseQdq, MismatchedPassThroughScalesAreLeftAlone) {
   QdqBuilder q;
   const int x = q.b.input("x", {1, 6, 6, 4});

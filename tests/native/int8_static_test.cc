@@ -376,6 +376,50 @@ TEST(QuantizeInt8Static, ExcludedAndUncalibratedNodesStayFloat) {
 // A channel whose weights are tiny next to its bias (as in PP-OCRv4's recognizer) would
 // need more int32 steps than fuse_qdq accepts: its weight scale is raised so the bias fits,
 // the other channels keep max |w| / 127, and the layer still fuses and stays close.
+// conv + HardSwish -> Mul(a) -> Add(b) (kiln.Affine after optimization: PP-LCNetV3's
+// learnable affine block) -> conv: the Affine's output goes on its input's int8 grid
+// (scale x_scale * a, zero point shifted by b), and fuse_qdq removes it.
+TEST(QuantizeInt8Static, ScalarAffineBetweenConvsSharesTheGrid) {
+  Builder b;
+  const int x = b.input("x", {1, 8, 6, 6});
+  int h = b.node("Conv", {x, b.random("w1", {12, 8, 3, 3}, 81, -0.3f, 0.3f), b.random("b1", {12}, 82)}, "c1",
+                 conv_attrs(3, 1, 1, 1, "HardSwish"));
+  h = b.node("Mul", {h, b.scalar("lab_scale", 1.3f)}, "lab_mul");
+  h = b.node("Add", {h, b.scalar("lab_bias", 0.21f)}, "lab_add");
+  // Padded, so the Affine's bias cannot fold into this conv's weights (fold_affine_into_conv).
+  h = b.node("Conv", {h, b.random("w2", {6, 12, 3, 3}, 83, -0.2f, 0.2f), b.random("b2", {6}, 84)}, "c2",
+             conv_attrs(3, 1, 1, 1));
+  Model before = b.done({b.node("Sigmoid", {h}, "out")});
+  ASSERT_TRUE(optimize(before).ok());
+  ASSERT_EQ(count_op(before, ext::kAffine), 1);
+  std::vector<TensorMap> in;
+  for (uint32_t i = 0; i < 4; ++i) in.push_back({{"x", opt_test::random_tensor({1, 8, 6, 6}, 90 + i, -1.f, 1.f)}});
+  Model after = before;
+  auto stats = quantize_int8_static(after, observed_ranges(before, in));
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->quantized, 2);
+  EXPECT_EQ(stats->pass_through, 1);
+  for (const Node& n : after.graph.nodes) {
+    if (n.op_type != ext::kAffine) continue;
+    const Node* xdq = dq_input(after, n, 0);
+    ASSERT_NE(xdq, nullptr);
+    const std::vector<const Node*> qs = readers(after, n.outputs[0]);
+    ASSERT_EQ(qs.size(), 1u);
+    ASSERT_EQ(qs[0]->op_type, "QuantizeLinear");
+    const float xs = scalar_f(after, xdq->inputs[1]), ys = scalar_f(after, qs[0]->inputs[1]);
+    EXPECT_EQ(ys, xs * 1.3f);
+    EXPECT_EQ(zp_of(after, qs[0]->inputs[2]), zp_of(after, xdq->inputs[2]) - std::lround(0.21 / ys));
+  }
+  const TensorMap fake = opt_test::run_model(after, in[0]);
+  auto rep = run_pass(after, "fuse_qdq");
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->patterns["int8 Affine (folded into the scale)"], 1) << describe(*rep);
+  EXPECT_EQ(count_op(after, ext::kAffine), 0);
+  EXPECT_EQ(count_op(after, ext::kQLinearNhwcConv), 2);
+  opt_test::expect_same(opt_test::run_model(after, in[0]), fake, 0.01f);
+  opt_test::expect_same(opt_test::run_model(after, in[0]), opt_test::run_model(before, in[0]), 0.03f);
+}
+
 TEST(QuantizeInt8Static, BiasBeyondInt32RangeGetsACoarserWeightScale) {
   Builder b;
   const int x = b.input("x", {1, 8, 6, 6});

@@ -5,6 +5,8 @@
 //   DQ(x) -> MatMul(DQ(W int8 [K, N]), [kiln.bias])             -> Q   => kiln.QLinearMatMul
 //   DQ(x) -> kiln.NhwcMaxPool | Reshape | Flatten | Transpose | Squeeze | Unsqueeze -> Q
 //     with the same scale and zero point on both sides => the op on the int8 tensor.
+//   DQ(x) -> kiln.Affine(scalar s > 0, b) -> Q at x's scale * s, zero point shifted by b
+//     => nothing: Q's readers read x (affine_shift below).
 // Matching is strict; anything else stays as it is and runs as fake quant (correct, float):
 // activations per tensor (float32 scalar scale, int8 scalar zero point), weights constant
 // int8 with zero points 0 and scales per output channel (axis 0 of W [M, C/g, kH, kW],
@@ -194,6 +196,49 @@ std::string fuse_compute(Model& m, GraphView& view, Graph& g, Node& q, const Act
   return label;
 }
 
+// DQ(x) -> kiln.Affine(one scale s > 0, one bias b) -> q with q's scale = x_scale * s and
+// zero point x_zero - round(b / q's scale) (what `kiln compress --int8-static` writes, see
+// compress/int8_static.cc affine_shift()): the Affine maps x's int8 values onto themselves,
+// so q's readers read x and the Affine and q go (the bias moves by at most half a step).
+// v's rank: its shape, or 4 for channels-last convolutions' outputs, through Q / DQ (before
+// shape inference a symbolic model input leaves the shapes unknown).
+int rank_of(const Model& m, const GraphView& view, int v) {
+  for (int hops = 0; hops < 4; ++hops) {
+    if (const int r = known_rank(m, v); r >= 0) return r;
+    const Node* p = view.producer(v);
+    if (!p || p->inputs.empty()) return -1;
+    if (is_kiln(*p, ext::kNhwcConv) || is_kiln(*p, ext::kQLinearNhwcConv)) return 4;
+    if (!is_onnx(*p, "QuantizeLinear") && !is_onnx(*p, "DequantizeLinear")) return -1;
+    v = p->inputs[0];
+  }
+  return -1;
+}
+
+std::string affine_shift(const Model& m, GraphView& view, Graph& g, Node& q, const ActQuant& yq) {
+  Node* p = only_reader_producer(view, q.inputs[0]);
+  if (!p || !owns(g, p) || !is_kiln(*p, ext::kAffine) || p->inputs.size() != 3 || p->attr(ext::kActivation) ||
+      view.is_graph_output(q.outputs[0]))
+    return "";
+  Node* dx = view.producer(p->inputs[0]);
+  if (!dx) return "";
+  auto xq = act_quant(m, *dx, "DequantizeLinear");
+  if (!xq) return "";
+  const Tensor* st = constant_of(m, p->inputs[1]);
+  const Tensor* bt = constant_of(m, p->inputs[2]);
+  const int x_rank = rank_of(m, view, p->inputs[0]);
+  if (!st || !bt || x_rank < 0 || st->rank() > x_rank || bt->rank() > x_rank) return "";  // no broadcast to a new shape
+  const auto s = scalar_of(m, p->inputs[1]), b = scalar_of(m, p->inputs[2]);
+  if (!s || !b || !(*s > 0.f) || !std::isfinite(*b)) return "";
+  const float y_scale = xq->scale * *s;
+  const double zero = static_cast<double>(xq->zero) - std::nearbyint(static_cast<double>(*b) / y_scale);
+  if (yq.scale != y_scale || static_cast<double>(yq.zero) != zero) return "";
+  const int x_v = dx->inputs[0], y_v = q.outputs[0];
+  kill(*p);
+  kill(q);
+  replace_uses(view, y_v, x_v);
+  return "int8 Affine (folded into the scale)";
+}
+
 // DQ(x) -> shape-only op or max pool -> q with equal quantization: the op reads x.
 std::string pass_through(const Model& m, GraphView& view, Graph& g, Node& q, const ActQuant& yq) {
   Node* p = only_reader_producer(view, q.inputs[0]);
@@ -225,6 +270,7 @@ Result<PassResult> fuse_qdq(Model& m) {
       if (!yq) continue;
       std::string label = fuse_compute(m, view, *g, q, *yq);
       if (label.empty()) label = pass_through(m, view, *g, q, *yq);
+      if (label.empty()) label = affine_shift(m, view, *g, q, *yq);
       if (label.empty()) continue;
       view.refresh();
       r.add(label);
