@@ -125,8 +125,9 @@ void qd8_quantize_rows(size_t m, size_t k, const float* x, size_t x_stride, int8
     size_t r = 0;
     for (; r + 4 <= k; r += 4) {
       const S::V v = S::load(row + r);
-      vlo = S::min(vlo, v);
-      vhi = S::max(vhi, v);
+      // Operand order keeps the running value on NaN (as the reference's std::min / max).
+      vlo = S::min(v, vlo);  // v < vlo ? v : vlo
+      vhi = S::max(vhi, v);  // vhi < v ? v : vhi
     }
     lo = std::min(std::min(vlo[0], vlo[1]), std::min(vlo[2], vlo[3]));
     hi = std::max(std::max(vhi[0], vhi[1]), std::max(vhi[2], vhi[3]));
