@@ -159,7 +159,7 @@ INSTANTIATE_TEST_SUITE_P(Kernels, QD8Gemm, ::testing::ValuesIn(qd8_gemm_kernels(
 
 // --- quantizers -----------------------------------------------------------------------------
 TEST(QD8QuantizeRows, FastMatchesReferenceAndBoundsError) {
-  for (size_t k : {1, 3, 8, 13, 120, 481}) {
+  for (size_t k : {1, 3, 8, 13, 15, 16, 17, 31, 32, 33, 64, 120, 481}) {  // SIMD128: 16 per step
     const size_t m = 5, kp = qd8_padded_k(k);
     std::vector<float> x = random_floats(m * k, static_cast<uint32_t>(k), -3.f, 5.f);
     for (size_t j = 0; j < k; ++j) x[1 * k + j] = 0.f;                 // row 1: all zero
@@ -188,6 +188,26 @@ TEST(QD8QuantizeRows, FastMatchesReferenceAndBoundsError) {
     EXPECT_EQ(p_ref[2].zero_point, -128);  // nonnegative: the whole range above the zero point
     EXPECT_EQ(p_ref[3].zero_point, 127);
   }
+}
+
+// A NaN among finite values: the range skips it (as the reference's std::min / std::max do)
+// and it quantizes to -128, inside a vector step (5, 20) and in the scalar tail (35).
+TEST(QD8QuantizeRows, NaNAmongFiniteValuesMatchesReference) {
+  const size_t k = 37, kp = qd8_padded_k(k);
+  std::vector<float> x = random_floats(k, 11, -2.f, 3.f);
+  for (size_t j : {5, 20, 35}) x[j] = NAN;
+  std::vector<int8_t> q_ref(kp, 1), q_fast(kp, 2);
+  QD8RowParams p_ref, p_fast;
+  qd8_quantize_rows_reference(1, k, x.data(), k, q_ref.data(), kp, &p_ref);
+  qd8_quantize_rows(1, k, x.data(), k, q_fast.data(), kp, &p_fast);
+  EXPECT_NE(p_ref.scale, 1.f);
+  EXPECT_EQ(p_fast.scale, p_ref.scale);
+  EXPECT_EQ(p_fast.zero_point, p_ref.zero_point);
+  for (size_t j : {5, 20, 35}) {
+    EXPECT_EQ(q_ref[j], -128) << "at " << j;
+    EXPECT_EQ(q_fast[j], -128) << "at " << j;
+  }
+  for (size_t j = 0; j < kp; ++j) ASSERT_LE(std::abs(q_fast[j] - q_ref[j]), 1) << "at " << j;
 }
 
 TEST(QD8QuantizeRows, NonFiniteInputDoesNotCrash) {
