@@ -54,7 +54,8 @@ std::span<const QB4WGemmKernel> qb4w_min_gemm_kernels() {
 const QB4WGemmKernel& qb4w_min_gemm_default_kernel() {
   static const QB4WGemmKernel& k = *pick_kernel<QB4WGemmKernel>(
       qb4w_min_gemm_kernels(),
-      {"qd8_f32_qb4w_min_gemm_4x16c2_avx2", "qd8_f32_qb4w_min_gemm_4x8c2_simd", "qd8_f32_qb4w_min_gemm_4x8c2_vec"});
+      {"qd8_f32_qb4w_min_gemm_4x16c2_avx2", "qd8_f32_qb4w_min_gemm_4x8c2_simd", "qd8_f32_qb4w_min_gemm_1x8c2_simd",
+       "qd8_f32_qb4w_min_gemm_4x8c2_vec"});
   return k;
 }
 
