@@ -34,40 +34,6 @@ void qb4w_quantize_blocks(size_t n, size_t k, const float* b, ptrdiff_t stride_k
     }
 }
 
-void qb4w_gemm_pack(size_t nr, size_t n, size_t k, const uint8_t* nibbles, const uint16_t* scale_f16,
-                    const float* bias, void* packed) {
-  const size_t nb = qb4w_blocks(k);
-  auto* out = static_cast<uint8_t*>(packed);
-  std::vector<int8_t> block(kQB4WBlock * nr);  // one block in the int8 (qd8-f32-qc8w) order
-  for (size_t j0 = 0; j0 < n; j0 += nr) {
-    float* bs = reinterpret_cast<float*>(out);
-    for (size_t jj = 0; jj < nr; ++jj) bs[jj] = j0 + jj < n && bias ? bias[j0 + jj] : 0.f;
-    out += nr * 4;
-    for (size_t blk = 0; blk < nb; ++blk) {
-      int32_t* ksum = reinterpret_cast<int32_t*>(out);
-      float* sc = reinterpret_cast<float*>(out + nr * 4);
-      for (size_t jj = 0; jj < nr; ++jj) {
-        const size_t j = j0 + jj;
-        int32_t sum = 0;
-        for (size_t pp = 0; pp < kQB4WBlock; ++pp) {
-          const size_t p = blk * kQB4WBlock + pp;
-          // group g = pp / 8, pair t = (pp % 8) / 2, column jj, d = pp % 2 (as qd8_gemm_pack)
-          const int8_t q = j < n && p < k ? qb4w_nibble(nibbles, k, j, p) : 0;
-          block[(pp / 2) * 2 * nr + jj * 2 + (pp & 1)] = q;
-          sum += q;
-        }
-        ksum[jj] = -sum;
-        sc[jj] = j < n ? half_to_float(scale_f16[j * nb + blk]) : 0.f;
-      }
-      uint8_t* nib = out + nr * 8;
-      const size_t half = kQB4WBlock / 2 * nr;
-      for (size_t t = 0; t < half; ++t)
-        nib[t] = static_cast<uint8_t>((block[t] & 15) | ((block[t + half] & 15) << 4));
-      out += nr * (8 + kQB4WBlock / 2);
-    }
-  }
-}
-
 size_t qb4w_min_gemm_packed_size(size_t nr, size_t n, size_t k) {
   return (n + nr - 1) / nr * qb4w_min_gemm_panel_bytes(nr, k);
 }
@@ -96,11 +62,15 @@ void qb4w_quantize_blocks_min(size_t n, size_t k, const float* b, ptrdiff_t stri
     }
 }
 
-void qb4w_min_gemm_pack(size_t nr, size_t n, size_t k, const uint8_t* nibbles, const uint16_t* scale_f16,
-                        const uint16_t* min_f16, const float* bias, void* packed) {
-  const size_t nb = qb4w_blocks(k);
+namespace {
+
+// Both packed forms from one loop (one copy of the code in kiln.wasm): with `min_f16` the
+// unsigned codes go in as q - 8 and each block also gets m' = m + 8s.
+void pack_panels(size_t nr, size_t n, size_t k, const uint8_t* nibbles, const uint16_t* scale_f16,
+                 const uint16_t* min_f16, const float* bias, void* packed) {
+  const size_t nb = qb4w_blocks(k), head = min_f16 ? 12 : 8;
   auto* out = static_cast<uint8_t*>(packed);
-  std::vector<int8_t> block(kQB4WBlock * nr);
+  std::vector<int8_t> block(kQB4WBlock * nr);  // one block in the int8 (qd8-f32-qc8w) order
   for (size_t j0 = 0; j0 < n; j0 += nr) {
     float* bs = reinterpret_cast<float*>(out);
     for (size_t jj = 0; jj < nr; ++jj) bs[jj] = j0 + jj < n && bias ? bias[j0 + jj] : 0.f;
@@ -114,24 +84,38 @@ void qb4w_min_gemm_pack(size_t nr, size_t n, size_t k, const uint8_t* nibbles, c
         int32_t sum = 0;
         for (size_t pp = 0; pp < kQB4WBlock; ++pp) {
           const size_t p = blk * kQB4WBlock + pp;
-          // q - 8 as a signed nibble; past K 0 (the row's padding is its zero point, so the
-          // min term adds nothing there either).
-          const int8_t q = j < n && p < k ? static_cast<int8_t>(qb4w_nibble_u(nibbles, k, j, p) - 8) : 0;
+          // group g = pp / 8, pair t = (pp % 8) / 2, column jj, d = pp % 2 (as qd8_gemm_pack);
+          // past K 0 (the min form's rows are padded with their zero point: no term there).
+          int8_t q = 0;
+          if (j < n && p < k)
+            q = min_f16 ? static_cast<int8_t>(qb4w_nibble_u(nibbles, k, j, p) - 8) : qb4w_nibble(nibbles, k, j, p);
           block[(pp / 2) * 2 * nr + jj * 2 + (pp & 1)] = q;
           sum += q;
         }
         ksum[jj] = -sum;
         const float s = j < n ? half_to_float(scale_f16[j * nb + blk]) : 0.f;
         sc[jj] = s;
-        mn[jj] = j < n ? half_to_float(min_f16[j * nb + blk]) + 8.f * s : 0.f;
+        if (min_f16) mn[jj] = j < n ? half_to_float(min_f16[j * nb + blk]) + 8.f * s : 0.f;
       }
-      uint8_t* nib = out + nr * 12;
+      uint8_t* nib = out + nr * head;
       const size_t half = kQB4WBlock / 2 * nr;
       for (size_t t = 0; t < half; ++t)
         nib[t] = static_cast<uint8_t>((block[t] & 15) | ((block[t + half] & 15) << 4));
-      out += nr * (12 + kQB4WBlock / 2);
+      out += nr * (head + kQB4WBlock / 2);
     }
   }
+}
+
+}  // namespace
+
+void qb4w_gemm_pack(size_t nr, size_t n, size_t k, const uint8_t* nibbles, const uint16_t* scale_f16,
+                    const float* bias, void* packed) {
+  pack_panels(nr, n, k, nibbles, scale_f16, nullptr, bias, packed);
+}
+
+void qb4w_min_gemm_pack(size_t nr, size_t n, size_t k, const uint8_t* nibbles, const uint16_t* scale_f16,
+                        const uint16_t* min_f16, const float* bias, void* packed) {
+  pack_panels(nr, n, k, nibbles, scale_f16, min_f16, bias, packed);
 }
 
 }  // namespace kiln
