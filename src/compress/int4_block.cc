@@ -63,7 +63,8 @@ std::string plan_pointwise(const Model& m, const Node& node, GemmPlan& p) {
 Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions& options) {
   Int4BlockStats stats;
   GraphView view(model);
-  std::map<std::tuple<int, bool, float>, std::pair<int, int>> quantized;  // shared weights once
+  struct Quantized { int w, scale, min; };
+  std::map<std::tuple<int, bool, float>, Quantized> quantized;  // shared weights once
   for (Graph* g : std::vector<Graph*>(view.graphs()))
     for (Node& node : g->nodes) {
       const bool conv = node.domain == ext::kDomain && node.op_type == ext::kNhwcConv;
@@ -98,24 +99,33 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
         const int64_t row = static_cast<int64_t>(qb4w_row_bytes(k)), nb = static_cast<int64_t>(qb4w_blocks(k));
         KILN_ASSIGN_OR_RETURN(Tensor q, Tensor::make(DType::kU8, {p.n, row}));
         KILN_ASSIGN_OR_RETURN(Tensor s, Tensor::make(DType::kF16, {p.n, nb}));
-        qb4w_quantize_blocks(n, k, scaled.data(), static_cast<ptrdiff_t>(n), 1, q.mutable_data<uint8_t>(),
-                             s.mutable_data<uint16_t>());
+        KILN_ASSIGN_OR_RETURN(Tensor mn, Tensor::make(DType::kF16, {options.asymmetric ? p.n : 0, nb}));
+        if (options.asymmetric)
+          qb4w_quantize_blocks_min(n, k, scaled.data(), static_cast<ptrdiff_t>(n), 1, q.mutable_data<uint8_t>(),
+                                   s.mutable_data<uint16_t>(), mn.mutable_data<uint16_t>());
+        else
+          qb4w_quantize_blocks(n, k, scaled.data(), static_cast<ptrdiff_t>(n), 1, q.mutable_data<uint8_t>(),
+                               s.mutable_data<uint16_t>());
         for (size_t j = 0; j < n; ++j)
           for (size_t r = 0; r < k; ++r) {
-            const float sc = half_to_float(s.data<uint16_t>()[j * static_cast<size_t>(nb) + r / kQB4WBlock]);
+            const size_t bi = j * static_cast<size_t>(nb) + r / kQB4WBlock;
+            const float sc = half_to_float(s.data<uint16_t>()[bi]);
             if (sc > 0.f) {
-              const float back = sc * qb4w_nibble(q.data<uint8_t>(), k, j, r);
+              const float back = options.asymmetric
+                                     ? half_to_float(mn.data<uint16_t>()[bi]) + sc * qb4w_nibble_u(q.data<uint8_t>(), k, j, r)
+                                     : sc * qb4w_nibble(q.data<uint8_t>(), k, j, r);
               stats.max_block_error = std::max(stats.max_block_error, double(std::fabs(back - scaled[r * n + j]) / sc));
             }
           }
         const std::string base = model.values[static_cast<size_t>(p.b)].name;
         const int qv = add_constant(model, base + "_int4", std::move(q));
         const int sv = add_constant(model, base + "_block_scale", std::move(s));
-        it = quantized.emplace(key, std::make_pair(qv, sv)).first;
+        const int mv = options.asymmetric ? add_constant(model, base + "_block_min", std::move(mn)) : kNoValue;
+        it = quantized.emplace(key, Quantized{qv, sv, mv}).first;
         stats.bytes_before += p.k * p.n * 4;
-        stats.bytes_after += p.n * row + p.n * nb * 2;
+        stats.bytes_after += p.n * row + p.n * nb * 2 * (options.asymmetric ? 2 : 1);
       }
-      std::vector<int> inputs = {p.x, it->second.first, it->second.second};
+      std::vector<int> inputs = {p.x, it->second.w, it->second.scale};
       if (p.bias != kNoValue) {
         const Tensor& c = *constant_of(model, p.bias);
         if (p.beta == 1.f && c.dims() == Dims{p.n}) {
@@ -128,6 +138,10 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
         }
         stats.bytes_before += p.n * 4;
         stats.bytes_after += p.n * 4;
+      }
+      if (it->second.min != kNoValue) {  // W_min is input 4: an absent bias keeps its place
+        if (inputs.size() == 3) inputs.push_back(kNoValue);
+        inputs.push_back(it->second.min);
       }
       Attribute block;
       block.kind = Attribute::Kind::kInt;

@@ -27,6 +27,9 @@ struct Int4BlockOptions {
   // backbone convolution drops the output SNR to ~5 dB, see the README's eval table).
   bool pointwise_convs = false;  // 1x1 stride 1 unpadded -> kiln.BlockQuantMatMul
   bool other_convs = false;      // the rest (group 1, >= 8 input channels) -> kiln.BlockQuantConv
+  // The asymmetric form (`--int4-min`): per block an fp16 min too, codes 0..15 spanning
+  // [min, max] of the block instead of [-max|w|, max|w|] (W_min, the ops' 5th input).
+  bool asymmetric = false;
 };
 
 struct Int4BlockStats {
@@ -36,7 +39,7 @@ struct Int4BlockStats {
   // Bytes of the converted nodes' weights (matrix, bias) before, and of the nibbles, fp16
   // scales and bias after.
   int64_t bytes_before = 0, bytes_after = 0;
-  double max_block_error = 0;  // largest |w - dequant(w)| / block scale (<= 0.5 by construction)
+  double max_block_error = 0;  // largest |w - dequant(w)| / block scale (~<= 0.5 by construction)
   std::vector<std::string> converted_nodes;
 };
 

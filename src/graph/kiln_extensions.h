@@ -42,6 +42,9 @@
 //    bias float32 [N]; attribute block_size (int, default and only value 32); output Y
 //    float32 [..., N] = X x (W * W_scale) + bias, computed with int8 dot products (rows of
 //    X quantized at run time as for kiln.DynamicQuantMatMul). Fused kiln.activation too.
+//    Optional 5th input W_min float16 [N, ceil(K/32)] (`--int4-min`, the asymmetric form):
+//    the nibbles are then unsigned codes 0..15 and W = code * W_scale + W_min (bias may be
+//    absent before it). kiln.BlockQuantConv takes the same optional W_min.
 //  * kiln.BlockQuantConv (domain "kiln", `kiln compress --int4`): kiln.NhwcConv (group 1)
 //    with W uint8 [M, ceil(kH*kW*C/32) * 16] in the same int4 form, k ordered (tap row, tap
 //    column, channel), W_scale float16 [M, ceil(kH*kW*C/32)], optional B float32 [M];

@@ -23,8 +23,8 @@ namespace {
 
 class BlockQuantConvOp final : public Op {
  public:
-  BlockQuantConvOp(std::string who, NhwcConvAttrs attrs, FusedActivation act)
-      : who_(std::move(who)), attrs_(std::move(attrs)), act_(act) {
+  BlockQuantConvOp(std::string who, NhwcConvAttrs attrs, FusedActivation act, bool min)
+      : who_(std::move(who)), attrs_(std::move(attrs)), act_(act), min_(min), kern_(qb4w_layer_gemm_kernel(min)) {
     act_ = split_clamp(act_, &minmax_.min, &minmax_.max);
   }
 
@@ -35,13 +35,22 @@ class BlockQuantConvOp final : public Op {
     KILN_RETURN_IF_ERROR(expect_dtype(in[2], {DType::kF16}, who_ + "input W_scale"));
     const bool has_bias = input_present(in, 3);
     if (has_bias) KILN_RETURN_IF_ERROR(expect_f32(in, 3, who_, "bias"));
+    if (input_present(in, 4) != min_) return invalid_argument(who_ + "W_min must stay present or absent as at create");
+    if (min_) {
+      KILN_RETURN_IF_ERROR(expect_dtype(in[4], {DType::kF16}, who_ + "input W_min"));
+      if (in[4].dims != in[2].dims)
+        return invalid_argument(who_ + "W_min must have W_scale's shape " + dims_to_string(in[2].dims) + ", got " +
+                                dims_to_string(in[4].dims));
+    }
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims, in[1].dims, in[2].dims, has_bias ? &in[3].dims : nullptr));
     out[0].dtype = DType::kF32;
     out[0].dims = nhwc_conv_output_dims(g);
     return Status::Ok();
   }
 
-  void pack_constant(const Tensor& w, const Tensor& scale, const Tensor* bias) { packed_ = pack_qb4w(kern_, w, scale, bias); }
+  void pack_constant(const Tensor& w, const Tensor& scale, const Tensor* bias, const Tensor* min) {
+    packed_ = pack_qb4w(kern_, w, scale, bias, min);
+  }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 3, out.size(), 1, who_));
@@ -55,9 +64,14 @@ class BlockQuantConvOp final : public Op {
     const size_t pixels = static_cast<size_t>(g.out[0] * g.out[1]);
     if (pixels == 0 || m == 0) return Status::Ok();
     const Tensor* bias = has_bias ? &in[3] : nullptr;
+    if (input_present(in, 4) != min_) return invalid_argument(who_ + "W_min must stay present or absent as at create");
+    if (min_ && (in[4].dtype() != DType::kF16 || in[4].dims() != in[2].dims()))
+      return invalid_argument(who_ + "W_min must be float16 with W_scale's shape " + dims_to_string(in[2].dims()) +
+                              ", got " + dims_to_string(in[4].dims()));
+    const Tensor* min = min_ ? &in[4] : nullptr;
     const bool reference = use_reference_kernels();
     std::vector<int32_t> run_packed;  // weights computed at run time: packed per run
-    if (!reference && packed_.empty()) run_packed = pack_qb4w(kern_, in[1], in[2], bias);
+    if (!reference && packed_.empty()) run_packed = pack_qb4w(kern_, in[1], in[2], bias, min);
     const int32_t* packed = packed_.empty() ? run_packed.data() : packed_.data();
     std::vector<float> rows(pixels * k);
     const float* x = in[0].data<float>();
@@ -80,7 +94,8 @@ class BlockQuantConvOp final : public Op {
                             c * sizeof(float));
             }
         }
-      qb4w_rows(pixels, k, rows.data(), in[1], in[2], bias, kern_, packed, minmax_, y + b * pixels * m, reference);
+      qb4w_rows(pixels, k, rows.data(), in[1], in[2], bias, kern_, packed, minmax_, y + b * pixels * m, reference,
+                min);
     }
     apply_fused_activation(act_, y, out[0].size());
     return Status::Ok();
@@ -107,26 +122,29 @@ class BlockQuantConvOp final : public Op {
   NhwcConvAttrs attrs_;
   FusedActivation act_;
   F32MinMax minmax_;
-  const QB4WGemmKernel& kern_ = qb4w_gemm_default_kernel();
+  bool min_;  // the asymmetric form (input 4, W_min)
+  const QB4WGemmKernel& kern_;
   std::vector<int32_t> packed_;  // constant weights, packed at create
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Op>> create_block_quant_conv(const OpContext& ctx) {
-  KILN_RETURN_IF_ERROR(check_input_count(ctx, 3, 4));
+  KILN_RETURN_IF_ERROR(check_input_count(ctx, 3, 5));
   KILN_ASSIGN_OR_RETURN(NhwcConvAttrs attrs, parse_nhwc_conv_attrs(ctx.node));
   KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
   if (attrs.group != 1) return invalid_model(prefix(ctx.node) + "group must be 1, got " + std::to_string(attrs.group));
   if (attrs.window.kernel_shape.size() != 2)
     return invalid_model(prefix(ctx.node) + "kernel_shape must be given as [kH, kW]");
-  auto op = std::make_unique<BlockQuantConvOp>(prefix(ctx.node), std::move(attrs), act);
+  const bool want_min = ctx.has_input(4);
+  auto op = std::make_unique<BlockQuantConvOp>(prefix(ctx.node), std::move(attrs), act, want_min);
   const Tensor* w = ctx.constant_input(1);
   const Tensor* scale = ctx.constant_input(2);
   const Tensor* bias = ctx.constant_input(3);
-  if (w && scale && (bias || !ctx.has_input(3))) {
-    KILN_RETURN_IF_ERROR(check_qb4w_constants(prefix(ctx.node), *w, *scale, bias, "[M, ceil(kH*kW*C/32)*16]"));
-    op->pack_constant(*w, *scale, bias);
+  const Tensor* min = ctx.constant_input(4);
+  if (w && scale && (bias || !ctx.has_input(3)) && (min || !want_min)) {
+    KILN_RETURN_IF_ERROR(check_qb4w_constants(prefix(ctx.node), *w, *scale, bias, "[M, ceil(kH*kW*C/32)*16]", min));
+    op->pack_constant(*w, *scale, bias, min);
   }
   return std::unique_ptr<Op>(std::move(op));
 }

@@ -68,6 +68,24 @@ describe('kiln compress --int8 --auto-precision (classifier)', () => {
     assert.equal(stored(loose).int8_layers_converted, stored(plain).int8_layers_converted);
   });
 
+  it('with --int4 chooses int4\'s layers and gives the fragile ones to --int8', () => {
+    const all4 = path.join(TMP, 'cls.int4pw.kiln'), auto4 = path.join(TMP, 'cls.int4auto.kiln');
+    cli('compress', full, '--int4', '--int4-conv', 'pointwise', '--int8', '--no-eval', '-o', all4);
+    const out = cli('compress', full, '--int4', '--int4-conv', 'pointwise', '--int8', '--auto-precision', '30',
+      '--auto-max-layers', '3', '-o', auto4, ...common);
+    assert.match(out, /auto precision \(30\.0 dB per layer.*worst int4 layer/);
+    assert.match(out, /kept int8: \S+ \(output \S+ at -?[0-9.]+ dB/);
+    const r = stored(auto4).auto_precision;
+    assert.equal(r.mode, 'int4');
+    assert.equal(r.kept_as, 'int8');
+    assert.equal(r.kept_float.length, 3);  // 30 dB is out of int4's reach: the limit stops it
+    assert.equal(r.met, false);
+    // The kept layers left int4 (3 fewer BlockQuantMatMul) and went to int8.
+    assert.equal(opCount(auto4, 'BlockQuantMatMul'), opCount(all4, 'BlockQuantMatMul') - 3);
+    assert.ok(opCount(auto4, 'DynamicQuantConv') + opCount(auto4, 'DynamicQuantMatMul') >
+      opCount(all4, 'DynamicQuantConv') + opCount(all4, 'DynamicQuantMatMul'));
+  });
+
   it('rejects the flag without --int8 and a threshold out of range', () => {
     const noInt8 = spawnSync(KILN_CLI, ['compress', full, '--fp16', '--auto-precision', '25', '-o', path.join(TMP, 'x.kiln')], { encoding: 'utf8' });
     assert.notEqual(noInt8.status, 0);

@@ -203,6 +203,94 @@ TEST(QuantizeInt4Block, ConvolutionsPointwiseAndIm2col) {
   opt_test::expect_same(run_model(*back, in), fast, 0.f);
 }
 
+// Fast path vs the reference path and float, and the .kiln round trip.
+void expect_close_to_float(const Model& before, const Model& after, const TensorMap& in, double min_snr_db) {
+  const TensorMap want = run_model(before, in), fast = run_model(after, in);
+  set_use_reference_kernels(true);
+  const TensorMap ref = run_model(after, in);
+  set_use_reference_kernels(false);
+  for (const auto& [name, w] : want) {
+    double range = 0, worst = 0, err2 = 0, sig2 = 0;
+    const Tensor& got = fast.at(name);
+    ASSERT_EQ(dims_to_string(got.dims()), dims_to_string(w.dims())) << name;
+    for (int64_t i = 0; i < w.size(); ++i) {
+      range = std::max(range, std::fabs(w.get_f64(i)));
+      worst = std::max(worst, std::fabs(got.get_f64(i) - ref.at(name).get_f64(i)));
+      err2 += (got.get_f64(i) - w.get_f64(i)) * (got.get_f64(i) - w.get_f64(i));
+      sig2 += w.get_f64(i) * w.get_f64(i);
+    }
+    EXPECT_LE(worst, 1e-4 * (1 + range)) << name << ": fast vs reference";
+    EXPECT_GT(err2, 0.0) << name;
+    EXPECT_GT(10 * std::log10(sig2 / err2), min_snr_db) << name << " SNR";
+  }
+  auto bytes = write_model(after);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  auto back = read_model(std::make_shared<const std::vector<uint8_t>>(std::move(*bytes)));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  opt_test::expect_same(run_model(*back, in), fast, 0.f);
+}
+
+// The asymmetric form (--int4-min): W_min is the 5th input (after an absent bias too),
+// codes are unsigned, the min and scale exact, and the ops (MatMul with and without bias,
+// Gemm, 1x1 and 3x3 convolutions) match their reference path and float.
+TEST(QuantizeInt4Block, AsymmetricMin) {
+  const Model before = small_graph();
+  Model after = before;
+  Int4BlockOptions opt;
+  opt.min_elements = 512;
+  opt.asymmetric = true;
+  auto stats = quantize_int4_block(after, opt);
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->converted, 3);
+  EXPECT_LE(stats->max_block_error, 0.51);
+  const int qv = after.find_value("w1_int4"), sv = after.find_value("w1_block_scale"), mv = after.find_value("w1_block_min");
+  ASSERT_GE(mv, 0);
+  const Tensor& q = *after.values[static_cast<size_t>(qv)].data;
+  const Tensor& sc = *after.values[static_cast<size_t>(sv)].data;
+  const Tensor& mn = *after.values[static_cast<size_t>(mv)].data;
+  EXPECT_EQ(dims_to_string(mn.dims()), dims_to_string(Dims{33, 3}));
+  const Tensor& w1 = *before.values[static_cast<size_t>(before.find_value("w1"))].data;
+  for (size_t j = 0; j < 33; ++j)
+    for (size_t blk = 0; blk < 3; ++blk) {
+      float lo = INFINITY, hi = -INFINITY;
+      for (size_t p = blk * 32; p < std::min<size_t>(70, blk * 32 + 32); ++p)
+        lo = std::min(lo, w1.data<float>()[p * 33 + j]), hi = std::max(hi, w1.data<float>()[p * 33 + j]);
+      ASSERT_EQ(mn.data<uint16_t>()[j * 3 + blk], float_to_half(lo));
+      const float m = half_to_float(mn.data<uint16_t>()[j * 3 + blk]);
+      ASSERT_EQ(sc.data<uint16_t>()[j * 3 + blk], float_to_half((hi - m) / 15.f));
+      const float s = half_to_float(sc.data<uint16_t>()[j * 3 + blk]);
+      for (size_t p = blk * 32; p < std::min<size_t>(70, blk * 32 + 32); ++p)
+        ASSERT_NEAR(m + s * qb4w_nibble_u(q.data<uint8_t>(), 70, j, p), w1.data<float>()[p * 33 + j], 0.51f * s + 1e-3f);
+    }
+  for (const Node& n : after.graph.nodes) {
+    if (n.op_type != ext::kBlockQuantMatMul) continue;
+    ASSERT_EQ(n.inputs.size(), 5u) << n.name;
+    EXPECT_EQ(n.inputs[3] == kNoValue, n.name == "h_node") << n.name << ": only h has no bias";
+  }
+  expect_close_to_float(before, after, opt_test::random_inputs(before, 3), 12.0);
+
+  // Convolutions: a 3x3 without bias (im2col, kiln.BlockQuantConv) and a 1x1 with one.
+  Builder b;
+  const int x = b.input("x", {2, 16, 9, 7});
+  const std::map<std::string, Attribute> k3 = {{"kernel_shape", opt_test::attr_ints({3, 3})},
+                                               {"pads", opt_test::attr_ints({1, 1, 1, 1})}};
+  int h = b.node("Conv", {x, b.random("c3_w", {24, 16, 3, 3}, 1, -0.2f, 0.4f)}, "c3", k3);
+  h = b.node("Conv", {h, b.random("c1_w", {40, 24, 1, 1}, 2, -0.3f, 0.5f), b.random("c1_b", {40}, 3)}, "c1",
+             {{"kernel_shape", opt_test::attr_ints({1, 1})}});
+  Model cbefore = b.done({h});
+  ASSERT_TRUE(optimize(cbefore).ok());
+  Model cafter = cbefore;
+  opt.min_elements = 0;
+  opt.pointwise_convs = opt.other_convs = true;
+  auto cstats = quantize_int4_block(cafter, opt);
+  ASSERT_TRUE(cstats.ok()) << cstats.status().to_string();
+  EXPECT_EQ(cstats->convs, 1);
+  EXPECT_EQ(cstats->pointwise_convs, 1);
+  for (const Node& n : cafter.graph.nodes)
+    if (n.op_type == ext::kBlockQuantConv || n.op_type == ext::kBlockQuantMatMul) EXPECT_EQ(n.inputs.size(), 5u);
+  expect_close_to_float(cbefore, cafter, {{"x", opt_test::random_tensor({2, 16, 9, 7}, 4, -1.f, 1.f)}}, 15.0);
+}
+
 TEST(BlockQuantMatMulOp, RejectsBadShapes) {
   Builder b;
   const int x = b.input("x", Shape{Dim{-1, "rows"}, Dim{-1, "k"}});

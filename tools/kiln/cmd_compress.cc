@@ -36,6 +36,7 @@ struct CompressOptions {
   bool fp16 = false, int8 = false;
   bool int4 = false;  // MatMul/Gemm weights to int4 blocks (compress/int4_block.h)
   std::string int4_conv = "none";  // which convolutions --int4 converts
+  bool int4_min = false;           // --int4-min: asymmetric blocks (fp16 scale + fp16 min)
   std::string int8_conv = "all";  // which convolutions --int8 converts (compress/int8_conv.h)
   int64_t min_elements = 256;
   std::vector<std::string> exclude, input_shapes;
@@ -112,25 +113,29 @@ void task_eval(const CompressOptions& o, const std::map<std::string, Dims>& dims
 // --auto-precision: int8 with the layers whose output SNR falls below the threshold kept
 // float, chosen greedily (compress/auto_precision.h) on the task's rendered inputs (or
 // random ones with --input-shape); prints which and why, fills `out` for the report.
+// `kind` names the mode's layers ("int8", "int4"), `kept` what a kept layer becomes.
 Status auto_precision_step(const CompressOptions& o, const std::map<std::string, Dims>& dims, Model& model,
-                           const CompressMode& mode, nlohmann::json& out) {
+                           const CompressMode& mode, nlohmann::json& out, const std::string& kind = "int8",
+                           const std::string& kept = "float") {
   AutoPrecisionOptions ao;
   ao.threshold_db = o.auto_precision;
   ao.max_kept = o.auto_max_layers;
   ao.exclude = o.exclude;
   ao.eval.data.count = o.eval_count;
   ao.eval.data.input_dims = dims;
-  ao.progress = [](int round, int kept, double worst) {
-    std::fprintf(stderr, "  auto precision: pass %d, %d layer%s kept float, worst int8 layer %s\n", round + 1, kept,
-                 kept == 1 ? "" : "s", std::isinf(worst) ? "none left" : fmt("%.1f dB", worst).c_str());
+  ao.progress = [&](int round, int n, double worst) {
+    std::fprintf(stderr, "  auto precision: pass %d, %d layer%s kept %s, worst %s layer %s\n", round + 1, n,
+                 n == 1 ? "" : "s", kept.c_str(), kind.c_str(), std::isinf(worst) ? "none left" : fmt("%.1f dB", worst).c_str());
   };
   KILN_ASSIGN_OR_RETURN(AutoPrecisionResult r, auto_precision(model, mode, ao));
   std::cout << "auto precision (" << fmt("%.1f dB", o.auto_precision) << " per layer, " << r.last.inputs
-            << "): worst int8 layer " << fmt("%.1f dB", r.worst_db_before) << " with every layer int8 -> "
-            << (std::isinf(r.worst_db_after) ? std::string("no int8 layer left") : fmt("%.1f dB", r.worst_db_after))
-            << " with " << r.kept.size() << " kept float" << (r.met ? "" : " (threshold not met: limit --auto-max-layers)")
+            << "): worst " << kind << " layer " << fmt("%.1f dB", r.worst_db_before) << " with every layer " << kind
+            << " -> " << (std::isinf(r.worst_db_after) ? "no " + kind + " layer left" : fmt("%.1f dB", r.worst_db_after))
+            << " with " << r.kept.size() << " kept " << kept << (r.met ? "" : " (threshold not met: limit --auto-max-layers)")
             << "\n";
   out["threshold_db"] = o.auto_precision;
+  out["mode"] = kind;
+  out["kept_as"] = kept;
   out["met"] = r.met;
   out["passes"] = r.rounds;
   out["eval_inputs"] = r.last.inputs;
@@ -138,7 +143,7 @@ Status auto_precision_step(const CompressOptions& o, const std::map<std::string,
   if (!std::isinf(r.worst_db_after)) out["worst_layer_snr_db_after"] = r.worst_db_after;
   out["kept_float"] = nlohmann::json::array();
   for (const LayerPrecision& k : r.kept) {
-    std::cout << "  kept float: " << k.node << " (output " << k.output << " at " << fmt("%.1f dB", k.snr_db)
+    std::cout << "  kept " << kept << ": " << k.node << " (output " << k.output << " at " << fmt("%.1f dB", k.snr_db)
               << ", its own rounding ~" << (std::isinf(k.own_snr_db) ? std::string("none") : fmt("%.1f dB", k.own_snr_db))
               << ")\n";
     nlohmann::json j{{"node", k.node}, {"output", k.output}, {"snr_db", k.snr_db}};
@@ -217,9 +222,11 @@ int run_compress(const CompressOptions& o) {
     mode = mode.empty() ? p : p + "+" + mode;
   }
   if (int8_static) mode = mode.empty() ? "int8-static" : mode + "+int8-static";
-  if (o.int4) mode = mode.empty() ? "int4" : "int4+" + mode;
+  if (o.int4_min && !o.int4) return fail("--int4-min goes with --int4");
+  if (o.int4) mode = (o.int4_min ? std::string("int4-min") : std::string("int4")) + (mode.empty() ? "" : "+" + mode);
   const bool auto_prec = !std::isnan(o.auto_precision);
-  if (auto_prec && !o.int8) return fail("--auto-precision chooses the precision of --int8's layers; add --int8");
+  if (auto_prec && !o.int8 && !o.int4)
+    return fail("--auto-precision chooses the precision of --int8's (or --int4's) layers; add --int8 or --int4");
   if (auto_prec && !(o.auto_precision >= 0 && o.auto_precision <= 120))
     return fail("--auto-precision is a per-layer SNR in dB, in [0, 120]");
   if (o.auto_max_layers < 0) return fail("--auto-max-layers must be >= 0");
@@ -310,6 +317,18 @@ int run_compress(const CompressOptions& o) {
   }
   // int4 first (MatMul / Gemm), then int8 (what is left: convolutions), then fp16.
   Int4BlockStats int4_stats;
+  Int8DynamicStats int8_stats;
+  Int8ConvStats conv_stats;
+  nlohmann::json auto_report;
+  // With --int4, --auto-precision chooses int4's layers: a fragile one is left to --int8
+  // (which then runs inside the mode, on whatever int4 left) or to float.
+  const bool auto_int4 = auto_prec && o.int4;
+  Int8DynamicOptions int8_opts;
+  int8_opts.min_elements = o.min_elements;
+  int8_opts.exclude = o.exclude;
+  const Int8ConvScope int8_scope = o.int8_conv == "none"        ? Int8ConvScope::kNone
+                                   : o.int8_conv == "pointwise" ? Int8ConvScope::kPointwise
+                                                                : Int8ConvScope::kAll;
   if (o.int4) {
     progress("quantizing MatMul / Gemm / Conv weights to int4 (blocks of 32, fp16 scales; dynamic activations)");
     Int4BlockOptions io;
@@ -317,24 +336,36 @@ int run_compress(const CompressOptions& o) {
     io.exclude = o.exclude;
     io.pointwise_convs = o.int4_conv != "none";
     io.other_convs = o.int4_conv == "all";
-    auto s4 = quantize_int4_block(*model, io);
-    if (!s4.ok()) return fail(s4.status().with_context(o.input));
-    int4_stats = *s4;
+    io.asymmetric = o.int4_min;
+    CompressMode int4_mode = [&](const Model& m, const std::vector<std::string>& exclude) -> Result<CompressedModel> {
+      CompressedModel cm{m, {}};
+      Int4BlockOptions mo = io;
+      mo.exclude = exclude;
+      KILN_ASSIGN_OR_RETURN(int4_stats, quantize_int4_block(cm.model, mo));
+      cm.layers = int4_stats.converted_nodes;
+      if (auto_int4 && o.int8) {  // the user's exclusions only: int8 takes the layers int4 gave back
+        KILN_ASSIGN_OR_RETURN(int8_stats, quantize_int8_dynamic(cm.model, int8_opts));
+        KILN_ASSIGN_OR_RETURN(conv_stats, quantize_int8_conv(cm.model, int8_opts, int8_scope));
+      }
+      return cm;
+    };
+    if (auto_int4) {
+      if (Status s = auto_precision_step(o, dims, *model, int4_mode, auto_report, "int4", o.int8 ? "int8" : "float");
+          !s.ok())
+        return fail(s.with_context(o.input));
+    } else {
+      auto cm = int4_mode(*model, io.exclude);
+      if (!cm.ok()) return fail(cm.status().with_context(o.input));
+      *model = std::move(cm->model);
+    }
     if (int4_stats.converted == 0 && !o.fp16 && !o.int8)
       return fail(o.input + ": no MatMul, Gemm or (non-depthwise) Conv with a constant float32 weight of at least " +
                   std::to_string(o.min_elements) + " elements; nothing to quantize to int4");
   }
-  Int8DynamicStats int8_stats;
-  Int8ConvStats conv_stats;
-  nlohmann::json auto_report;
   if (o.int8) {
     progress("quantizing MatMul / Gemm / Conv weights to int8 (dynamic activations)");
-    Int8DynamicOptions io;
-    io.min_elements = o.min_elements;
-    io.exclude = o.exclude;
-    const Int8ConvScope scope = o.int8_conv == "none"        ? Int8ConvScope::kNone
-                                : o.int8_conv == "pointwise" ? Int8ConvScope::kPointwise
-                                                             : Int8ConvScope::kAll;
+    const Int8DynamicOptions& io = int8_opts;
+    const Int8ConvScope scope = int8_scope;
     // The int8 mode as auto_precision's callback: the stats are the last call's, i.e. the final model's.
     CompressMode int8_mode = [&](const Model& m, const std::vector<std::string>& exclude) -> Result<CompressedModel> {
       CompressedModel cm{m, {}};
@@ -346,7 +377,9 @@ int run_compress(const CompressOptions& o) {
       cm.layers.insert(cm.layers.end(), conv_stats.converted_nodes.begin(), conv_stats.converted_nodes.end());
       return cm;
     };
-    if (auto_prec) {
+    if (auto_int4) {
+      // done inside int4's mode (int8_stats / conv_stats are the final model's)
+    } else if (auto_prec) {
       if (Status s = auto_precision_step(o, dims, *model, int8_mode, auto_report); !s.ok())
         return fail(s.with_context(o.input));
     } else {
@@ -436,6 +469,7 @@ int run_compress(const CompressOptions& o) {
     report["int4_weight_bytes_before"] = int4_stats.bytes_before;
     report["int4_weight_bytes_after"] = int4_stats.bytes_after;
     report["int4_block_size"] = 32;
+    report["int4_min"] = o.int4_min;
   }
   if (!o.prune_channels.empty()) {
     report["prune_channels"] = channel_fraction;
@@ -615,6 +649,9 @@ Command add_compress(CLI::App& root) {
                   "Convolutions --int4 converts: none (default: int4 convolutions cost the recognizer most of "
                   "its accuracy), pointwise (1x1) or all (not depthwise; kxk via im2col)")
       ->check(CLI::IsMember({"none", "pointwise", "all"}));
+  app->add_flag("--int4-min", o->int4_min,
+                "With --int4: asymmetric blocks, an fp16 min beside each fp16 scale (codes 0..15 over the "
+                "block's [min, max]: smaller error on skewed blocks, 1 more byte per 16)");
   app->add_option("--int8-conv", o->int8_conv,
                   "Convolutions --int8 converts: all (default), pointwise (1x1 and depthwise only: "
                   "activations quantized per pixel, more accurate) or none")
@@ -646,7 +683,8 @@ Command add_compress(CLI::App& root) {
   app->add_option("--eval-count", o->eval_count, "Rendered inputs for the task-level accuracy (default 8; see kiln eval)");
   app->add_option("--auto-precision", o->auto_precision,
                   "With --int8: keep in float, worst first, the layers whose output SNR against the original "
-                  "falls below this many dB (e.g. 25), measured on the --eval-count task inputs");
+                  "falls below this many dB (e.g. 25), measured on the --eval-count task inputs; with --int4: "
+                  "the same over int4's layers, a kept one going to --int8 if given, else float");
   app->add_option("--auto-max-layers", o->auto_max_layers, "At most this many layers kept float by --auto-precision (default 32)");
   app->add_option("--int8-static", o->int8_static,
                   "Static int8: weights int8 per output channel and activations int8 per tensor, with ranges "

@@ -12,7 +12,7 @@ void qb4w_gemm_tiles(const QB4WGemmKernel& kern, const QD8GemmArgs& args, size_t
   if (panel_begin >= panel_end) return;
   const size_t col0 = panel_begin * kern.nr;
   const size_t nc = std::min(args.n, panel_end * kern.nr) - col0;
-  const auto* w = static_cast<const uint8_t*>(args.packed_w) + panel_begin * qb4w_gemm_panel_bytes(kern.nr, args.k);
+  const auto* w = static_cast<const uint8_t*>(args.packed_w) + panel_begin * qb4w_kernel_panel_bytes(kern, args.k);
   for (size_t t = row_begin; t < row_end; ++t) {
     const size_t row0 = t * kern.mr;
     const size_t mr = std::min(kern.mr, args.m - row0);
@@ -26,7 +26,7 @@ void qb4w_gemm(const QB4WGemmKernel& kern, const QD8GemmArgs& args) {
   const size_t rows = (args.m + kern.mr - 1) / kern.mr, panels = (args.n + kern.nr - 1) / kern.nr;
   // ~32 KiB of packed panels per block (int4: twice the columns of the int8 GEMM's 64 KiB).
   constexpr size_t kBlockBytes = 32 * 1024;
-  const size_t block = std::max<size_t>(1, kBlockBytes / qb4w_gemm_panel_bytes(kern.nr, args.k));
+  const size_t block = std::max<size_t>(1, kBlockBytes / qb4w_kernel_panel_bytes(kern, args.k));
   for (size_t p = 0; p < panels; p += block) qb4w_gemm_tiles(kern, args, 0, rows, p, std::min(panels, p + block));
 }
 

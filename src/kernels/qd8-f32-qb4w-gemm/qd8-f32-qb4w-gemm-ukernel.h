@@ -6,6 +6,10 @@
 // qd8-f32-qc8w (qd8_gemm_pair: widening loads, pair broadcast, i32x4.dot_i16x8_s /
 // vpmaddwd) runs over them for every row, so the unpack is shared by MR rows. The block's
 // int32 sums go to float with the block scale; row scale and bias come at the end.
+//
+// kMin (the asymmetric "qb4w-min" form): each block also carries a float min' per column;
+// its term min' * sum_{k in block} (qa[k] - a_zero) needs one int8 row sum per row and block
+// (shared by the NR columns), so the codes' part stays the symmetric kernel's int8 dot.
 #pragma once
 #include <cstddef>
 #include <cstring>
@@ -33,7 +37,7 @@ inline __attribute__((always_inline)) void qb4w_unpack_group(const int8_t* block
   }
 }
 
-template <class S, size_t MR, size_t NV>
+template <class S, size_t MR, size_t NV, bool kMin = false>
 inline __attribute__((always_inline)) void qb4w_gemm_ukernel(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                              size_t a_stride, const QD8RowParams* row_params,
                                                              const void* w_void, float* c, size_t c_stride,
@@ -70,11 +74,21 @@ inline __attribute__((always_inline)) void qb4w_gemm_ukernel(size_t mr, size_t n
     for (size_t i = 0; i < MR; ++i) ap[i] = ar[i];
     for (size_t b = 0; b < blocks; ++b) {
       int32_t ksum[NR];
-      float bscale[NR];
+      float bscale[NR], bmin[NR];
       std::memcpy(ksum, w, sizeof ksum);
       std::memcpy(bscale, w + NR * 4, sizeof bscale);
-      const int8_t* nibbles = w + NR * 8;
-      w += NR * (8 + kQB4WBlock / 2);
+      if constexpr (kMin) std::memcpy(bmin, w + NR * 8, sizeof bmin);
+      constexpr size_t kHead = kMin ? 12 : 8;  // bytes per column before the nibbles
+      const int8_t* nibbles = w + NR * kHead;
+      w += NR * (kHead + kQB4WBlock / 2);
+      float asum[MR];  // kMin: sum of the block's (qa - a_zero) per row (padding is a_zero)
+      if constexpr (kMin) {
+        for (size_t i = 0; i < MR; ++i) {
+          int32_t t = 0;
+          for (size_t p = 0; p < kQB4WBlock; ++p) t += ap[i][p];
+          asum[i] = static_cast<float>(t - static_cast<int32_t>(kQB4WBlock) * row_params[i < mr ? i : mr - 1].zero_point);
+        }
+      }
       // acc = zero_point * (-block sum): the asymmetric-A correction, exact in int32.
       VI acc[MR][NV];
 #pragma GCC unroll 16
@@ -99,6 +113,11 @@ inline __attribute__((always_inline)) void qb4w_gemm_ukernel(size_t mr, size_t n
         const VF bs = F::load(bscale + v * L);
 #pragma GCC unroll 16
         for (size_t i = 0; i < MR; ++i) facc[i][v] = F::muladd(S::to_f32(acc[i][v]), bs, facc[i][v]);
+        if constexpr (kMin) {
+          const VF bm = F::load(bmin + v * L);
+#pragma GCC unroll 16
+          for (size_t i = 0; i < MR; ++i) facc[i][v] = F::muladd(F::splat(asum[i]), bm, facc[i][v]);
+        }
       }
     }
     VF out[MR][NV];
