@@ -14,16 +14,31 @@ namespace {
 using BinaryKernel = void (*)(const BroadcastPlan&, const void*, const void*, void*);
 
 template <class F, class T>
-void bin_kernel(const BroadcastPlan& p, const void* a, const void* b, void* z) {
+__attribute__((always_inline)) inline void bin_loop(const BroadcastPlan& p, const void* a, const void* b, void* z) {
   using R = decltype(F::apply(T{}, T{}));
   binary_loop(p, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<R*>(z),
               [](T x, T y) { return F::apply(x, y); });
 }
 
+// Only float32 arithmetic is hot in real models; in kiln.wasm the loops of the other
+// dtypes (int8 ... int64, float16, bool: ~250 KB at -O3) are compiled for size.
+#if defined(__EMSCRIPTEN__)
+#define KILN_MINSIZE __attribute__((minsize))
+#else
+#define KILN_MINSIZE
+#endif
+template <class F, class T>
+KILN_MINSIZE void bin_loop_small(const BroadcastPlan& p, const void* a, const void* b, void* z) {
+  bin_loop<F, T>(p, a, b, z);
+}
+
+template <class F, class T>
+constexpr BinaryKernel bin_kernel = std::is_same_v<T, float> ? &bin_loop<F, T> : &bin_loop_small<F, T>;
+
 template <class F, class... Ts>
 BinaryKernel pick(DType d, TypeList<Ts...> l) {
   BinaryKernel k = nullptr;
-  visit_dtype(d, l, [&](auto t) { k = &bin_kernel<F, decltype(t)>; });
+  visit_dtype(d, l, [&](auto t) { k = bin_kernel<F, decltype(t)>; });
   return k;
 }
 
@@ -208,7 +223,7 @@ BinarySpec variadic(BinarySpec s, bool mean = false) {
 }
 template <class F>
 BinaryKernel pick_bool(DType d) {
-  return d == DType::kBool ? &bin_kernel<F, uint8_t> : nullptr;
+  return d == DType::kBool ? bin_kernel<F, uint8_t> : nullptr;
 }
 
 }  // namespace
@@ -261,7 +276,7 @@ Result<std::unique_ptr<Op>> create_prelu(const OpContext& ctx) {
 }
 Result<std::unique_ptr<Op>> create_equal(const OpContext& ctx) {
   BinarySpec s = compare(
-      [](DType d) { return d == DType::kBool ? &bin_kernel<EqualF, uint8_t> : pick<EqualF>(d, BinaryTypes{}); });
+      [](DType d) { return d == DType::kBool ? bin_kernel<EqualF, uint8_t> : pick<EqualF>(d, BinaryTypes{}); });
   s.accepted += "/bool";
   return make_fold(ctx, s);
 }
