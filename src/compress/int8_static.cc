@@ -53,7 +53,8 @@ bool is_pass_through(const Node& n) {
 bool is_int8_elementwise(const Model& m, const Node& n) {
   if (n.outputs.size() != 1 || (!n.domain.empty() && n.domain != "ai.onnx")) return false;
   if (n.op_type == "Add" || n.op_type == "Mul") return n.inputs.size() == 2;
-  if (n.op_type != "ReduceMean" || n.inputs.empty() || known_rank(m, n.inputs[0]) != 4) return false;
+  if (n.op_type != "ReduceMean" || n.inputs.empty()) return false;
+  if (const int r = known_rank(m, n.inputs[0]); r >= 0 && r < 3) return false;  // unknown: symbolic shapes
   std::vector<int64_t> axes;
   if (const int av = input_of(n, 1); av != kNoValue) {
     const Tensor* t = constant_of(m, av);
@@ -64,8 +65,11 @@ bool is_int8_elementwise(const Model& m, const Node& n) {
     if (!a.ok()) return false;
     axes = *a;
   }
+  const int rank = known_rank(m, n.inputs[0]);
+  for (int64_t a : axes)
+    if (a < 0 && rank < 0) return false;
   for (int64_t& a : axes)
-    if (a < 0) a += 4;
+    if (a < 0) a += rank;
   std::sort(axes.begin(), axes.end());
   return axes == std::vector<int64_t>{1, 2};
 }

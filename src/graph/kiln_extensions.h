@@ -67,9 +67,9 @@
 //    -> Y int8. Optional fused kiln.activation (Relu / Clip become the int8 clamp, others run
 //    on the real value). Exactly the fake-quant result (the same float steps).
 //  * kiln.QLinearGlobalAveragePool (domain "kiln", fuse_qdq from DequantizeLinear ->
-//    ReduceMean(axes 1, 2) -> QuantizeLinear on NHWC): x int8 [N, H, W, C], x_scale,
-//    x_zero_point, y_scale, y_zero_point (per tensor) -> Y int8 [N, 1, 1, C], or [N, C] with
-//    attribute keepdims = 0; int32 sums, the mean rounded once.
+//    ReduceMean(axes 1, 2) -> QuantizeLinear on NHWC): x int8 [N, H, W, C] (any rank >= 3:
+//    axes 1, 2 reduced), x_scale, x_zero_point, y_scale, y_zero_point (per tensor) -> Y int8
+//    [N, 1, 1, C], or [N, C] with attribute keepdims = 0; int32 sums, the mean rounded once.
 #pragma once
 
 namespace kiln::ext {

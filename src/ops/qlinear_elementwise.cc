@@ -1,8 +1,9 @@
 // The int8 elementwise ops fuse_qdq writes for static int8 graphs (graph/kiln_extensions.h):
 //   kiln.QLinearAdd / kiln.QLinearMul: (a, a_scale, a_zero_point, b, b_scale, b_zero_point,
 //     y_scale, y_zero_point), numpy broadcasting, optional fused kiln.activation;
-//   kiln.QLinearGlobalAveragePool: (x [N, H, W, C], x_scale, x_zero_point, y_scale,
-//     y_zero_point) -> y [N, 1, 1, C] (keepdims 1) or [N, C] (keepdims 0).
+//   kiln.QLinearGlobalAveragePool: (x [N, H, W, C...], x_scale, x_zero_point, y_scale,
+//     y_zero_point) -> y [N, 1, 1, C...] (keepdims 1) or [N, C...] (keepdims 0): the mean
+//     over axes 1 and 2 (H, W of NHWC; any rank >= 3, as ReduceMean(axes 1, 2) takes).
 // All int8 with per-tensor float32 scales and int8 zero points. Add and Mul compute what the
 // fake-quant group they replace computes, DequantizeLinear's float values, the float op,
 // the activation, QuantizeLinear's rounding, so they match it bit for bit; the pool sums in
@@ -147,19 +148,22 @@ class QLinearGlobalAveragePoolOp final : public Op {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 5, out.size(), 1, who_));
     if (!input_present(in, kX)) return invalid_model(who_ + "X is required");
     if (in[kX].dtype != DType::kI8) return unsupported(who_ + "X must be int8, got " + dtype_name(in[kX].dtype));
-    if (in[kX].dims.size() != 4) return invalid_argument(who_ + "X must be 4-D [N, H, W, C], got " + dims_to_string(in[kX].dims));
+    if (in[kX].dims.size() < 3)
+      return invalid_argument(who_ + "X must have at least 3 dims [N, H, W, C...], got " + dims_to_string(in[kX].dims));
     KILN_RETURN_IF_ERROR(check_quant_pair(in, kXScale, kXZero, "x", who_));
     KILN_RETURN_IF_ERROR(check_quant_pair(in, kPoolYScale, kPoolYZero, "y", who_));
-    const Dims& x = in[kX].dims;
     out[0].dtype = DType::kI8;
-    out[0].dims = keepdims_ ? Dims{x[0], 1, 1, x[3]} : Dims{x[0], x[3]};
+    out[0].dims = out_dims(in[kX].dims);
     return Status::Ok();
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
     const Tensor& x = in[kX];
-    const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
-    if (out[0].dtype() != DType::kI8 || out[0].size() != n * c)
+    if (x.rank() < 3) return invalid_argument(who_ + "X must have at least 3 dims, got " + dims_to_string(x.dims()));
+    // Axes 1 and 2 reduced; whatever follows (C of NHWC) is one row per pixel.
+    const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = hw > 0 ? x.size() / (n * hw) : 0;
+    if (hw == 0) return invalid_argument(who_ + "mean over an empty H x W (" + dims_to_string(x.dims()) + ")");
+    if (out[0].dtype() != DType::kI8 || out[0].dims() != out_dims(x.dims()))
       return internal_error(who_ + "output buffer is " + dtype_name(out[0].dtype()) + dims_to_string(out[0].dims()));
     const Quant qx = quant_of(in, kXScale, kXZero), qy = quant_of(in, kPoolYScale, kPoolYZero);
     const size_t cs = static_cast<size_t>(c);
@@ -168,7 +172,7 @@ class QLinearGlobalAveragePoolOp final : public Op {
     const int8_t* xv = x.data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
     // Real mean = (sum - hw * zero) * scale / hw; in double like float ReduceMean's sum.
-    const double step = hw > 0 ? static_cast<double>(qx.scale) / static_cast<double>(hw) : 0.0;
+    const double step = static_cast<double>(qx.scale) / static_cast<double>(hw);
     for (int64_t b = 0; b < n; ++b) {
       int32_t* __restrict s = sums_.data();
       std::fill(s, s + c, -static_cast<int32_t>(hw) * qx.zero);
@@ -184,6 +188,13 @@ class QLinearGlobalAveragePoolOp final : public Op {
   }
 
  private:
+  Dims out_dims(const Dims& x) const {
+    Dims d = {x[0]};
+    if (keepdims_) d.insert(d.end(), {1, 1});
+    d.insert(d.end(), x.begin() + 3, x.end());
+    return d;
+  }
+
   std::string who_;
   bool keepdims_;
   std::vector<int32_t> sums_;

@@ -172,6 +172,10 @@ TEST(QLinearElementwise, GlobalAveragePoolWithinOneStep) {
   fuse_and_compare(mean_model({1, 1, 1, 5}, {2, 1}, 1), ext::kQLinearGlobalAveragePool, "QLinearGlobalAveragePool", 1);
   fuse_and_compare(mean_model({1, 48, 48, 3}, {-3, -2}, 1, true), ext::kQLinearGlobalAveragePool,
                    "QLinearGlobalAveragePool", 1);
+  // Rank 3 (axes 1, 2 of [N, A, B]) and rank 5: the same reduction ReduceMean does.
+  fuse_and_compare(mean_model({3, 5, 7}, {1, 2}, 1), ext::kQLinearGlobalAveragePool, "QLinearGlobalAveragePool", 1);
+  fuse_and_compare(mean_model({2, 3, 4, 5, 6}, {1, 2}, 0), ext::kQLinearGlobalAveragePool, "QLinearGlobalAveragePool",
+                   2);
 }
 
 TEST(QLinearElementwise, LeftAloneWhenTheContractDoesNotHold) {
@@ -182,6 +186,7 @@ TEST(QLinearElementwise, LeftAloneWhenTheContractDoesNotHold) {
   };
   unchanged(mean_model({2, 4, 4, 8}, {3}, 1), "mean over channels");
   unchanged(mean_model({2, 4, 4, 8}, {1, 2, 3}, 1), "mean over three axes");
+  unchanged(mean_model({6, 8}, {1}, 1), "rank 2");
   {
     Qdq q;  // one float operand (no DequantizeLinear)
     const int x = q.act("a", {2, 3, 3, 4}, kAS, kAZ);

@@ -219,7 +219,7 @@ std::string pass_through(const Model& m, GraphView& view, Graph& g, Node& q, con
 
 // DQ(a), DQ(b) -> Add | Mul -> q  => kiln.QLinearAdd | kiln.QLinearMul (any broadcast the
 // float op took; Add's fused activation carries over), and DQ(x) -> ReduceMean over axes
-// 1, 2 of a 4-D (NHWC) tensor -> q => kiln.QLinearGlobalAveragePool.
+// 1, 2 (H, W of NHWC) -> q => kiln.QLinearGlobalAveragePool.
 std::string fuse_elementwise(const Model& m, GraphView& view, Graph& g, Node& q, const ActQuant& yq) {
   Node* p = only_reader_producer(view, q.inputs[0]);
   if (!p || !owns(g, p) || p->inputs.empty()) return "";
@@ -244,7 +244,8 @@ std::string fuse_elementwise(const Model& m, GraphView& view, Graph& g, Node& q,
     kill(*p);
     return add ? "QLinearAdd" : "QLinearMul";
   }
-  if (!is_onnx(*p, "ReduceMean") || known_rank(m, p->inputs[0]) != 4) return "";
+  // The rank may be unknown (symbolic shapes); the op takes any rank >= 3.
+  if (!is_onnx(*p, "ReduceMean") || (known_rank(m, p->inputs[0]) >= 0 && known_rank(m, p->inputs[0]) < 3)) return "";
   std::vector<int64_t> axes;
   if (const int av = input_of(*p, 1); av != kNoValue) {
     const Tensor* t = constant_of(m, av);
@@ -255,8 +256,11 @@ std::string fuse_elementwise(const Model& m, GraphView& view, Graph& g, Node& q,
     if (!a.ok()) return "";
     axes = *a;
   }
+  const int rank = known_rank(m, p->inputs[0]);
+  for (int64_t a : axes)
+    if (a < 0 && rank < 0) return "";  // negative axes need the rank
   for (int64_t& a : axes)
-    if (a < 0) a += 4;
+    if (a < 0) a += rank;
   std::sort(axes.begin(), axes.end());
   auto keepdims = p->attr_int("keepdims", 1);
   if (axes != std::vector<int64_t>{1, 2} || !keepdims.ok() || (*keepdims != 0 && *keepdims != 1)) return "";
