@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "ops/elementwise.h"
@@ -83,17 +84,25 @@ class QLinearBinaryOp final : public Op {
   }
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    const Tensor& a = in[kA];
-    const Tensor& b = in[kB];
+    // Add and Mul commute exactly in float: the smaller (broadcast) operand goes second.
+    const bool swap = in[kA].size() < in[kB].size();
+    const Tensor& a = in[swap ? kB : kA];
+    const Tensor& b = in[swap ? kA : kB];
     KILN_ASSIGN_OR_RETURN(Dims d, broadcast_all({&a.dims(), &b.dims()}, who_ + "inputs"));
     if (out[0].dtype() != DType::kI8 || out[0].dims() != d)
       return internal_error(who_ + "output buffer is " + dtype_name(out[0].dtype()) + dims_to_string(out[0].dims()) +
                             ", expected int8" + dims_to_string(d));
-    const Quant qa = quant_of(in, kAScale, kAZero), qb = quant_of(in, kBScale, kBZero), qy = quant_of(in, kYScale, kYZero);
+    Quant qa = quant_of(in, kAScale, kAZero), qb = quant_of(in, kBScale, kBZero);
+    if (swap) std::swap(qa, qb);
+    const Quant qy = quant_of(in, kYScale, kYZero);
     const BroadcastPlan plan = make_broadcast_plan(d, {&a.dims(), &b.dims()});
     const int8_t* av = a.data<int8_t>();
     const int8_t* bv = b.data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
+    // A short run whose broadcast operand row repeats (the SE gate [N, 1, 1, C] against
+    // every pixel's C channels) dequantizes that row once.
+    const int8_t* last_b = nullptr;
+    int64_t last_n = -1;
     for_each_run(plan, [&](const int64_t* off, int64_t o, int64_t n, const int64_t* s) {
       for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
         const int64_t c = std::min(kChunk, n - i0);
@@ -101,7 +110,9 @@ class QLinearBinaryOp final : public Op {
         const int8_t* x0 = av + off[0] + (s[0] ? i0 : 0);
         const int8_t* x1 = bv + off[1] + (s[1] ? i0 : 0);
         dequantize(x0, s[0], c, qa, fa_);
-        dequantize(x1, s[1], c, qb, fb_);
+        if (n > kChunk || x1 != last_b || n != last_n) dequantize(x1, s[1], c, qb, fb_);
+        last_b = x1;
+        last_n = n;
         float* __restrict v = fa_;
         const float* __restrict w = fb_;
         if (mul_) {

@@ -133,15 +133,16 @@ TEST(QLinearElementwise, AddWithFusedActivation) {
 
 TEST(QLinearElementwise, MulSqueezeExciteGate) {
   // x [N, H, W, C] * g [N, 1, 1, C] as the SE block; g in [0, 1] like HardSigmoid's output.
-  for (int64_t c : {1, 8, 19, 300}) {
-    Qdq q;
-    const int x = q.act("x", {2, 4, 5, c}, kAS, kAZ);
-    const int g = q.act("g", {2, 1, 1, c}, 1.f / 255.f, -128);
-    const int y = q.b.node("Mul", {x, g}, "gated");
-    const Model m = q.b.done({q.q(y, 5.f / 255.f, 0, "y")});
-    const Model after = fuse_and_compare(m, ext::kQLinearMul, "QLinearMul");
-    EXPECT_EQ(count_op(after, "Mul"), 0);
-  }
+  for (int64_t c : {1, 8, 19, 300})
+    for (bool gate_first : {false, true}) {  // gate first: the op swaps the operands
+      Qdq q;
+      const int x = q.act("x", {2, 4, 5, c}, kAS, kAZ);
+      const int g = q.act("g", {2, 1, 1, c}, 1.f / 255.f, -128);
+      const int y = q.b.node("Mul", gate_first ? std::vector<int>{g, x} : std::vector<int>{x, g}, "gated");
+      const Model m = q.b.done({q.q(y, 5.f / 255.f, 0, "y")});
+      const Model after = fuse_and_compare(m, ext::kQLinearMul, "QLinearMul");
+      EXPECT_EQ(count_op(after, "Mul"), 0);
+    }
   fuse_and_compare(add_model({4, 9}, {4, 9}, nullptr, 0, 0, "Mul", 16.f / 255.f), ext::kQLinearMul, "QLinearMul");
 }
 
