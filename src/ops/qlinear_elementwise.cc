@@ -95,10 +95,15 @@ class QLinearBinaryOp final : public Op {
     Quant qa = quant_of(in, kAScale, kAZero), qb = quant_of(in, kBScale, kBZero);
     if (swap) std::swap(qa, qb);
     const Quant qy = quant_of(in, kYScale, kYZero);
-    const BroadcastPlan plan = make_broadcast_plan(d, {&a.dims(), &b.dims()});
     const int8_t* av = a.data<int8_t>();
     const int8_t* bv = b.data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
+    num_elements_of_b_ = b.size();
+    if (gate_form(a.dims(), b.dims())) {
+      run_gate(av, bv, d, qa, qb, qy, y);
+      return Status::Ok();
+    }
+    const BroadcastPlan plan = make_broadcast_plan(d, {&a.dims(), &b.dims()});
     // A short run whose broadcast operand row repeats (the SE gate [N, 1, 1, C] against
     // every pixel's C channels) dequantizes that row once.
     const int8_t* last_b = nullptr;
@@ -120,11 +125,7 @@ class QLinearBinaryOp final : public Op {
         } else {
           for (int64_t j = 0; j < c; ++j) v[j] += w[j];
         }
-        // Relu / Clip as a clamp before rounding (what the activation then Q gives, as
-        // rounding is monotone); the others on the real value.
-        for (int64_t j = 0; j < c; ++j) v[j] = std::min(std::max(v[j], lo_), hi_);
-        if (post_.active()) apply_fused_activation(post_, v, c);
-        quantize_row(v, c, qy, y + o + i0);
+        finish(v, c, qy, y + o + i0);
       }
     });
     return Status::Ok();
@@ -132,6 +133,53 @@ class QLinearBinaryOp final : public Op {
 
  private:
   static constexpr int64_t kChunk = 256;
+
+  // Relu / Clip as a clamp before rounding (what the activation then Q gives, as rounding
+  // is monotone); the others on the real value; then QuantizeLinear's rounding.
+  void finish(float* v, int64_t c, Quant qy, int8_t* y) const {
+    for (int64_t j = 0; j < c; ++j) v[j] = std::min(std::max(v[j], lo_), hi_);
+    if (post_.active()) apply_fused_activation(post_, v, c);
+    quantize_row(v, c, qy, y);
+  }
+
+  // The squeeze-excite form: a full [N, ..., C], b [N or 1, 1, ..., 1, C] with C <= kChunk.
+  static bool gate_form(const Dims& a, const Dims& b) {
+    if (a.size() < 2 || b.size() > a.size() || b.empty() || b.back() != a.back() || a.back() > kChunk) return false;
+    const size_t lead = a.size() - b.size();
+    for (size_t i = 0; i + 1 < b.size(); ++i) {
+      const bool batch = lead + i == 0;
+      if (b[i] != 1 && !(batch && b[i] == a[0])) return false;
+    }
+    return true;
+  }
+
+  // Rows of C channels in blocks of kChunk / C pixels against b's row repeated as often:
+  // long vector loops instead of one short run per pixel.
+  void run_gate(const int8_t* av, const int8_t* bv, const Dims& d, Quant qa, Quant qb, Quant qy, int8_t* y) {
+    const int64_t c = d.back(), n = d[0];
+    const int64_t per_batch = n > 0 ? num_elements(d) / n : 0;
+    const int64_t rows = kChunk / c, pattern = rows * c;
+    const bool b_batched = num_elements_of_b_ > c;
+    for (int64_t nb = 0; nb < n; ++nb) {
+      const int8_t* brow = bv + (b_batched ? nb * c : 0);
+      for (int64_t r = 0; r < rows; ++r) dequantize(brow, 1, c, qb, fb_ + r * c);
+      const int8_t* x = av + nb * per_batch;
+      int8_t* out = y + nb * per_batch;
+      for (int64_t i0 = 0; i0 < per_batch; i0 += pattern) {
+        const int64_t e = std::min(pattern, per_batch - i0);
+        dequantize(x + i0, 1, e, qa, fa_);
+        float* __restrict v = fa_;
+        const float* __restrict w = fb_;
+        if (mul_) {
+          for (int64_t j = 0; j < e; ++j) v[j] *= w[j];
+        } else {
+          for (int64_t j = 0; j < e; ++j) v[j] += w[j];
+        }
+        finish(v, e, qy, out + i0);
+      }
+    }
+  }
+
   // DequantizeLinear's value, (x - zero) * scale in float; stride 0 repeats x[0].
   static void dequantize(const int8_t* __restrict x, int64_t stride, int64_t n, Quant q, float* __restrict f) {
     if (stride == 0) {
@@ -145,6 +193,7 @@ class QLinearBinaryOp final : public Op {
   bool mul_;
   FusedActivation post_;
   float lo_ = -std::numeric_limits<float>::infinity(), hi_ = std::numeric_limits<float>::infinity();
+  int64_t num_elements_of_b_ = 0;
   alignas(64) float fa_[kChunk], fb_[kChunk];  // the op is not run concurrently
 };
 
