@@ -136,8 +136,9 @@ class QLinearBinaryOp final : public Op {
 
   // Relu / Clip as a clamp before rounding (what the activation then Q gives, as rounding
   // is monotone); the others on the real value; then QuantizeLinear's rounding.
-  void finish(float* v, int64_t c, Quant qy, int8_t* y) const {
-    for (int64_t j = 0; j < c; ++j) v[j] = std::min(std::max(v[j], lo_), hi_);
+  void finish(float* __restrict v, int64_t c, Quant qy, int8_t* y) const {
+    const float lo = lo_, hi = hi_;  // locals: v cannot alias them, so the loop vectorizes
+    for (int64_t j = 0; j < c; ++j) v[j] = std::min(std::max(v[j], lo), hi);
     if (post_.active()) apply_fused_activation(post_, v, c);
     quantize_row(v, c, qy, y);
   }
