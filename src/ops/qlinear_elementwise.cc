@@ -32,10 +32,9 @@ struct Quant {
 };
 
 Status check_quant_pair(std::span<const TensorInfo> in, size_t s, size_t z, const char* what, const std::string& who) {
-  if (!input_present(in, s) || in[s].dtype != DType::kF32 || num_elements(in[s].dims) != 1)
-    return invalid_model(who + std::string(what) + "_scale must be a float32 scalar");
-  if (!input_present(in, z) || in[z].dtype != DType::kI8 || num_elements(in[z].dims) != 1)
-    return invalid_model(who + std::string(what) + "_zero_point must be an int8 scalar");
+  if (!input_present(in, s) || in[s].dtype != DType::kF32 || num_elements(in[s].dims) != 1 || !input_present(in, z) ||
+      in[z].dtype != DType::kI8 || num_elements(in[z].dims) != 1)
+    return invalid_model(who + what + "_scale must be a float32 scalar and " + what + "_zero_point an int8 scalar");
   return Status::Ok();
 }
 
@@ -90,8 +89,7 @@ class QLinearBinaryOp final : public Op {
     const Tensor& b = in[swap ? kA : kB];
     KILN_ASSIGN_OR_RETURN(Dims d, broadcast_all({&a.dims(), &b.dims()}, who_ + "inputs"));
     if (out[0].dtype() != DType::kI8 || out[0].dims() != d)
-      return internal_error(who_ + "output buffer is " + dtype_name(out[0].dtype()) + dims_to_string(out[0].dims()) +
-                            ", expected int8" + dims_to_string(d));
+      return internal_error(who_ + "the output buffer is not the int8 broadcast shape");
     Quant qa = quant_of(in, kAScale, kAZero), qb = quant_of(in, kBScale, kBZero);
     if (swap) std::swap(qa, qb);
     const Quant qy = quant_of(in, kYScale, kYZero);
@@ -104,10 +102,6 @@ class QLinearBinaryOp final : public Op {
       return Status::Ok();
     }
     const BroadcastPlan plan = make_broadcast_plan(d, {&a.dims(), &b.dims()});
-    // A short run whose broadcast operand row repeats (the SE gate [N, 1, 1, C] against
-    // every pixel's C channels) dequantizes that row once.
-    const int8_t* last_b = nullptr;
-    int64_t last_n = -1;
     for_each_run(plan, [&](const int64_t* off, int64_t o, int64_t n, const int64_t* s) {
       for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
         const int64_t c = std::min(kChunk, n - i0);
@@ -115,9 +109,7 @@ class QLinearBinaryOp final : public Op {
         const int8_t* x0 = av + off[0] + (s[0] ? i0 : 0);
         const int8_t* x1 = bv + off[1] + (s[1] ? i0 : 0);
         dequantize(x0, s[0], c, qa, fa_);
-        if (n > kChunk || x1 != last_b || n != last_n) dequantize(x1, s[1], c, qb, fb_);
-        last_b = x1;
-        last_n = n;
+        dequantize(x1, s[1], c, qb, fb_);
         float* __restrict v = fa_;
         const float* __restrict w = fb_;
         if (mul_) {
@@ -220,12 +212,13 @@ class QLinearGlobalAveragePoolOp final : public Op {
 
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
     const Tensor& x = in[kX];
-    if (x.rank() < 3) return invalid_argument(who_ + "X must have at least 3 dims, got " + dims_to_string(x.dims()));
     // Axes 1 and 2 reduced; whatever follows (C of NHWC) is one row per pixel.
-    const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = hw > 0 ? x.size() / (n * hw) : 0;
-    if (hw == 0) return invalid_argument(who_ + "mean over an empty H x W (" + dims_to_string(x.dims()) + ")");
-    if (out[0].dtype() != DType::kI8 || out[0].dims() != out_dims(x.dims()))
-      return internal_error(who_ + "output buffer is " + dtype_name(out[0].dtype()) + dims_to_string(out[0].dims()));
+    if (x.rank() < 3) return internal_error(who_ + "X has fewer than 3 dims");
+    const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2);
+    int64_t c = 1;
+    for (int64_t i = 3; i < x.rank(); ++i) c *= x.dim(static_cast<size_t>(i));
+    // infer() checked the rank; the buffer is the planned one.
+    if (hw == 0) return invalid_argument(who_ + "mean over an empty H x W " + dims_to_string(x.dims()));
     const Quant qx = quant_of(in, kXScale, kXZero), qy = quant_of(in, kPoolYScale, kPoolYZero);
     const size_t cs = static_cast<size_t>(c);
     sums_.resize(cs);
@@ -264,17 +257,16 @@ class QLinearGlobalAveragePoolOp final : public Op {
 
 }  // namespace
 
-Result<std::unique_ptr<Op>> create_qlinear_add(const OpContext& ctx) {
+namespace {
+Result<std::unique_ptr<Op>> create_qlinear_binary(const OpContext& ctx, bool mul) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 8, 8));
   KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
-  return std::unique_ptr<Op>(std::make_unique<QLinearBinaryOp>(prefix(ctx.node), false, act));
+  return std::unique_ptr<Op>(std::make_unique<QLinearBinaryOp>(prefix(ctx.node), mul, act));
 }
+}  // namespace
 
-Result<std::unique_ptr<Op>> create_qlinear_mul(const OpContext& ctx) {
-  KILN_RETURN_IF_ERROR(check_input_count(ctx, 8, 8));
-  KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
-  return std::unique_ptr<Op>(std::make_unique<QLinearBinaryOp>(prefix(ctx.node), true, act));
-}
+Result<std::unique_ptr<Op>> create_qlinear_add(const OpContext& ctx) { return create_qlinear_binary(ctx, false); }
+Result<std::unique_ptr<Op>> create_qlinear_mul(const OpContext& ctx) { return create_qlinear_binary(ctx, true); }
 
 Result<std::unique_ptr<Op>> create_qlinear_global_average_pool(const OpContext& ctx) {
   KILN_RETURN_IF_ERROR(check_input_count(ctx, 5, 5));
