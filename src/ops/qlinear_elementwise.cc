@@ -42,20 +42,19 @@ Quant quant_of(std::span<const Tensor> in, size_t s, size_t z) {
   return {in[s].data<float>()[0], static_cast<int32_t>(in[z].data<int8_t>()[0])};
 }
 
-// QuantizeLinear's per-tensor int8 rounding (ops/quantize_linear.cc) of n floats: clamp,
-// round half to even, NaN to the zero point. Staged through int32 so both loops vectorize.
-void quantize_row(const float* __restrict v, int64_t n, Quant q, int8_t* __restrict y) {
+constexpr int64_t kBlock = 256;
+
+// QuantizeLinear's per-tensor int8 rounding (ops/quantize_linear.cc: clamp, round half to
+// even, NaN to the zero point) of one block: all kBlock values of v are read (loops of a
+// constant trip count vectorize even in the size-optimized WASM build), the first c written.
+void quantize_block(const float* __restrict v, int64_t c, Quant q, int8_t* __restrict y) {
   const float zero = static_cast<float>(q.zero), lo = -128.f - zero, hi = 127.f - zero, sc = q.scale;
-  constexpr int64_t kChunk = 256;
-  alignas(64) int32_t r[kChunk];
-  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
-    const int64_t c = std::min(kChunk, n - i0);
-    for (int64_t j = 0; j < c; ++j) {
-      const float t = std::min(std::max(v[i0 + j] / sc, lo), hi);
-      r[j] = round_half_even_small(t) & -static_cast<int32_t>(t == t);
-    }
-    for (int64_t j = 0; j < c; ++j) y[i0 + j] = static_cast<int8_t>(r[j] + q.zero);
+  alignas(64) int8_t r[kBlock];
+  for (int64_t j = 0; j < kBlock; ++j) {
+    const float t = std::min(std::max(v[j] / sc, lo), hi);
+    r[j] = static_cast<int8_t>((round_half_even_small(t) & -static_cast<int32_t>(t == t)) + q.zero);
   }
+  std::memcpy(y, r, static_cast<size_t>(c));
 }
 
 enum : size_t { kA, kAScale, kAZero, kB, kBScale, kBZero, kYScale, kYZero };
@@ -113,9 +112,9 @@ class QLinearBinaryOp final : public Op {
         float* __restrict v = fa_;
         const float* __restrict w = fb_;
         if (mul_) {
-          for (int64_t j = 0; j < c; ++j) v[j] *= w[j];
+          for (int64_t j = 0; j < kChunk; ++j) v[j] *= w[j];
         } else {
-          for (int64_t j = 0; j < c; ++j) v[j] += w[j];
+          for (int64_t j = 0; j < kChunk; ++j) v[j] += w[j];
         }
         finish(v, c, qy, y + o + i0);
       }
@@ -124,15 +123,16 @@ class QLinearBinaryOp final : public Op {
   }
 
  private:
-  static constexpr int64_t kChunk = 256;
+  static constexpr int64_t kChunk = kBlock;
 
   // Relu / Clip as a clamp before rounding (what the activation then Q gives, as rounding
   // is monotone); the others on the real value; then QuantizeLinear's rounding.
+  // v holds kChunk values (the first c meaningful).
   void finish(float* __restrict v, int64_t c, Quant qy, int8_t* y) const {
     const float lo = lo_, hi = hi_;  // locals: v cannot alias them, so the loop vectorizes
-    for (int64_t j = 0; j < c; ++j) v[j] = std::min(std::max(v[j], lo), hi);
+    for (int64_t j = 0; j < kChunk; ++j) v[j] = std::min(std::max(v[j], lo), hi);
     if (post_.active()) apply_fused_activation(post_, v, c);
-    quantize_row(v, c, qy, y);
+    quantize_block(v, c, qy, y);
   }
 
   // The squeeze-excite form: a full [N, ..., C], b [N or 1, 1, ..., 1, C] with C <= kChunk.
@@ -155,7 +155,8 @@ class QLinearBinaryOp final : public Op {
     const bool b_batched = num_elements_of_b_ > c;
     for (int64_t nb = 0; nb < n; ++nb) {
       const int8_t* brow = bv + (b_batched ? nb * c : 0);
-      for (int64_t r = 0; r < rows; ++r) dequantize(brow, 1, c, qb, fb_ + r * c);
+      dequantize(brow, 1, c, qb, fa_);  // all kChunk values of fa_: then repeated into fb_
+      for (int64_t r = 0; r < rows; ++r) std::memcpy(fb_ + r * c, fa_, static_cast<size_t>(c) * sizeof(float));
       const int8_t* x = av + nb * per_batch;
       int8_t* out = y + nb * per_batch;
       for (int64_t i0 = 0; i0 < per_batch; i0 += pattern) {
@@ -164,9 +165,9 @@ class QLinearBinaryOp final : public Op {
         float* __restrict v = fa_;
         const float* __restrict w = fb_;
         if (mul_) {
-          for (int64_t j = 0; j < e; ++j) v[j] *= w[j];
+          for (int64_t j = 0; j < kChunk; ++j) v[j] *= w[j];
         } else {
-          for (int64_t j = 0; j < e; ++j) v[j] += w[j];
+          for (int64_t j = 0; j < kChunk; ++j) v[j] += w[j];
         }
         finish(v, e, qy, out + i0);
       }
@@ -174,12 +175,16 @@ class QLinearBinaryOp final : public Op {
   }
 
   // DequantizeLinear's value, (x - zero) * scale in float; stride 0 repeats x[0].
+  // Fills all kChunk values of f (past n: from zeros), constant trip counts as above.
   static void dequantize(const int8_t* __restrict x, int64_t stride, int64_t n, Quant q, float* __restrict f) {
     if (stride == 0) {
-      std::fill(f, f + n, static_cast<float>(x[0] - q.zero) * q.scale);
+      std::fill(f, f + kChunk, static_cast<float>(x[0] - q.zero) * q.scale);
       return;
     }
-    for (int64_t j = 0; j < n; ++j) f[j] = static_cast<float>(x[j] - q.zero) * q.scale;
+    alignas(64) int8_t xi[kChunk];
+    std::memcpy(xi, x, static_cast<size_t>(n));
+    if (n < kChunk) std::memset(xi + n, 0, static_cast<size_t>(kChunk - n));
+    for (int64_t j = 0; j < kChunk; ++j) f[j] = static_cast<float>(xi[j] - q.zero) * q.scale;
   }
 
   std::string who_;
@@ -187,7 +192,7 @@ class QLinearBinaryOp final : public Op {
   FusedActivation post_;
   float lo_ = -std::numeric_limits<float>::infinity(), hi_ = std::numeric_limits<float>::infinity();
   int64_t num_elements_of_b_ = 0;
-  alignas(64) float fa_[kChunk], fb_[kChunk];  // the op is not run concurrently
+  alignas(64) float fa_[kChunk] = {}, fb_[kChunk] = {};  // the op is not run concurrently
 };
 
 enum : size_t { kX, kXScale, kXZero, kPoolYScale, kPoolYZero };
@@ -222,7 +227,7 @@ class QLinearGlobalAveragePoolOp final : public Op {
     const Quant qx = quant_of(in, kXScale, kXZero), qy = quant_of(in, kPoolYScale, kPoolYZero);
     const size_t cs = static_cast<size_t>(c);
     sums_.resize(cs);
-    mean_.resize(cs);
+    mean_.assign((cs + kBlock - 1) / kBlock * kBlock, 0.f);  // whole blocks for quantize_block
     const int8_t* xv = x.data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
     // Real mean = (sum - hw * zero) * scale / hw; in double like float ReduceMean's sum.
@@ -236,7 +241,7 @@ class QLinearGlobalAveragePoolOp final : public Op {
         for (int64_t j = 0; j < c; ++j) s[j] += row[j];
       }
       for (size_t j = 0; j < cs; ++j) mean_[j] = static_cast<float>(static_cast<double>(s[j]) * step);
-      quantize_row(mean_.data(), c, qy, y + b * c);
+      for (int64_t j = 0; j < c; j += kBlock) quantize_block(mean_.data() + j, std::min(kBlock, c - j), qy, y + b * c + j);
     }
     return Status::Ok();
   }
