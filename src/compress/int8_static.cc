@@ -83,6 +83,33 @@ std::optional<ActivationQuant> affine_shift(const Model& m, const GraphView& vie
   return y;
 }
 
+// Add, Mul and ReduceMean over axes 1, 2 of a 4-D (NHWC) tensor: with every float input
+// quantized, fuse_qdq runs them in int8 (kiln.QLinearAdd / Mul / GlobalAveragePool), so
+// their output gets its own calibrated quantization instead of a float round trip.
+bool is_int8_elementwise(const Model& m, const Node& n) {
+  if (n.outputs.size() != 1 || (!n.domain.empty() && n.domain != "ai.onnx")) return false;
+  if (n.op_type == "Add" || n.op_type == "Mul") return n.inputs.size() == 2;
+  if (n.op_type != "ReduceMean" || n.inputs.empty()) return false;
+  if (const int r = known_rank(m, n.inputs[0]); r >= 0 && r < 3) return false;  // unknown: symbolic shapes
+  std::vector<int64_t> axes;
+  if (const int av = input_of(n, 1); av != kNoValue) {
+    const Tensor* t = constant_of(m, av);
+    if (!t || t->dtype() != DType::kI64 || t->rank() != 1) return false;
+    axes.assign(t->data<int64_t>(), t->data<int64_t>() + t->size());
+  } else {
+    auto a = n.attr_ints("axes", {});
+    if (!a.ok()) return false;
+    axes = *a;
+  }
+  const int rank = known_rank(m, n.inputs[0]);
+  for (int64_t a : axes)
+    if (a < 0 && rank < 0) return false;
+  for (int64_t& a : axes)
+    if (a < 0) a += rank;
+  std::sort(axes.begin(), axes.end());
+  return axes == std::vector<int64_t>{1, 2};
+}
+
 // Why a kiln.NhwcConv cannot be quantized (empty: it can).
 std::string check_conv(const Model& m, const Node& node) {
   const Tensor* w = constant_of(m, input_of(node, 1));
@@ -391,6 +418,8 @@ Result<Int8StaticStats> quantize_int8_static(Model& model, const CalibrationRang
     if (!quant.count(t.x)) quant[t.x] = activation_quant(*range_of(t.x));
   // 3. Pass-through ops on a quantized tensor: same scale and zero point for their output,
   // in graph order so chains (MaxPool -> Reshape) carry them along.
+  // Elementwise ops on quantized inputs get their own output quantization, in the same
+  // pass so residual chains (Add -> Add) and pass-through ops after them carry along.
   for (Node& node : model.graph.nodes) {
     if (node.domain == ext::kDomain && node.op_type == ext::kAffine) {
       // An Affine between quantized tensors: its output on x's grid (affine_shift above)
@@ -403,6 +432,20 @@ Result<Int8StaticStats> quantize_int8_static(Model& model, const CalibrationRang
       int8_produced.insert(y);
       int8_readers.insert(&node);
       ++stats.pass_through;
+      continue;
+    }
+    if (is_int8_elementwise(model, node)) {
+      const int y = node.outputs[0];
+      bool ok = y != kNoValue && !view.is_graph_output(y) && may_be_f32(model, y) && range_of(y) &&
+                !name_matches(node.name, options.exclude);
+      const size_t data_inputs = node.op_type == "ReduceMean" ? 1 : node.inputs.size();
+      for (size_t i = 0; ok && i < data_inputs; ++i) ok = quant.count(node.inputs[i]) != 0;
+      if (!ok) continue;
+      quant[y] = activation_quant(narrow_by_activation(node, *range_of(y)));
+      shares.erase(y);
+      int8_produced.insert(y);
+      int8_readers.insert(&node);
+      ++stats.elementwise;
       continue;
     }
     if (!is_pass_through(node)) continue;

@@ -45,6 +45,7 @@ struct Int8StaticStats {
   int skipped = 0;       // such nodes left float
   std::vector<std::string> skip_reasons;  // "node 'x' (MatMul): no calibration range for 'a'"
   int pass_through = 0;  // pass-through ops whose output shares their input's scale
+  int elementwise = 0;   // Add / Mul / ReduceMean(H, W) on int8 inputs given an int8 output
   int tensors = 0;       // activation tensors quantized (one QuantizeLinear each)
   // Nodes whose bias would need over 2^29 int32 steps in some channel: that channel's
   // weight scale is raised so it fits (its weights are tiny next to the bias).

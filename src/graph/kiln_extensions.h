@@ -63,6 +63,16 @@
 //    scale and zero point), B int8 [K, N] (b_scale [N] or scalar), Y int8 [..., N], plus an
 //    optional input 8, bias int32 [N] at scale a_scale * b_scale[n], and the fused
 //    kiln.activation like MatMul.
+//  * kiln.QLinearAdd / kiln.QLinearMul (domain "kiln", fuse_qdq from DequantizeLinear(a),
+//    DequantizeLinear(b) -> Add | Mul -> QuantizeLinear): inputs a int8, a_scale f32 scalar,
+//    a_zero_point int8 scalar, b, b_scale, b_zero_point likewise, y_scale, y_zero_point;
+//    numpy broadcasting (residual Adds, the squeeze-excite gate x [N, H, W, C] * g [N, 1, 1, C])
+//    -> Y int8. Optional fused kiln.activation (Relu / Clip become the int8 clamp, others run
+//    on the real value). Exactly the fake-quant result (the same float steps).
+//  * kiln.QLinearGlobalAveragePool (domain "kiln", fuse_qdq from DequantizeLinear ->
+//    ReduceMean(axes 1, 2) -> QuantizeLinear on NHWC): x int8 [N, H, W, C] (any rank >= 3:
+//    axes 1, 2 reduced), x_scale, x_zero_point, y_scale, y_zero_point (per tensor) -> Y int8
+//    [N, 1, 1, C], or [N, C] with attribute keepdims = 0; int32 sums, the mean rounded once.
 #pragma once
 
 namespace kiln::ext {
@@ -82,5 +92,8 @@ inline constexpr const char* kBlockQuantMatMul = "BlockQuantMatMul";
 inline constexpr const char* kBlockQuantConv = "BlockQuantConv";
 inline constexpr const char* kQLinearNhwcConv = "QLinearNhwcConv";
 inline constexpr const char* kQLinearMatMul = "QLinearMatMul";
+inline constexpr const char* kQLinearAdd = "QLinearAdd";
+inline constexpr const char* kQLinearMul = "QLinearMul";
+inline constexpr const char* kQLinearGlobalAveragePool = "QLinearGlobalAveragePool";
 
 }  // namespace kiln::ext

@@ -459,3 +459,70 @@ TEST(QuantizeInt8Static, BiasBeyondInt32RangeGetsACoarserWeightScale) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// A MobileNetV3 block: stem, depthwise (HardSwish), squeeze-excite (mean over H, W, 1x1 +
+// Relu, 1x1 + HardSigmoid, Mul), projection, residual Add (+ Relu), a 1x1 head (graph
+// output). The SE mean / gate and the Add get calibrated int8 outputs, and fuse_qdq keeps
+// the whole block in int8: one QuantizeLinear (the image) remains.
+Model se_block_net() {
+  Builder b;
+  const int x = b.input("x", {2, 3, 17, 15});
+  const int stem = b.node("Conv", {x, b.random("stem_w", {8, 3, 3, 3}, 21, -0.5f, 0.5f), b.random("stem_b", {8}, 22)},
+                          "stem", conv_attrs(3, 2, 1, 1, "Relu"));
+  const int dw = b.node("Conv", {stem, b.random("dw_w", {8, 1, 3, 3}, 23, -0.5f, 0.5f), b.random("dw_b", {8}, 24)},
+                        "dw", conv_attrs(3, 1, 1, 8, "HardSwish"));
+  const int mean = b.node("ReduceMean", {dw}, "se_mean",
+                          {{"axes", opt_test::attr_ints({2, 3})}, {"keepdims", opt_test::attr_i(1)}});
+  const int r = b.node("Conv", {mean, b.random("se1_w", {4, 8, 1, 1}, 25, -0.5f, 0.5f), b.random("se1_b", {4}, 26)},
+                       "se1", conv_attrs(1, 1, 0, 1, "Relu"));
+  auto hs = conv_attrs(1, 1, 0, 1, "HardSigmoid");
+  hs[ext::kActivationAlpha] = opt_test::attr_f(0.2f);
+  hs[ext::kActivationBeta] = opt_test::attr_f(0.5f);
+  const int gate = b.node("Conv", {r, b.random("se2_w", {8, 4, 1, 1}, 27, -0.5f, 0.5f), b.random("se2_b", {8}, 28)},
+                          "se2", hs);
+  const int gated = b.node("Mul", {dw, gate}, "se_mul");
+  const int proj = b.node("Conv", {gated, b.random("proj_w", {8, 8, 1, 1}, 29, -0.5f, 0.5f)}, "proj",
+                          conv_attrs(1, 1, 0, 1));
+  const int sum = b.node("Add", {proj, stem}, "residual");
+  const int head = b.node("Conv", {sum, b.random("head_w", {5, 8, 1, 1}, 30, -0.5f, 0.5f)}, "head", conv_attrs(1, 1, 0, 1));
+  Model m = b.done({head});
+  EXPECT_TRUE(optimize(m).ok());
+  return m;
+}
+
+TEST(QuantizeInt8Static, SqueezeExciteAndResidualStayInt8) {
+  const Model before = se_block_net();
+  ASSERT_EQ(count_op(before, "ReduceMean"), 1);
+  ASSERT_EQ(count_op(before, "Mul"), 1);
+  Model after = before;
+  auto stats = quantize_int8_static(after, observed_ranges(before, samples(4, 500)));
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->elementwise, 3);  // the mean, the gate's Mul, the residual Add
+  const TensorMap in = samples(1, 777)[0];
+  const TensorMap qdq = opt_test::run_model(after, in);
+  auto rep = run_pass(after, "fuse_qdq");
+  ASSERT_TRUE(rep.ok()) << rep.status().to_string();
+  EXPECT_EQ(rep->patterns["QLinearAdd"], 1) << describe(*rep);
+  EXPECT_EQ(rep->patterns["QLinearMul"], 1) << describe(*rep);
+  EXPECT_EQ(rep->patterns["QLinearGlobalAveragePool"], 1) << describe(*rep);
+  EXPECT_EQ(count_op(after, "ReduceMean"), 0);
+  EXPECT_EQ(count_op(after, "Mul"), 0);
+  EXPECT_EQ(count_op(after, "Add"), 0);
+  EXPECT_EQ(count_op(after, "QuantizeLinear"), 1) << describe(*rep);
+  const TensorMap fused = opt_test::run_model(after, in);
+  opt_test::expect_same(fused, qdq, 0.05f);
+  // And close to float (the calibration saw other inputs).
+  const TensorMap want = opt_test::run_model(before, in);
+  const Tensor& g = fused.begin()->second;
+  const Tensor& w = want.begin()->second;
+  double range = 0, worst = 0;
+  for (int64_t i = 0; i < w.size(); ++i) range = std::max(range, std::fabs(w.get_f64(i)));
+  for (int64_t i = 0; i < w.size(); ++i) worst = std::max(worst, std::fabs(g.get_f64(i) - w.get_f64(i)));
+  EXPECT_LE(worst, 0.08 * range);
+}
+
+}  // namespace
+}  // namespace kiln

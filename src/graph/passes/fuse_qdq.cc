@@ -7,12 +7,16 @@
 //     with the same scale and zero point on both sides => the op on the int8 tensor.
 //   DQ(x) -> kiln.Affine(scalar s > 0, b) -> Q at x's scale * s, zero point shifted by b
 //     => nothing: Q's readers read x (affine_shift below).
+
+//   DQ(a), DQ(b) -> Add | Mul -> Q                                => kiln.QLinearAdd | Mul
+//   DQ(x [N, H, W, C]) -> ReduceMean(axes 1, 2) -> Q              => kiln.QLinearGlobalAveragePool
 // Matching is strict; anything else stays as it is and runs as fake quant (correct, float):
 // activations per tensor (float32 scalar scale, int8 scalar zero point), weights constant
 // int8 with zero points 0 and scales per output channel (axis 0 of W [M, C/g, kH, kW],
 // axis 1 of W [K, N]) or per tensor, a bias of one value per channel, and the float output
 // read by the QuantizeLinear alone. The bias becomes int32 at scale x_scale * w_scale[m]
 // (the ONNX convention; an int32 bias written at that scale is kept bit-exact).
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -259,6 +263,68 @@ std::string pass_through(const Model& m, GraphView& view, Graph& g, Node& q, con
   return "int8 " + p->op_type;
 }
 
+// DQ(a), DQ(b) -> Add | Mul -> q  => kiln.QLinearAdd | kiln.QLinearMul (any broadcast the
+// float op took; Add's fused activation carries over), and DQ(x) -> ReduceMean over axes
+// 1, 2 (H, W of NHWC) -> q => kiln.QLinearGlobalAveragePool.
+std::string fuse_elementwise(const Model& m, GraphView& view, Graph& g, Node& q, const ActQuant& yq) {
+  Node* p = only_reader_producer(view, q.inputs[0]);
+  if (!p || !owns(g, p) || p->inputs.empty()) return "";
+  const bool add = is_onnx(*p, "Add"), mul = is_onnx(*p, "Mul");
+  if (add || mul) {
+    if (p->inputs.size() != 2) return "";
+    std::map<std::string, Attribute> attrs;
+    for (const auto& [name, a] : p->attrs) {
+      if (name != ext::kActivation && name != ext::kActivationAlpha && name != ext::kActivationBeta) return "";
+      attrs[name] = a;
+    }
+    Node* da = view.producer(p->inputs[0]);
+    Node* db = view.producer(p->inputs[1]);
+    if (!da || !db) return "";
+    auto aq = act_quant(m, *da, "DequantizeLinear");
+    auto bq = act_quant(m, *db, "DequantizeLinear");
+    if (!aq || !bq) return "";
+    q.inputs = {da->inputs[0], aq->scale_v, aq->zero_v, db->inputs[0], bq->scale_v, bq->zero_v, yq.scale_v, yq.zero_v};
+    q.op_type = add ? ext::kQLinearAdd : ext::kQLinearMul;
+    q.domain = ext::kDomain;
+    q.attrs = std::move(attrs);
+    kill(*p);
+    return add ? "QLinearAdd" : "QLinearMul";
+  }
+  // The rank may be unknown (symbolic shapes); the op takes any rank >= 3.
+  if (!is_onnx(*p, "ReduceMean") || (known_rank(m, p->inputs[0]) >= 0 && known_rank(m, p->inputs[0]) < 3)) return "";
+  std::vector<int64_t> axes;
+  if (const int av = input_of(*p, 1); av != kNoValue) {
+    const Tensor* t = constant_of(m, av);
+    if (!t || t->dtype() != DType::kI64 || t->rank() != 1) return "";
+    axes.assign(t->data<int64_t>(), t->data<int64_t>() + t->size());
+  } else {
+    auto a = p->attr_ints("axes", {});
+    if (!a.ok()) return "";
+    axes = *a;
+  }
+  const int rank = known_rank(m, p->inputs[0]);
+  for (int64_t a : axes)
+    if (a < 0 && rank < 0) return "";  // negative axes need the rank
+  for (int64_t& a : axes)
+    if (a < 0) a += rank;
+  std::sort(axes.begin(), axes.end());
+  auto keepdims = p->attr_int("keepdims", 1);
+  if (axes != std::vector<int64_t>{1, 2} || !keepdims.ok() || (*keepdims != 0 && *keepdims != 1)) return "";
+  Node* dx = view.producer(p->inputs[0]);
+  if (!dx) return "";
+  auto xq = act_quant(m, *dx, "DequantizeLinear");
+  if (!xq) return "";
+  Attribute kd;
+  kd.kind = Attribute::Kind::kInt;
+  kd.i = *keepdims;
+  q.inputs = {dx->inputs[0], xq->scale_v, xq->zero_v, yq.scale_v, yq.zero_v};
+  q.op_type = ext::kQLinearGlobalAveragePool;
+  q.domain = ext::kDomain;
+  q.attrs = {{"keepdims", kd}};
+  kill(*p);
+  return "QLinearGlobalAveragePool";
+}
+
 }  // namespace
 
 Result<PassResult> fuse_qdq(Model& m) {
@@ -271,6 +337,8 @@ Result<PassResult> fuse_qdq(Model& m) {
       std::string label = fuse_compute(m, view, *g, q, *yq);
       if (label.empty()) label = pass_through(m, view, *g, q, *yq);
       if (label.empty()) label = affine_shift(m, view, *g, q, *yq);
+
+      if (label.empty()) label = fuse_elementwise(m, view, *g, q, *yq);
       if (label.empty()) continue;
       view.refresh();
       r.add(label);
