@@ -72,7 +72,7 @@ Result<PassResult> sink_transposes(Model& m) {
           if (is_identity(compose(*p, *q))) end = n;
           break;
         }
-        Step s{n};
+        Step s{n, {}, -1};
         const bool concat = n->op_type == "Concat" && n->num_inputs() >= 1;
         if (is_unary(n->op_type) && n->num_inputs() == 1) {
           chain.push_back(s);
