@@ -48,7 +48,7 @@ class DynamicQuantConvOp final : public Op {
     KILN_RETURN_IF_ERROR(check_output(out[0], nhwc_conv_output_dims(g), who_));
     const float* x = in[0].data<float>();
     float* y = out[0].mutable_data<float>();
-    if (fast_.packed() && !use_reference_kernels()) {
+    if (fast_.accepts(g) && !use_reference_kernels()) {
       fast_.run(g, x, y, minmax_);
       apply_fused_activation(post_act_, y, out[0].size());
       return Status::Ok();

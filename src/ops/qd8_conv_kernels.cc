@@ -39,10 +39,13 @@ bool QD8ConvKernels::pointwise(const ConvGeometry& g) {
   return true;
 }
 
+bool QD8ConvKernels::accepts(const ConvGeometry& g) const {
+  return (igemm_ || dwconv_) && g.rank == 2 && g.groups == groups_ && g.group_in == group_in_ &&
+         g.group_out == group_out_ && static_cast<size_t>(g.kernel[0]) == kh_ && static_cast<size_t>(g.kernel[1]) == kw_;
+}
+
 void QD8ConvKernels::run(const ConvGeometry& g, const float* x, float* y, F32MinMax minmax) {
-  if ((!igemm_ && !dwconv_) || g.rank != 2 || g.groups != groups_ || g.group_in != group_in_ || g.group_out != group_out_ ||
-      static_cast<size_t>(g.kernel[0]) != kh_ || static_cast<size_t>(g.kernel[1]) != kw_)
-    return;  // the op checks all of this; stay in bounds anyway
+  if (!accepts(g)) return;  // the op asks first; stay in bounds anyway
   const size_t cin = groups_ * group_in_, cout = groups_ * group_out_;
   const size_t in_px = static_cast<size_t>(g.in[0] * g.in[1]), out_px = static_cast<size_t>(g.out[0] * g.out[1]);
   if (g.batch == 0 || out_px == 0) return;

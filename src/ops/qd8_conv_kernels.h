@@ -32,6 +32,9 @@ class QD8ConvKernels {
   static bool pointwise(const ConvGeometry& g);
   // Whether a layer runs the f32-qc8w depthwise kernels (float activations).
   static bool depthwise(const ConvGeometry& g) { return g.group_in == 1 && g.group_out == 1; }
+  // Whether run handles g: 2-D and matching the packing (else it writes nothing; the op then
+  // takes the reference loops).
+  bool accepts(const ConvGeometry& g) const;
   // x: [N, H, W, C] and y: [N, OH, OW, M], both NHWC and dense; g must match the packing.
   void run(const ConvGeometry& g, const float* x, float* y, F32MinMax minmax);
 

