@@ -1,0 +1,58 @@
+// qs8 elementwise add / multiply (XNNPACK's qs8-vadd / qs8-vmul, "c" = scalar b): the int8
+// kernels behind kiln.QLinearAdd / kiln.QLinearMul (ops/qlinear_elementwise.cc).
+//
+// Per element they compute exactly what the fake-quant group DequantizeLinear(a),
+// DequantizeLinear(b) -> Add | Mul -> [Relu | Clip] -> QuantizeLinear computes in float:
+//   fa = float(a - a_zero) * a_scale, fb = float(b - b_zero) * b_scale,
+//   v  = clamp(fa + fb | fa * fb, min, max)       (min / max: the fused Relu / Clip, else +-inf)
+//   y  = round_half_even(clamp(v / y_scale, -128 - y_zero, 127 - y_zero)) + y_zero  (NaN: y_zero)
+// with the same float operations in the same order (a division, not a reciprocal multiply),
+// so every kernel is bit-exact with qs8_vbinary_reference and with the unfused graph. (An
+// integer / fixed-point formulation as XNNPACK's would be within one step; the float one was
+// kept because it is as fast in SIMD128 here and exact, see src/kernels/README.md.)
+//
+// Signature: fn(n, a, b, y, params): n elements of a and y; b holds n elements, or one value
+// for the "c" kernels. y may alias a or b (each 16-element group is read before it is written).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+
+#include "kernels/f32-gemm/f32-gemm.h"  // KILN_F32_GEMM_{SIMD,AVX2,VEC}, KILN_KERNEL_PICKED_ONLY
+
+namespace kiln {
+
+struct QS8VBinaryParams {
+  float a_scale = 1.f, b_scale = 1.f, y_scale = 1.f;
+  int32_t a_zero = 0, b_zero = 0, y_zero = 0;  // each in [-128, 127]
+  float min = -std::numeric_limits<float>::infinity(), max = std::numeric_limits<float>::infinity();
+};
+
+enum class QS8VBinaryOp { kAdd, kMul };
+
+using QS8VBinaryUkernelFn = void (*)(size_t n, const int8_t* a, const int8_t* b, int8_t* y,
+                                     const QS8VBinaryParams& params);
+
+struct QS8VBinaryKernel {
+  const char* name;  // e.g. "qs8_vmulc_x32_simd"
+  QS8VBinaryOp op;
+  bool scalar_b;  // the "c" kernels: b is one value
+  size_t tile;    // elements per main-loop iteration
+  QS8VBinaryUkernelFn fn;
+};
+
+#define KILN_QS8_VBINARY(name, op, scalar_b, tile, arch) \
+  void name(size_t n, const int8_t* a, const int8_t* b, int8_t* y, const QS8VBinaryParams& params);
+#include "kernels/qs8-vbinary/qs8-vbinary-list.h"
+#undef KILN_QS8_VBINARY
+
+// The oracle: plain scalar loops of the formula above.
+void qs8_vbinary_reference(QS8VBinaryOp op, bool scalar_b, size_t n, const int8_t* a, const int8_t* b, int8_t* y,
+                           const QS8VBinaryParams& params);
+
+// Every kernel this build and CPU can run, and the default for (op, scalar_b).
+std::span<const QS8VBinaryKernel> qs8_vbinary_kernels();
+const QS8VBinaryKernel& qs8_vbinary_default_kernel(QS8VBinaryOp op, bool scalar_b);
+
+}  // namespace kiln
