@@ -10,7 +10,8 @@
 // int32 (exact) and rounds the mean once, within one step of float ReduceMean.
 // Add / Mul without an activation or with Relu / Clip run the qs8-vbinary kernels (same
 // float formula, bit-exact), the pool's sums the qs8-gavgpool kernels; the blocked float
-// loops below stay for the other activations, odd broadcasts and KILN_REFERENCE_KERNELS=1.
+// loops below stay for the other activations, non-finite or non-positive scales (the
+// kernels' precondition) and KILN_REFERENCE_KERNELS=1.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -102,7 +103,7 @@ class QLinearBinaryOp final : public Op {
     const int8_t* bv = b.data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
     num_elements_of_b_ = b.size();
-    if (!post_.active() && !use_reference_kernels()) {
+    if (!post_.active() && !use_reference_kernels() && qs8_vbinary_params_ok(params(qa, qb, qy))) {
       run_kernels(av, bv, a.dims(), b.dims(), d, qa, qb, qy, y);
       return Status::Ok();
     }

@@ -2,7 +2,8 @@
 // qs8_vbinary_reference, bit-exact: n = 1, tile - 1, tile, tile + 1, 2 tiles + 5 and large;
 // zero points -128 / 0 / 127 for a, b and y; no clamp, Relu and Clip (asserted to bite);
 // outputs saturating at both ends; exact .5 ties; in place on a and on b; unaligned
-// pointers; no writes past n; infinite scales (NaN and inf lanes). Also the config table.
+// pointers; no writes past n; sums / products overflowing to +-inf. Also the config table
+// and the parameter precondition (qs8_vbinary_params_ok).
 // Runs natively and in WASM (kiln_kernel_tests_wasm).
 #include <gtest/gtest.h>
 
@@ -158,14 +159,17 @@ TEST_P(QS8VBinary, InPlaceAndUnaligned) {
   }
 }
 
-TEST_P(QS8VBinary, InfiniteScalesGiveNaNAndInfLanes) {
+TEST_P(QS8VBinary, OverflowToInfinitySaturates) {
   const QS8VBinaryKernel& k = GetParam();
-  // a_scale = inf: a == a_zero gives 0 * inf = NaN (-> the y zero point), others +-inf.
-  for (size_t n : {size_t{5}, k.tile + 3}) {
-    const auto want = base(k).n(n).zeros(0, 0, 7).scales(kInf, 0.5f, 1.f).seed(3).Test(k);
-    base(k).n(n).zeros(0, 0, 7).scales(kInf, 0.5f, 1.f).constant(0, 1).Test(k);
-    base(k).n(n).zeros(0, 0, -3).scales(1.f, kInf, 1.f).constant(4, 0).clamp(0.f, kInf).Test(k);
-    (void)want;
+  // The largest allowed input scales: products overflow float, and sums divided by a tiny
+  // y_scale do; the +-inf lanes clamp to -128 / 127.
+  for (size_t n : {size_t{5}, k.tile + 3, size_t{1031}}) {
+    const float s = 0x1p120f, sy = k.op == QS8VBinaryOp::kMul ? 1.f : 1e-30f;
+    const auto want = base(k).n(n).zeros(0, 0, 7).scales(s, s, sy).seed(3).Test(k);
+    int ends = 0;
+    for (int8_t v : want) ends += v == -128 || v == 127;
+    EXPECT_GE(ends, static_cast<int>(n / 2));
+    base(k).n(n).zeros(0, 0, -3).scales(s, -s, sy).clamp(0.f, kInf).Test(k);
   }
 }
 
@@ -180,6 +184,33 @@ TEST(QS8VBinaryConfig, DefaultsExistForEveryForm) {
       EXPECT_EQ(k.scalar_b, c) << k.name;
     }
   EXPECT_GE(qs8_vbinary_kernels().size(), 4u);
+}
+
+TEST(QS8VBinaryConfig, ParamsOkRulesOutNaNLanes) {
+  QS8VBinaryParams p;
+  EXPECT_TRUE(qs8_vbinary_params_ok(p));
+  p.a_scale = kInf;
+  EXPECT_FALSE(qs8_vbinary_params_ok(p));
+  p = {}, p.b_scale = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(qs8_vbinary_params_ok(p));
+  p = {}, p.y_scale = 0.f;
+  EXPECT_FALSE(qs8_vbinary_params_ok(p));
+  p = {}, p.min = 1.f, p.max = 0.f;
+  EXPECT_FALSE(qs8_vbinary_params_ok(p));
+  p = {}, p.min = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(qs8_vbinary_params_ok(p));
+  p = {}, p.a_scale = 0x1p121f;  // 255 * a_scale could overflow
+  EXPECT_FALSE(qs8_vbinary_params_ok(p));
+  p = {}, p.y_scale = kInf;
+  EXPECT_FALSE(qs8_vbinary_params_ok(p));
+  p = {}, p.a_scale = -0x1p120f, p.b_scale = 0.f;
+  EXPECT_TRUE(qs8_vbinary_params_ok(p));
+  // The reference still maps NaN lanes to the zero point (the op's fallback does the same).
+  const int8_t a = 0, b = 1;
+  int8_t y = 0;
+  p = {}, p.a_scale = kInf, p.y_zero = 9;
+  qs8_vbinary_reference(QS8VBinaryOp::kMul, false, 1, &a, &b, &y, p);
+  EXPECT_EQ(y, 9);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "kernels/qs8-vbinary/qs8-vbinary.h"
 #include "kernels/simd/qs8-vcvt.h"
@@ -13,46 +14,47 @@
 namespace kiln {
 namespace {
 
-template <class Q, bool kMul, bool kScalarB>
+// kClamp: the fused Relu / Clip on the real value (without one, min / max are +-inf and the
+// clamp is skipped: the kernel picks the instantiation once per call).
+template <class Q, bool kMul, bool kScalarB, bool kClamp>
 struct QS8VBinaryGroup {
   using S = typename Q::S;
   using V = typename Q::V;
   static constexpr size_t kF = Q::kF;
   V sa, sb, sy, lo, hi, glo, ghi, magic, fb_splat;
-  int32_t za, zb, zero_less_magic, zy;
+  int32_t za, zb, zero_less_magic;
 
   explicit QS8VBinaryGroup(const int8_t* b, const QS8VBinaryParams& p) {
     sa = S::splat(p.a_scale), sb = S::splat(p.b_scale), sy = S::splat(p.y_scale);
     lo = S::splat(p.min), hi = S::splat(p.max);
     glo = S::splat(static_cast<float>(-128 - p.y_zero)), ghi = S::splat(static_cast<float>(127 - p.y_zero));
     magic = S::splat(12582912.0f);  // 1.5 * 2^23
-    za = p.a_zero, zb = p.b_zero, zy = p.y_zero;
+    za = p.a_zero, zb = p.b_zero;
     zero_less_magic = p.y_zero - 0x4B400000;
     // DequantizeLinear of the scalar b, once (the same float the reference computes).
     fb_splat = S::splat(kScalarB ? static_cast<float>(static_cast<int32_t>(b[0]) - p.b_zero) * p.b_scale : 0.f);
   }
 
   inline __attribute__((always_inline)) void run(const int8_t* a, const int8_t* b, int8_t* y) const {
-    V fa[kF], fb[kF], t[kF], keep[kF];
+    V fa[kF], fb[kF], t[kF];
     Q::load16(a, za, fa);
     if constexpr (!kScalarB) Q::load16(b, zb, fb);
 #pragma GCC unroll 4
     for (size_t f = 0; f < kF; ++f) {
       const V x = Q::exact(S::mul(fa[f], sa));  // rounded, as DequantizeLinear's float
       const V w = kScalarB ? fb_splat : Q::exact(S::mul(fb[f], sb));
-      const V v = Q::clamp(kMul ? S::mul(x, w) : S::add(x, w), lo, hi);
-      const V q = S::div(v, sy);
-      keep[f] = Q::keep_mask(q);
-      t[f] = S::add(Q::clamp(q, glo, ghi), magic);
+      V v = kMul ? S::mul(x, w) : S::add(x, w);
+      if constexpr (kClamp) v = Q::clamp(v, lo, hi);
+      t[f] = S::add(Q::clamp(S::div(v, sy), glo, ghi), magic);
     }
-    Q::quantize16(y, t, keep, zero_less_magic, zy);
+    Q::quantize16(y, t, zero_less_magic);
   }
 };
 
-template <class Q, size_t G, bool kMul, bool kScalarB>
-inline __attribute__((always_inline)) void qs8_vbinary_ukernel(size_t n, const int8_t* a, const int8_t* b, int8_t* y,
-                                                                const QS8VBinaryParams& p) {
-  const QS8VBinaryGroup<Q, kMul, kScalarB> g(b, p);
+template <class Q, size_t G, bool kMul, bool kScalarB, bool kClamp>
+inline __attribute__((always_inline)) void qs8_vbinary_loop(size_t n, const int8_t* a, const int8_t* b, int8_t* y,
+                                                             const QS8VBinaryParams& p) {
+  const QS8VBinaryGroup<Q, kMul, kScalarB, kClamp> g(b, p);
   constexpr size_t kTile = 16 * G;
   for (; n >= kTile; n -= kTile) {
 #pragma GCC unroll 4
@@ -72,6 +74,21 @@ inline __attribute__((always_inline)) void qs8_vbinary_ukernel(size_t n, const i
     g.run(ta, kScalarB ? b : tb, ty);
     std::memcpy(y, ty, n);
   }
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+template <class Q, size_t G, bool kMul, bool kScalarB>
+inline __attribute__((always_inline)) void qs8_vbinary_ukernel(size_t n, const int8_t* a, const int8_t* b, int8_t* y,
+                                                                const QS8VBinaryParams& p) {
+  if (p.min == -std::numeric_limits<float>::infinity() && p.max == std::numeric_limits<float>::infinity())
+    qs8_vbinary_loop<Q, G, kMul, kScalarB, false>(n, a, b, y, p);
+  else
+    qs8_vbinary_loop<Q, G, kMul, kScalarB, true>(n, a, b, y, p);
 }
 
 }  // namespace

@@ -13,6 +13,11 @@
 //
 // Signature: fn(n, a, b, y, params): n elements of a and y; b holds n elements, or one value
 // for the "c" kernels. y may alias a or b (each 16-element group is read before it is written).
+// Parameters (qs8_vbinary_params_ok): |a_scale|, |b_scale| <= 2^120, 0 < y_scale finite,
+// min <= max (not NaN). Then no lane can be NaN (|fa|, |fb| <= 256 * 2^120 are finite, so the
+// sum / product is finite or +-inf, and so is its quotient by y_scale), and the kernels skip
+// QuantizeLinear's NaN -> zero point select; the reference handles any parameters, and the op
+// keeps its float loops for other ones.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +51,12 @@ struct QS8VBinaryKernel {
   void name(size_t n, const int8_t* a, const int8_t* b, int8_t* y, const QS8VBinaryParams& params);
 #include "kernels/qs8-vbinary/qs8-vbinary-list.h"
 #undef KILN_QS8_VBINARY
+
+inline bool qs8_vbinary_params_ok(const QS8VBinaryParams& p) {
+  constexpr float kMaxInputScale = 0x1p120f;  // 256 * 2^120 < FLT_MAX: fa, fb stay finite
+  auto small = [](float v) { return v >= -kMaxInputScale && v <= kMaxInputScale; };  // false for NaN
+  return small(p.a_scale) && small(p.b_scale) && p.y_scale > 0.f && p.y_scale - p.y_scale == 0.f && p.min <= p.max;
+}
 
 // The oracle: plain scalar loops of the formula above.
 void qs8_vbinary_reference(QS8VBinaryOp op, bool scalar_b, size_t n, const int8_t* a, const int8_t* b, int8_t* y,

@@ -2,9 +2,9 @@
 // instruction set over 16 int8 values at a time, the float side being f32-vec.h's struct.
 //   load16(p, zero, v): v[0..kF) = float(p[i] - zero) for 16 values (exact: |x - zero| <= 255).
 //   clamp(v, lo, hi):   v < lo ? lo : (hi < v ? hi : v), NaN kept (std::min(std::max(v, lo), hi)).
-//   quantize16(p, t, keep, zero_less_magic, zero): t already clamped into the int8 grid and
-//     + 1.5 * 2^23 (round half to even in the mantissa); stores bits + (zero - magic bits) where
-//     `keep` (a lane mask) is set, `zero` elsewhere (QuantizeLinear maps NaN to the zero point).
+//   quantize16(p, t, zero_less_magic): t already clamped into the int8 grid and + 1.5 * 2^23
+//     (round half to even in the mantissa); stores the 16 values bits + (zero - magic bits).
+//     (No NaN lanes: the kernels' parameters rule them out, see qs8-vbinary.h.)
 //   exact(v):           v, opaque to the compiler: GCC contracts a * b + c into an FMA in C++
 //                       even under -std=c++20 when FMA is enabled (the AVX2 files), which
 //                       would round once where the reference rounds twice.
@@ -37,12 +37,11 @@ struct Q8x16Simd128 {
   }
   // pmax(v, lo) = v < lo ? lo : v; pmin(x, hi) = hi < x ? hi : x: NaN stays.
   static V clamp(V v, V lo, V hi) { return wasm_f32x4_pmin(wasm_f32x4_pmax(v, lo), hi); }
-  static V keep_mask(V t) { return wasm_f32x4_eq(t, t); }
   static V exact(V v) { return v; }  // SIMD128 has no FMA
-  static void quantize16(int8_t* p, const V* t, const V* keep, int32_t zero_less_magic, int32_t zero) {
-    const v128_t zl = wasm_i32x4_splat(zero_less_magic), z = wasm_i32x4_splat(zero);
+  static void quantize16(int8_t* p, const V* t, int32_t zero_less_magic) {
+    const v128_t zl = wasm_i32x4_splat(zero_less_magic);
     v128_t q[4];
-    for (int i = 0; i < 4; ++i) q[i] = wasm_v128_bitselect(wasm_i32x4_add(t[i], zl), z, keep[i]);
+    for (int i = 0; i < 4; ++i) q[i] = wasm_i32x4_add(t[i], zl);
     const v128_t q16a = wasm_i16x8_narrow_i32x4(q[0], q[1]), q16b = wasm_i16x8_narrow_i32x4(q[2], q[3]);
     wasm_v128_store(p, wasm_i8x16_narrow_i16x8(q16a, q16b));
   }
@@ -64,18 +63,15 @@ struct Q8x16Avx2 {
   }
   // maxps(lo, v) = lo > v ? lo : v; minps(hi, x) = hi < x ? hi : x: NaN stays.
   static V clamp(V v, V lo, V hi) { return _mm256_min_ps(hi, _mm256_max_ps(lo, v)); }
-  static V keep_mask(V t) { return _mm256_cmp_ps(t, t, _CMP_ORD_Q); }
   static V exact(V v) {
     __asm__("" : "+x"(v));
     return v;
   }
-  static void quantize16(int8_t* p, const V* t, const V* keep, int32_t zero_less_magic, int32_t zero) {
+  static void quantize16(int8_t* p, const V* t, int32_t zero_less_magic) {
     const __m256i zl = _mm256_set1_epi32(zero_less_magic);
-    const __m256 z = _mm256_castsi256_ps(_mm256_set1_epi32(zero));
     __m128i h[2];
     for (int i = 0; i < 2; ++i) {
-      const __m256i q = _mm256_add_epi32(_mm256_castps_si256(t[i]), zl);
-      const __m256i r = _mm256_castps_si256(_mm256_blendv_ps(z, _mm256_castsi256_ps(q), keep[i]));
+      const __m256i r = _mm256_add_epi32(_mm256_castps_si256(t[i]), zl);
       h[i] = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
     }
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(h[0], h[1]));
@@ -111,19 +107,12 @@ struct Q8x16Vec {
 #endif
     return v;
   }
-  static V keep_mask(V t) {
-    const I m = t == t;
-    V r;
-    std::memcpy(&r, &m, sizeof r);
-    return r;
-  }
-  static void quantize16(int8_t* p, const V* t, const V* keep, int32_t zero_less_magic, int32_t zero) {
-    const I zl = I{zero_less_magic, zero_less_magic, zero_less_magic, zero_less_magic}, z = I{zero, zero, zero, zero};
+  static void quantize16(int8_t* p, const V* t, int32_t zero_less_magic) {
+    const I zl = I{zero_less_magic, zero_less_magic, zero_less_magic, zero_less_magic};
     for (int i = 0; i < 4; ++i) {
-      I bits, m;
+      I bits;
       std::memcpy(&bits, &t[i], sizeof bits);
-      std::memcpy(&m, &keep[i], sizeof m);
-      const I q = ((bits + zl) & m) | (z & ~m);
+      const I q = bits + zl;
       const I8x4 b = __builtin_convertvector(q, I8x4);
       std::memcpy(p + 4 * i, &b, 4);
     }
