@@ -1,0 +1,66 @@
+// Throughput of the static int8 elementwise kernels of this build, named as the kernels:
+// every qs8-vbinary kernel (and the reference) on n = 27648 = 24x48x24 (an SE block of the
+// PP-OCR classifier, cache-resident) and 1M, and every qs8-gavgpool sums kernel (and the
+// reference) over 24x48 rows of 24 and 12x24 rows of 96 channels; elements/s.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "kernels/qs8-gavgpool/qs8-gavgpool.h"
+#include "kernels/qs8-vbinary/qs8-vbinary.h"
+
+namespace {
+
+kiln::QS8VBinaryParams bench_params() {
+  kiln::QS8VBinaryParams p;
+  p.a_scale = 0.021f, p.b_scale = 1.f / 255.f, p.y_scale = 0.019f, p.a_zero = -7, p.b_zero = -128, p.y_zero = 3;
+  return p;
+}
+
+void bm_vbinary(benchmark::State& state, kiln::QS8VBinaryKernel k) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::vector<int8_t> a(n), b(n), y(n);
+  for (size_t i = 0; i < n; ++i) a[i] = static_cast<int8_t>(i * 7), b[i] = static_cast<int8_t>(i * 13);
+  const kiln::QS8VBinaryParams p = bench_params();
+  for (auto _ : state) {
+    k.fn(n, a.data(), b.data(), y.data(), p);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+
+void bm_gavgpool(benchmark::State& state, kiln::QS8GavgpoolSumsFn fn) {
+  const size_t rows = static_cast<size_t>(state.range(0)), c = static_cast<size_t>(state.range(1));
+  std::vector<int8_t> x(rows * c);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(i * 7);
+  std::vector<int32_t> s(c);
+  for (auto _ : state) {
+    fn(rows, c, x.data(), c, s.data());
+    benchmark::DoNotOptimize(s.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * rows * c));
+}
+
+const int kRegistered = [] {
+  for (const kiln::QS8VBinaryKernel& k : kiln::qs8_vbinary_kernels())
+    benchmark::RegisterBenchmark(k.name, bm_vbinary, k)->Arg(27648)->Arg(1 << 20);
+  benchmark::RegisterBenchmark("qs8_vmul_reference", bm_vbinary,
+                               kiln::QS8VBinaryKernel{"qs8_vmul_reference", kiln::QS8VBinaryOp::kMul, false, 1,
+                                                      [](size_t n, const int8_t* a, const int8_t* b, int8_t* y,
+                                                         const kiln::QS8VBinaryParams& p) {
+                                                        kiln::qs8_vbinary_reference(kiln::QS8VBinaryOp::kMul, false, n,
+                                                                                    a, b, y, p);
+                                                      }})
+      ->Arg(27648)
+      ->Arg(1 << 20);
+  for (const kiln::QS8GavgpoolKernel& k : kiln::qs8_gavgpool_kernels())
+    benchmark::RegisterBenchmark(k.name, bm_gavgpool, k.fn)->Args({24 * 48, 24})->Args({12 * 24, 96});
+  benchmark::RegisterBenchmark("qs8_gavgpool_sums_reference", bm_gavgpool, kiln::qs8_gavgpool_sums_reference)
+      ->Args({24 * 48, 24})
+      ->Args({12 * 24, 96});
+  return 0;
+}();
+
+}  // namespace
