@@ -47,3 +47,20 @@ for (const [op, kind, scalar] of ops) {
   }
 }
 writeFileSync(join(dir, 'qs8-vbinary-list.h'), list);
+
+// qs8-vmulrow: x against a float multiplier row (the SE gate with the scales folded in).
+let rowList = header + '// KILN_QS8_VMULROW(name, tile, arch)\n';
+for (const [tile, arch, picked] of tiles) {
+  const a = arches[arch];
+  const name = `qs8_vmulrow_x${tile}_${arch}`;
+  const cond = picked ? a.build : `${a.build} && !KILN_KERNEL_PICKED_ONLY`;
+  rowList += `#if ${cond}\nKILN_QS8_VMULROW(${name}, ${tile}, ${arch})\n#endif\n`;
+  const body =
+    `void ${name}(size_t n, const int8_t* x, const float* m, int8_t* y, const QS8VMulRowParams& params) {\n` +
+    `  qs8_vmulrow_ukernel<${a.q}, ${tile / 16}>(n, x, m, y, params);\n}\n`;
+  let src = header + '#include "kernels/qs8-vbinary/qs8-vbinary-ukernel.h"\n\nnamespace kiln {\n';
+  src += a.guard ? `#if defined(${a.guard})\n${body}#endif  // ${a.guard}\n` : body;
+  src += '}  // namespace kiln\n';
+  writeFileSync(join(dir, `qs8-vmulrow-x${tile}-${arch}.cc`), src);
+}
+writeFileSync(join(dir, 'qs8-vmulrow-list.h'), rowList);

@@ -6,10 +6,12 @@
 //     over axes 1 and 2 (H, W of NHWC; any rank >= 3, as ReduceMean(axes 1, 2) takes).
 // All int8 with per-tensor float32 scales and int8 zero points. Add and Mul compute what the
 // fake-quant group they replace computes, DequantizeLinear's float values, the float op,
-// the activation, QuantizeLinear's rounding, so they match it bit for bit; the pool sums in
+// the activation, QuantizeLinear's rounding, so they match it bit for bit (but the SE gate
+// form below); the pool sums in
 // int32 (exact) and rounds the mean once, within one step of float ReduceMean.
 // Add / Mul without an activation or with Relu / Clip run the qs8-vbinary kernels (same
-// float formula, bit-exact), the pool's sums the qs8-gavgpool kernels; the blocked float
+// float formula, bit-exact) — except the SE gate Mul without a clamp, on qs8-vmulrow (one
+// folded multiplier per channel: within one int8 step) — the pool's sums the qs8-gavgpool kernels; the blocked float
 // loops below stay for the other activations, non-finite or non-positive scales (the
 // kernels' precondition) and KILN_REFERENCE_KERNELS=1.
 #include <algorithm>
@@ -146,6 +148,36 @@ class QLinearBinaryOp final : public Op {
     return p;
   }
 
+  // The SE gate Mul without a clamp on qs8-vmulrow: per channel one float multiplier
+  // a_scale * DequantizeLinear(g) / y_scale (in double, rounded once), repeated like the gate
+  // row; within one int8 step of fake quant (kernels/qs8-vbinary/qs8-vbinary.h). False (and
+  // nothing written) if a multiplier is not finite: the exact path runs instead.
+  bool run_gate_rows(const int8_t* av, const int8_t* bv, int64_t c, int64_t n, int64_t per_batch, int64_t rows,
+                     bool b_batched, Quant qa, Quant qb, Quant qy, int8_t* y) {
+    const QS8VMulRowKernel& k = qs8_vmulrow_default_kernel();
+    const int64_t pattern = rows * c;
+    mult_.resize(static_cast<size_t>(pattern));
+    const QS8VMulRowParams p{qa.zero, qy.zero};
+    const double scale = static_cast<double>(qa.scale) / static_cast<double>(qy.scale);
+    for (int64_t nb = 0; nb < n; ++nb) {
+      if (nb == 0 || b_batched) {
+        const int8_t* g = bv + (b_batched ? nb * c : 0);
+        for (int64_t j = 0; j < c; ++j) {
+          const float fb = static_cast<float>(static_cast<int32_t>(g[j]) - qb.zero) * qb.scale;
+          const float m = static_cast<float>(scale * static_cast<double>(fb));
+          if (!(m - m == 0.f)) return false;  // inf / NaN (absurd scales): the exact path rewrites all of y
+          mult_[static_cast<size_t>(j)] = m;
+        }
+        for (int64_t r = 1; r < rows; ++r) std::memcpy(mult_.data() + r * c, mult_.data(), static_cast<size_t>(c) * sizeof(float));
+      }
+      for (int64_t i0 = 0; i0 < per_batch; i0 += pattern) {
+        const int64_t e = std::min(pattern, per_batch - i0);
+        k.fn(static_cast<size_t>(e), av + nb * per_batch + i0, mult_.data(), y + nb * per_batch + i0, p);
+      }
+    }
+    return true;
+  }
+
   // The qs8-vbinary path (no activation beyond the clamp). a is the larger operand.
   void run_kernels(const int8_t* av, const int8_t* bv, const Dims& ad, const Dims& bd, const Dims& d, Quant qa,
                    Quant qb, Quant qy, int8_t* y) {
@@ -160,6 +192,9 @@ class QLinearBinaryOp final : public Op {
       const int64_t per_batch = n > 0 ? num_elements(d) / n : 0;
       const int64_t rows = std::max<int64_t>(1, kGatePattern / c), pattern = rows * c;
       const bool b_batched = num_elements_of_b_ > c;
+      if (mul_ && !(lo_ > -std::numeric_limits<float>::infinity()) && !(hi_ < std::numeric_limits<float>::infinity())) {
+        if (run_gate_rows(av, bv, c, n, per_batch, rows, b_batched, qa, qb, qy, y)) return;
+      }
       gate_.resize(static_cast<size_t>(pattern));
       for (int64_t nb = 0; nb < n; ++nb) {
         const int8_t* brow = bv + (b_batched ? nb * c : 0);
@@ -258,6 +293,7 @@ class QLinearBinaryOp final : public Op {
   float lo_ = -std::numeric_limits<float>::infinity(), hi_ = std::numeric_limits<float>::infinity();
   int64_t num_elements_of_b_ = 0;
   std::vector<int8_t> gate_;  // the SE gate row repeated (run_kernels)
+  std::vector<float> mult_;   // the SE gate's multipliers repeated (run_gate_rows)
   alignas(64) float fa_[kChunk] = {}, fb_[kChunk] = {};  // the op is not run concurrently
 };
 

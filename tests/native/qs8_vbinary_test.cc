@@ -20,6 +20,7 @@
 namespace kiln {
 
 void PrintTo(const QS8VBinaryKernel& k, std::ostream* os) { *os << k.name; }
+void PrintTo(const QS8VMulRowKernel& k, std::ostream* os) { *os << k.name; }
 
 namespace {
 
@@ -176,6 +177,52 @@ TEST_P(QS8VBinary, OverflowToInfinitySaturates) {
 INSTANTIATE_TEST_SUITE_P(Kernels, QS8VBinary, ::testing::ValuesIn(qs8_vbinary_kernels().begin(), qs8_vbinary_kernels().end()),
                          [](const ::testing::TestParamInfo<QS8VBinaryKernel>& info) { return std::string(info.param.name); });
 
+// qs8-vmulrow: every kernel against qs8_vmulrow_reference, bit-exact (same two roundings):
+// n = 1 .. 2 tiles + 5 and 1031, zero points -128 / 0 / 127, multipliers of both signs that
+// saturate at both ends, in place, offset pointers, no writes past n.
+class QS8VMulRow : public ::testing::TestWithParam<QS8VMulRowKernel> {};
+
+TEST_P(QS8VMulRow, MatchesTheReference) {
+  const QS8VMulRowKernel& k = GetParam();
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> dist(-128, 127);
+  std::uniform_real_distribution<float> mdist(-1.5f, 1.5f);
+  int lo = 0, hi = 0, ties = 0;
+  for (size_t n : {size_t{1}, size_t{2}, size_t{15}, size_t{16}, size_t{17}, k.tile - 1, k.tile, k.tile + 1,
+                   2 * k.tile + 5, size_t{1031}})
+    for (int zx : {-128, 0, 127})
+      for (int zy : {-128, 0, 127})
+        for (size_t off : {0, 3})
+          for (bool inplace : {false, true}) {
+            constexpr size_t kGuard = 19;
+            std::vector<int8_t> x(off + n + kGuard), y(off + n + kGuard, static_cast<int8_t>(0x5A)), want(n);
+            std::vector<float> m(off + n + kGuard);
+            for (auto& v : x) v = static_cast<int8_t>(dist(rng));
+            for (size_t i = 0; i < m.size(); ++i) m[i] = i % 7 == 3 ? 0.5f : mdist(rng);  // 0.5: exact ties on odd x
+            const QS8VMulRowParams p{zx, zy};
+            qs8_vmulrow_reference(n, x.data() + off, m.data() + off, want.data(), p);
+            std::vector<int8_t> x2 = x;
+            int8_t* py = inplace ? x2.data() + off : y.data() + off;
+            k.fn(n, x2.data() + off, m.data() + off, py, p);
+            for (size_t i = 0; i < n; ++i) {
+              ASSERT_EQ(static_cast<int>(py[i]), static_cast<int>(want[i]))
+                  << k.name << " n=" << n << " zx=" << zx << " zy=" << zy << " off=" << off << " inplace=" << inplace
+                  << " at " << i << " x=" << int(x[off + i]) << " m=" << m[off + i];
+              lo += want[i] == -128, hi += want[i] == 127;
+              ties += m[off + i] == 0.5f && (x[off + i] - zx) % 2 != 0;
+            }
+            const std::vector<int8_t>& tail = inplace ? x2 : y;
+            for (size_t i = off + n; i < tail.size(); ++i)
+              ASSERT_EQ(tail[i], inplace ? x[i] : static_cast<int8_t>(0x5A)) << k.name << " n=" << n << " wrote past n";
+          }
+  EXPECT_GT(lo, 0);
+  EXPECT_GT(hi, 0);
+  EXPECT_GT(ties, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, QS8VMulRow, ::testing::ValuesIn(qs8_vmulrow_kernels().begin(), qs8_vmulrow_kernels().end()),
+                         [](const ::testing::TestParamInfo<QS8VMulRowKernel>& info) { return std::string(info.param.name); });
+
 TEST(QS8VBinaryConfig, DefaultsExistForEveryForm) {
   for (QS8VBinaryOp op : {QS8VBinaryOp::kAdd, QS8VBinaryOp::kMul})
     for (bool c : {false, true}) {
@@ -184,6 +231,10 @@ TEST(QS8VBinaryConfig, DefaultsExistForEveryForm) {
       EXPECT_EQ(k.scalar_b, c) << k.name;
     }
   EXPECT_GE(qs8_vbinary_kernels().size(), 4u);
+  const QS8VMulRowKernel& r = qs8_vmulrow_default_kernel();
+  bool listed = false;
+  for (const auto& k : qs8_vmulrow_kernels()) listed |= &k == &r;
+  EXPECT_TRUE(listed) << r.name;
 }
 
 TEST(QS8VBinaryConfig, ParamsOkRulesOutNaNLanes) {

@@ -35,4 +35,22 @@ const QS8VBinaryKernel& qs8_vbinary_default_kernel(QS8VBinaryOp op, bool scalar_
   return *k[(op == QS8VBinaryOp::kMul ? 2 : 0) + (scalar_b ? 1 : 0)];
 }
 
+std::span<const QS8VMulRowKernel> qs8_vmulrow_kernels() {
+  static const std::vector<QS8VMulRowKernel> kernels = [] {
+    std::vector<QS8VMulRowKernel> out;
+#define KILN_QS8_VMULROW(name, tile, arch) \
+  if (kernel_arch_available(#arch)) out.push_back({#name, tile, name});
+#include "kernels/qs8-vbinary/qs8-vmulrow-list.h"
+#undef KILN_QS8_VMULROW
+    return out;
+  }();
+  return kernels;
+}
+
+const QS8VMulRowKernel& qs8_vmulrow_default_kernel() {
+  static const QS8VMulRowKernel* k = pick_kernel<QS8VMulRowKernel>(
+      qs8_vmulrow_kernels(), {"qs8_vmulrow_x32_avx2", "qs8_vmulrow_x16_simd", "qs8_vmulrow_x16_vec"});
+  return *k;
+}
+
 }  // namespace kiln

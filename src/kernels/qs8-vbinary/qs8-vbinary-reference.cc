@@ -27,4 +27,15 @@ void qs8_vbinary_reference(QS8VBinaryOp op, bool scalar_b, size_t n, const int8_
   }
 }
 
+void qs8_vmulrow_reference(size_t n, const int8_t* x, const float* m, int8_t* y, const QS8VMulRowParams& p) {
+  const float glo = static_cast<float>(-128 - p.y_zero), ghi = static_cast<float>(127 - p.y_zero);
+  for (size_t i = 0; i < n; ++i) {
+    const float t = std::min(std::max(static_cast<float>(static_cast<int32_t>(x[i]) - p.x_zero) * m[i], glo), ghi);
+    const float r = t + 12582912.0f;
+    int32_t bits;
+    std::memcpy(&bits, &r, sizeof bits);
+    y[i] = static_cast<int8_t>(bits - 0x4B400000 + p.y_zero);
+  }
+}
+
 }  // namespace kiln

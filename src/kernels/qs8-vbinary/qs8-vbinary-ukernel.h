@@ -93,3 +93,45 @@ inline __attribute__((always_inline)) void qs8_vbinary_ukernel(size_t n, const i
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// qs8-vmulrow (qs8-vbinary.h): groups of 16 x against 16 floats of m.
+template <class Q>
+inline __attribute__((always_inline)) void qs8_vmulrow_group(const int8_t* x, const float* m, int8_t* y, int32_t zx,
+                                                              typename Q::V glo, typename Q::V ghi, typename Q::V magic,
+                                                              int32_t zero_less_magic) {
+  using S = typename Q::S;
+  using V = typename Q::V;
+  V fx[Q::kF], t[Q::kF];
+  Q::load16(x, zx, fx);
+#pragma GCC unroll 4
+  for (size_t f = 0; f < Q::kF; ++f)
+    t[f] = S::add(Q::clamp(S::mul(fx[f], S::load(m + f * S::kLanes)), glo, ghi), magic);
+  Q::quantize16(y, t, zero_less_magic);
+}
+
+template <class Q, size_t G>
+inline __attribute__((always_inline)) void qs8_vmulrow_ukernel(size_t n, const int8_t* x, const float* m, int8_t* y,
+                                                                const QS8VMulRowParams& p) {
+  using S = typename Q::S;
+  const typename Q::V glo = S::splat(static_cast<float>(-128 - p.y_zero)), ghi = S::splat(static_cast<float>(127 - p.y_zero));
+  const typename Q::V magic = S::splat(12582912.0f);
+  const int32_t zl = p.y_zero - 0x4B400000;
+  for (; n >= 16 * G; n -= 16 * G, x += 16 * G, m += 16 * G, y += 16 * G)
+#pragma GCC unroll 4
+    for (size_t i = 0; i < G; ++i) qs8_vmulrow_group<Q>(x + 16 * i, m + 16 * i, y + 16 * i, p.x_zero, glo, ghi, magic, zl);
+  for (; n >= 16; n -= 16, x += 16, m += 16, y += 16) qs8_vmulrow_group<Q>(x, m, y, p.x_zero, glo, ghi, magic, zl);
+  if (n != 0) {
+    alignas(16) int8_t tx[16] = {}, ty[16];
+    alignas(16) float tm[16] = {};
+    std::memcpy(tx, x, n);
+    std::memcpy(tm, m, n * sizeof(float));
+    qs8_vmulrow_group<Q>(tx, tm, ty, p.x_zero, glo, ghi, magic, zl);
+    std::memcpy(y, ty, n);
+  }
+}
+
+}  // namespace
+}  // namespace kiln

@@ -58,6 +58,30 @@ inline bool qs8_vbinary_params_ok(const QS8VBinaryParams& p) {
   return small(p.a_scale) && small(p.b_scale) && p.y_scale > 0.f && p.y_scale - p.y_scale == 0.f && p.min <= p.max;
 }
 
+// qs8-vmulrow: the squeeze-excite gate multiply with everything but x folded into one float
+// multiplier per element, m = a_scale * fb / y_scale (the op computes it once per channel):
+//   y = round_half_even(clamp(float(x - x_zero) * m, -128 - y_zero, 127 - y_zero)) + y_zero
+// Two roundings instead of the fake-quant group's four (x * a_scale, * fb, / y_scale), so a
+// result can differ from it by one int8 step where the real value lies within a few float
+// ulps of a rounding tie (rare; tested in qlinear_elementwise_test.cc); ~1.5x fewer
+// operations per element than qs8_vmul. m finite (no NaN lanes); y may alias x.
+struct QS8VMulRowParams {
+  int32_t x_zero = 0, y_zero = 0;
+};
+using QS8VMulRowUkernelFn = void (*)(size_t n, const int8_t* x, const float* m, int8_t* y, const QS8VMulRowParams& params);
+struct QS8VMulRowKernel {
+  const char* name;  // e.g. "qs8_vmulrow_x16_simd"
+  size_t tile;
+  QS8VMulRowUkernelFn fn;
+};
+#define KILN_QS8_VMULROW(name, tile, arch) \
+  void name(size_t n, const int8_t* x, const float* m, int8_t* y, const QS8VMulRowParams& params);
+#include "kernels/qs8-vbinary/qs8-vmulrow-list.h"
+#undef KILN_QS8_VMULROW
+void qs8_vmulrow_reference(size_t n, const int8_t* x, const float* m, int8_t* y, const QS8VMulRowParams& params);
+std::span<const QS8VMulRowKernel> qs8_vmulrow_kernels();
+const QS8VMulRowKernel& qs8_vmulrow_default_kernel();
+
 // The oracle: plain scalar loops of the formula above.
 void qs8_vbinary_reference(QS8VBinaryOp op, bool scalar_b, size_t n, const int8_t* a, const int8_t* b, int8_t* y,
                            const QS8VBinaryParams& params);
