@@ -1,5 +1,5 @@
 // Throughput of the static int8 elementwise kernels of this build, named as the kernels:
-// every qs8-vbinary kernel (and the reference) on n = 27648 = 24x48x24 (an SE block of the
+// every qs8-vbinary and qs8-vmulrow kernel (and the references) on n = 27648 = 24x48x24 (an SE block of the
 // PP-OCR classifier, cache-resident) and 1M, and every qs8-gavgpool sums kernel (and the
 // reference) over 24x48 rows of 24 and 12x24 rows of 96 channels; elements/s.
 #include <benchmark/benchmark.h>
@@ -24,6 +24,20 @@ void bm_vbinary(benchmark::State& state, kiln::QS8VBinaryKernel k) {
   const kiln::QS8VBinaryParams p = bench_params();
   for (auto _ : state) {
     k.fn(n, a.data(), b.data(), y.data(), p);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+
+void bm_vmulrow(benchmark::State& state, kiln::QS8VMulRowUkernelFn fn) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::vector<int8_t> x(n), y(n);
+  std::vector<float> m(n);
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<int8_t>(i * 7), m[i] = static_cast<float>(i % 97) / 97.f;
+  const kiln::QS8VMulRowParams p{-7, 3};
+  for (auto _ : state) {
+    fn(n, x.data(), m.data(), y.data(), p);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -55,6 +69,9 @@ const int kRegistered = [] {
                                                       }})
       ->Arg(27648)
       ->Arg(1 << 20);
+  for (const kiln::QS8VMulRowKernel& k : kiln::qs8_vmulrow_kernels())
+    benchmark::RegisterBenchmark(k.name, bm_vmulrow, k.fn)->Arg(27648)->Arg(1 << 20);
+  benchmark::RegisterBenchmark("qs8_vmulrow_reference", bm_vmulrow, kiln::qs8_vmulrow_reference)->Arg(27648)->Arg(1 << 20);
   for (const kiln::QS8GavgpoolKernel& k : kiln::qs8_gavgpool_kernels())
     benchmark::RegisterBenchmark(k.name, bm_gavgpool, k.fn)->Args({24 * 48, 24})->Args({12 * 24, 96});
   benchmark::RegisterBenchmark("qs8_gavgpool_sums_reference", bm_gavgpool, kiln::qs8_gavgpool_sums_reference)

@@ -38,6 +38,25 @@ EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8v_run(int i, int n, int reps) {
   return y[n / 2];
 }
 
+// qs8-vmulrow kernels (index count = the reference), multipliers around an SE gate's.
+EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8row_count() { return static_cast<int>(kiln::qs8_vmulrow_kernels().size()); }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qs8row_name(int i) {
+  return i < kiln_bench_qs8row_count() ? kiln::qs8_vmulrow_kernels()[i].name : "qs8_vmulrow_reference";
+}
+EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8row_run(int i, int n, int reps) {
+  static std::vector<int8_t> x, y;
+  static std::vector<float> m;
+  if (x.size() != static_cast<size_t>(n)) {
+    x.resize(n), y.resize(n), m.resize(n);
+    for (int j = 0; j < n; ++j) x[j] = static_cast<int8_t>(j * 7), m[j] = static_cast<float>(j % 97) / 97.f;
+  }
+  const kiln::QS8VMulRowParams p{-7, 3};
+  const kiln::QS8VMulRowUkernelFn fn =
+      i < kiln_bench_qs8row_count() ? kiln::qs8_vmulrow_kernels()[i].fn : kiln::qs8_vmulrow_reference;
+  for (int r = 0; r < reps; ++r) fn(n, x.data(), m.data(), y.data(), p);
+  return y[n / 2];
+}
+
 EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8gap_count() { return static_cast<int>(kiln::qs8_gavgpool_kernels().size()); }
 EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qs8gap_name(int i) {
   return i < kiln_bench_qs8gap_count() ? kiln::qs8_gavgpool_kernels()[i].name : "qs8_gavgpool_sums_reference";
