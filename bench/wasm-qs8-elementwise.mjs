@@ -40,7 +40,7 @@ for (let i = 0; i <= mod._kiln_bench_qs8v_count(); ++i) {
   console.log(`${name.padEnd(30)} ${cols.join('')}`);
 }
 for (let i = 0; i <= mod._kiln_bench_qs8row_count(); ++i) {
-  const name = mod.UTF8ToString(mod._kiln_bench_qs8row_name(i)) + (i === 0 ? '' : '');
+  const name = mod.UTF8ToString(mod._kiln_bench_qs8row_name(i));
   const cols = sizes.map((n) => ns(rate((r) => mod._kiln_bench_qs8row_run(i, n, r), Math.max(1, Math.round(2e6 / n))), n).padStart(20));
   console.log(`${name.padEnd(30)} ${cols.join('')}`);
 }
