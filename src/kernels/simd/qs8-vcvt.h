@@ -4,7 +4,10 @@
 //   clamp(v, lo, hi):   v < lo ? lo : (hi < v ? hi : v), NaN kept (std::min(std::max(v, lo), hi)).
 //   quantize16(p, t, zero_less_magic): t already clamped into the int8 grid and + 1.5 * 2^23
 //     (round half to even in the mantissa); stores the 16 values bits + (zero - magic bits).
-//     (No NaN lanes: the kernels' parameters rule them out, see qs8-vbinary.h.)
+//     (No NaN lanes: the qs8-vbinary parameters rule them out, see qs8-vbinary.h.)
+//   quantize16_nan(p, t, keep, zero_less_magic, zero): the same where the lane mask `keep` is
+//     set, `zero` elsewhere (QuantizeLinear maps NaN to the zero point; f32-qs8-vcvt).
+//   load(p) (float side): S::load.
 //   exact(v):           v, opaque to the compiler: GCC contracts a * b + c into an FMA in C++
 //                       even under -std=c++20 when FMA is enabled (the AVX2 files), which
 //                       would round once where the reference rounds twice.
@@ -45,6 +48,14 @@ struct Q8x16Simd128 {
     const v128_t q16a = wasm_i16x8_narrow_i32x4(q[0], q[1]), q16b = wasm_i16x8_narrow_i32x4(q[2], q[3]);
     wasm_v128_store(p, wasm_i8x16_narrow_i16x8(q16a, q16b));
   }
+  static V keep_mask(V t) { return wasm_f32x4_eq(t, t); }
+  static void quantize16_nan(int8_t* p, const V* t, const V* keep, int32_t zero_less_magic, int32_t zero) {
+    const v128_t zl = wasm_i32x4_splat(zero_less_magic), z = wasm_i32x4_splat(zero);
+    v128_t q[4];
+    for (int i = 0; i < 4; ++i) q[i] = wasm_v128_bitselect(wasm_i32x4_add(t[i], zl), z, keep[i]);
+    const v128_t q16a = wasm_i16x8_narrow_i32x4(q[0], q[1]), q16b = wasm_i16x8_narrow_i32x4(q[2], q[3]);
+    wasm_v128_store(p, wasm_i8x16_narrow_i16x8(q16a, q16b));
+  }
 };
 #endif
 
@@ -72,6 +83,18 @@ struct Q8x16Avx2 {
     __m128i h[2];
     for (int i = 0; i < 2; ++i) {
       const __m256i r = _mm256_add_epi32(_mm256_castps_si256(t[i]), zl);
+      h[i] = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(h[0], h[1]));
+  }
+  static V keep_mask(V t) { return _mm256_cmp_ps(t, t, _CMP_ORD_Q); }
+  static void quantize16_nan(int8_t* p, const V* t, const V* keep, int32_t zero_less_magic, int32_t zero) {
+    const __m256i zl = _mm256_set1_epi32(zero_less_magic);
+    const __m256 z = _mm256_castsi256_ps(_mm256_set1_epi32(zero));
+    __m128i h[2];
+    for (int i = 0; i < 2; ++i) {
+      const __m256i q = _mm256_add_epi32(_mm256_castps_si256(t[i]), zl);
+      const __m256i r = _mm256_castps_si256(_mm256_blendv_ps(z, _mm256_castsi256_ps(q), keep[i]));
       h[i] = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
     }
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(h[0], h[1]));
@@ -113,6 +136,23 @@ struct Q8x16Vec {
       I bits;
       std::memcpy(&bits, &t[i], sizeof bits);
       const I q = bits + zl;
+      const I8x4 b = __builtin_convertvector(q, I8x4);
+      std::memcpy(p + 4 * i, &b, 4);
+    }
+  }
+  static V keep_mask(V t) {
+    const I m = t == t;
+    V r;
+    std::memcpy(&r, &m, sizeof r);
+    return r;
+  }
+  static void quantize16_nan(int8_t* p, const V* t, const V* keep, int32_t zero_less_magic, int32_t zero) {
+    const I zl = I{zero_less_magic, zero_less_magic, zero_less_magic, zero_less_magic}, z = I{zero, zero, zero, zero};
+    for (int i = 0; i < 4; ++i) {
+      I bits, m;
+      std::memcpy(&bits, &t[i], sizeof bits);
+      std::memcpy(&m, &keep[i], sizeof m);
+      const I q = ((bits + zl) & m) | (z & ~m);
       const I8x4 b = __builtin_convertvector(q, I8x4);
       std::memcpy(p + 4 * i, &b, 4);
     }
