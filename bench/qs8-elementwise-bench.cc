@@ -1,11 +1,13 @@
 // Throughput of the static int8 elementwise kernels of this build, named as the kernels:
 // every qs8-vbinary and qs8-vmulrow kernel (and the references) on n = 27648 = 24x48x24 (an SE block of the
 // PP-OCR classifier, cache-resident) and 1M, and every qs8-gavgpool sums kernel (and the
-// reference) over 24x48 rows of 24 and 12x24 rows of 96 channels; elements/s.
+// reference) over 24x48 rows of 24 and 12x24 rows of 96 channels, and every f32-qs8-vcvt
+// kernel (QuantizeLinear; 307200 = the detector's 320x320x3 input); elements/s.
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
+#include "kernels/f32-qs8-vcvt/f32-qs8-vcvt.h"
 #include "kernels/qs8-gavgpool/qs8-gavgpool.h"
 #include "kernels/qs8-vbinary/qs8-vbinary.h"
 
@@ -44,6 +46,20 @@ void bm_vmulrow(benchmark::State& state, kiln::QS8VMulRowUkernelFn fn) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
 }
 
+void bm_vcvt(benchmark::State& state, kiln::F32QS8VcvtUkernelFn fn) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::vector<float> x(n);
+  std::vector<int8_t> y(n);
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>((i * 7919) % 2001) / 400.f - 2.5f;
+  const kiln::F32QS8CvtParams p{0.019f, -5};
+  for (auto _ : state) {
+    fn(n, x.data(), y.data(), p);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+
 void bm_gavgpool(benchmark::State& state, kiln::QS8GavgpoolSumsFn fn) {
   const size_t rows = static_cast<size_t>(state.range(0)), c = static_cast<size_t>(state.range(1));
   std::vector<int8_t> x(rows * c);
@@ -72,6 +88,9 @@ const int kRegistered = [] {
   for (const kiln::QS8VMulRowKernel& k : kiln::qs8_vmulrow_kernels())
     benchmark::RegisterBenchmark(k.name, bm_vmulrow, k.fn)->Arg(27648)->Arg(1 << 20);
   benchmark::RegisterBenchmark("qs8_vmulrow_reference", bm_vmulrow, kiln::qs8_vmulrow_reference)->Arg(27648)->Arg(1 << 20);
+  for (const kiln::F32QS8VcvtKernel& k : kiln::f32_qs8_vcvt_kernels())
+    benchmark::RegisterBenchmark(k.name, bm_vcvt, k.fn)->Arg(307200)->Arg(27648);
+  benchmark::RegisterBenchmark("f32_qs8_vcvt_reference", bm_vcvt, kiln::f32_qs8_vcvt_reference)->Arg(307200)->Arg(27648);
   for (const kiln::QS8GavgpoolKernel& k : kiln::qs8_gavgpool_kernels())
     benchmark::RegisterBenchmark(k.name, bm_gavgpool, k.fn)->Args({24 * 48, 24})->Args({12 * 24, 96});
   benchmark::RegisterBenchmark("qs8_gavgpool_sums_reference", bm_gavgpool, kiln::qs8_gavgpool_sums_reference)

@@ -1,5 +1,5 @@
-// WASM benchmark of the static int8 elementwise kernels: every qs8-vbinary and qs8-vmulrow
-// kernel of the WASM build (and the scalar references) on n = 27648 (24x48x24, an SE block of the PP-OCR
+// WASM benchmark of the static int8 elementwise kernels: every qs8-vbinary, qs8-vmulrow and
+// f32-qs8-vcvt (QuantizeLinear) kernel of the WASM build (and the scalar references) on n = 27648 (24x48x24, an SE block of the PP-OCR
 // classifier) and 1M, and every qs8-gavgpool sums kernel on 24x48 rows x 24 and 12x24 rows x
 // 96 channels, in ns per element; * marks the kernel the config table picks. Needs the WASM
 // build (target kiln_kernel_bench_wasm). Usage: node bench/wasm-qs8-elementwise.mjs [--seconds=0.3]
@@ -42,6 +42,11 @@ for (let i = 0; i <= mod._kiln_bench_qs8v_count(); ++i) {
 for (let i = 0; i <= mod._kiln_bench_qs8row_count(); ++i) {
   const name = mod.UTF8ToString(mod._kiln_bench_qs8row_name(i));
   const cols = sizes.map((n) => ns(rate((r) => mod._kiln_bench_qs8row_run(i, n, r), Math.max(1, Math.round(2e6 / n))), n).padStart(20));
+  console.log(`${name.padEnd(30)} ${cols.join('')}`);
+}
+for (let i = 0; i <= mod._kiln_bench_vcvt_count(); ++i) {
+  const name = mod.UTF8ToString(mod._kiln_bench_vcvt_name(i));
+  const cols = sizes.map((n) => ns(rate((r) => mod._kiln_bench_vcvt_run(i, n, r), Math.max(1, Math.round(2e6 / n))), n).padStart(20));
   console.log(`${name.padEnd(30)} ${cols.join('')}`);
 }
 const shapes = [[24 * 48, 24], [12 * 24, 96]];

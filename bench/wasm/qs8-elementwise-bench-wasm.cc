@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "kernels/f32-qs8-vcvt/f32-qs8-vcvt.h"
 #include "kernels/qs8-gavgpool/qs8-gavgpool.h"
 #include "kernels/qs8-vbinary/qs8-vbinary.h"
 
@@ -54,6 +55,24 @@ EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8row_run(int i, int n, int reps) {
   const kiln::QS8VMulRowUkernelFn fn =
       i < kiln_bench_qs8row_count() ? kiln::qs8_vmulrow_kernels()[i].fn : kiln::qs8_vmulrow_reference;
   for (int r = 0; r < reps; ++r) fn(n, x.data(), m.data(), y.data(), p);
+  return y[n / 2];
+}
+
+// f32-qs8-vcvt kernels (index count = the reference).
+EMSCRIPTEN_KEEPALIVE int kiln_bench_vcvt_count() { return static_cast<int>(kiln::f32_qs8_vcvt_kernels().size()); }
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_vcvt_name(int i) {
+  return i < kiln_bench_vcvt_count() ? kiln::f32_qs8_vcvt_kernels()[i].name : "f32_qs8_vcvt_reference";
+}
+EMSCRIPTEN_KEEPALIVE int kiln_bench_vcvt_run(int i, int n, int reps) {
+  static std::vector<float> x;
+  static std::vector<int8_t> y;
+  if (x.size() != static_cast<size_t>(n)) {
+    x.resize(n), y.resize(n);
+    for (int j = 0; j < n; ++j) x[j] = static_cast<float>((j * 7919) % 2001) / 400.f - 2.5f;
+  }
+  const kiln::F32QS8CvtParams p{0.019f, -5};
+  const kiln::F32QS8VcvtUkernelFn fn = i < kiln_bench_vcvt_count() ? kiln::f32_qs8_vcvt_kernels()[i].fn : kiln::f32_qs8_vcvt_reference;
+  for (int r = 0; r < reps; ++r) fn(n, x.data(), y.data(), p);
   return y[n / 2];
 }
 
