@@ -6,18 +6,27 @@
 //     over axes 1 and 2 (H, W of NHWC; any rank >= 3, as ReduceMean(axes 1, 2) takes).
 // All int8 with per-tensor float32 scales and int8 zero points. Add and Mul compute what the
 // fake-quant group they replace computes, DequantizeLinear's float values, the float op,
-// the activation, QuantizeLinear's rounding, so they match it bit for bit; the pool sums in
+// the activation, QuantizeLinear's rounding, so they match it bit for bit (but the SE gate
+// form below); the pool sums in
 // int32 (exact) and rounds the mean once, within one step of float ReduceMean.
+// Add / Mul without an activation or with Relu / Clip run the qs8-vbinary kernels (same
+// float formula, bit-exact) — except the SE gate Mul without a clamp, on qs8-vmulrow (one
+// folded multiplier per channel: within one int8 step) — the pool's sums the qs8-gavgpool kernels; the blocked float
+// loops below stay for the other activations, non-finite or non-positive scales (the
+// kernels' precondition) and KILN_REFERENCE_KERNELS=1.
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <utility>
 #include <vector>
 
+#include "kernels/qs8-gavgpool/qs8-gavgpool.h"
+#include "kernels/qs8-vbinary/qs8-vbinary.h"
 #include "ops/elementwise.h"
 #include "ops/fused_activation.h"
 #include "ops/nn_util.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"  // use_reference_kernels()
 #include "ops/quant_util.h"
 
 namespace kiln {
@@ -96,6 +105,10 @@ class QLinearBinaryOp final : public Op {
     const int8_t* bv = b.data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
     num_elements_of_b_ = b.size();
+    if (!post_.active() && !use_reference_kernels() && qs8_vbinary_params_ok(params(qa, qb, qy))) {
+      run_kernels(av, bv, a.dims(), b.dims(), d, qa, qb, qy, y);
+      return Status::Ok();
+    }
     if (gate_form(a.dims(), b.dims())) {
       run_gate(av, bv, d, qa, qb, qy, y);
       return Status::Ok();
@@ -124,6 +137,93 @@ class QLinearBinaryOp final : public Op {
 
  private:
   static constexpr int64_t kChunk = kBlock;
+  // The SE gate row is repeated into a pattern of up to this many bytes, so the kernel runs
+  // long spans of pixels instead of one call per pixel.
+  static constexpr int64_t kGatePattern = 4096;
+
+  QS8VBinaryParams params(Quant qa, Quant qb, Quant qy) const {
+    QS8VBinaryParams p;
+    p.a_scale = qa.scale, p.a_zero = qa.zero, p.b_scale = qb.scale, p.b_zero = qb.zero;
+    p.y_scale = qy.scale, p.y_zero = qy.zero, p.min = lo_, p.max = hi_;
+    return p;
+  }
+
+  // The SE gate Mul without a clamp on qs8-vmulrow: per channel one float multiplier
+  // a_scale * DequantizeLinear(g) / y_scale (in double, rounded once), repeated like the gate
+  // row; within one int8 step of fake quant (kernels/qs8-vbinary/qs8-vbinary.h). False (and
+  // nothing written) if a multiplier is not finite: the exact path runs instead.
+  bool run_gate_rows(const int8_t* av, const int8_t* bv, int64_t c, int64_t n, int64_t per_batch, int64_t rows,
+                     bool b_batched, Quant qa, Quant qb, Quant qy, int8_t* y) {
+    const QS8VMulRowKernel& k = qs8_vmulrow_default_kernel();
+    const int64_t pattern = rows * c;
+    mult_.resize(static_cast<size_t>(pattern));
+    const QS8VMulRowParams p{qa.zero, qy.zero};
+    const double scale = static_cast<double>(qa.scale) / static_cast<double>(qy.scale);
+    for (int64_t nb = 0; nb < n; ++nb) {
+      if (nb == 0 || b_batched) {
+        const int8_t* g = bv + (b_batched ? nb * c : 0);
+        for (int64_t j = 0; j < c; ++j) {
+          const float fb = static_cast<float>(static_cast<int32_t>(g[j]) - qb.zero) * qb.scale;
+          const float m = static_cast<float>(scale * static_cast<double>(fb));
+          if (!(m - m == 0.f)) return false;  // inf / NaN (absurd scales): the exact path rewrites all of y
+          mult_[static_cast<size_t>(j)] = m;
+        }
+        for (int64_t r = 1; r < rows; ++r) std::memcpy(mult_.data() + r * c, mult_.data(), static_cast<size_t>(c) * sizeof(float));
+      }
+      for (int64_t i0 = 0; i0 < per_batch; i0 += pattern) {
+        const int64_t e = std::min(pattern, per_batch - i0);
+        k.fn(static_cast<size_t>(e), av + nb * per_batch + i0, mult_.data(), y + nb * per_batch + i0, p);
+      }
+    }
+    return true;
+  }
+
+  // The qs8-vbinary path (no activation beyond the clamp). a is the larger operand.
+  void run_kernels(const int8_t* av, const int8_t* bv, const Dims& ad, const Dims& bd, const Dims& d, Quant qa,
+                   Quant qb, Quant qy, int8_t* y) {
+    const QS8VBinaryOp op = mul_ ? QS8VBinaryOp::kMul : QS8VBinaryOp::kAdd;
+    const QS8VBinaryKernel& vv = qs8_vbinary_default_kernel(op, false);
+    const QS8VBinaryKernel& vc = qs8_vbinary_default_kernel(op, true);
+    const QS8VBinaryParams p = params(qa, qb, qy), swapped = params(qb, qa, qy);
+    if (num_elements(d) == 0) return;
+    if (gate_form(ad, bd, std::numeric_limits<int64_t>::max())) {
+      // x [N, ..., C] * g [N | 1, 1, ..., C] (or g [C]): the gate row repeated, one long span per block.
+      const int64_t c = d.back(), n = d[0];
+      const int64_t per_batch = n > 0 ? num_elements(d) / n : 0;
+      const int64_t rows = std::max<int64_t>(1, kGatePattern / c), pattern = rows * c;
+      const bool b_batched = num_elements_of_b_ > c;
+      if (mul_ && !(lo_ > -std::numeric_limits<float>::infinity()) && !(hi_ < std::numeric_limits<float>::infinity())) {
+        if (run_gate_rows(av, bv, c, n, per_batch, rows, b_batched, qa, qb, qy, y)) return;
+      }
+      gate_.resize(static_cast<size_t>(pattern));
+      for (int64_t nb = 0; nb < n; ++nb) {
+        const int8_t* brow = bv + (b_batched ? nb * c : 0);
+        if (nb == 0 || b_batched)
+          for (int64_t r = 0; r < rows; ++r) std::memcpy(gate_.data() + r * c, brow, static_cast<size_t>(c));
+        for (int64_t i0 = 0; i0 < per_batch; i0 += pattern) {
+          const int64_t e = std::min(pattern, per_batch - i0);
+          vv.fn(static_cast<size_t>(e), av + nb * per_batch + i0, gate_.data(), y + nb * per_batch + i0, p);
+        }
+      }
+      return;
+    }
+    const BroadcastPlan plan = make_broadcast_plan(d, {&ad, &bd});
+    for_each_run(plan, [&](const int64_t* off, int64_t o, int64_t n, const int64_t* s) {
+      const size_t m = static_cast<size_t>(n);
+      const int8_t* x0 = av + off[0];
+      const int8_t* x1 = bv + off[1];
+      if (s[0] && s[1]) {
+        vv.fn(m, x0, x1, y + o, p);
+      } else if (s[0]) {
+        vc.fn(m, x0, x1, y + o, p);
+      } else if (s[1]) {
+        vc.fn(m, x1, x0, y + o, swapped);  // add / mul commute exactly in float
+      } else {
+        vc.fn(1, x0, x1, y + o, p);  // one value repeated along the run
+        std::memset(y + o + 1, y[o], m - 1);
+      }
+    });
+  }
 
   // Relu / Clip as a clamp before rounding (what the activation then Q gives, as rounding
   // is monotone); the others on the real value; then QuantizeLinear's rounding.
@@ -136,8 +236,8 @@ class QLinearBinaryOp final : public Op {
   }
 
   // The squeeze-excite form: a full [N, ..., C], b [N or 1, 1, ..., 1, C] with C <= kChunk.
-  static bool gate_form(const Dims& a, const Dims& b) {
-    if (a.size() < 2 || b.size() > a.size() || b.empty() || b.back() != a.back() || a.back() > kChunk) return false;
+  static bool gate_form(const Dims& a, const Dims& b, int64_t max_c = kChunk) {
+    if (a.size() < 2 || b.size() > a.size() || b.empty() || b.back() != a.back() || a.back() > max_c) return false;
     const size_t lead = a.size() - b.size();
     for (size_t i = 0; i + 1 < b.size(); ++i) {
       const bool batch = lead + i == 0;
@@ -192,6 +292,8 @@ class QLinearBinaryOp final : public Op {
   FusedActivation post_;
   float lo_ = -std::numeric_limits<float>::infinity(), hi_ = std::numeric_limits<float>::infinity();
   int64_t num_elements_of_b_ = 0;
+  std::vector<int8_t> gate_;  // the SE gate row repeated (run_kernels)
+  std::vector<float> mult_;   // the SE gate's multipliers repeated (run_gate_rows)
   alignas(64) float fa_[kChunk] = {}, fb_[kChunk] = {};  // the op is not run concurrently
 };
 
@@ -236,9 +338,13 @@ class QLinearGlobalAveragePoolOp final : public Op {
       int32_t* __restrict s = sums_.data();
       std::fill(s, s + c, -static_cast<int32_t>(hw) * qx.zero);
       // int32 is exact: |x - zero| <= 255, so up to 8.4 M pixels.
-      for (int64_t p = 0; p < hw; ++p) {
-        const int8_t* __restrict row = xv + (b * hw + p) * c;
-        for (int64_t j = 0; j < c; ++j) s[j] += row[j];
+      if (!use_reference_kernels()) {
+        sums_kernel_.fn(static_cast<size_t>(hw), cs, xv + b * hw * c, cs, s);
+      } else {
+        for (int64_t p = 0; p < hw; ++p) {
+          const int8_t* __restrict row = xv + (b * hw + p) * c;
+          for (int64_t j = 0; j < c; ++j) s[j] += row[j];
+        }
       }
       for (size_t j = 0; j < cs; ++j) mean_[j] = static_cast<float>(static_cast<double>(s[j]) * step);
       for (int64_t j = 0; j < c; j += kBlock) quantize_block(mean_.data() + j, std::min(kBlock, c - j), qy, y + b * c + j);
@@ -256,6 +362,7 @@ class QLinearGlobalAveragePoolOp final : public Op {
 
   std::string who_;
   bool keepdims_;
+  const QS8GavgpoolKernel& sums_kernel_ = qs8_gavgpool_default_kernel();
   std::vector<int32_t> sums_;
   std::vector<float> mean_;
 };

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/f32-qs8-vcvt/f32-qs8-vcvt.h"
 #include "ops/elementwise.h"
+#include "ops/packed_gemm.h"  // use_reference_kernels()
 #include "ops/quant_util.h"
 
 namespace kiln {
@@ -63,6 +65,10 @@ class QuantizeLinearOp final : public Op {
       // inline round half to even, without the index math.
       const float sc = s[0], zero = z ? static_cast<float>(z->data<int8_t>()[0]) : 0.f;
       int8_t* y = out[0].mutable_data<int8_t>();
+      if (!use_reference_kernels()) {  // the f32-qs8-vcvt kernels: the same formula, bit-exact
+        f32_qs8_vcvt_default_kernel().fn(static_cast<size_t>(n), x, y, F32QS8CvtParams{sc, static_cast<int32_t>(zero)});
+        return Status::Ok();
+      }
       // Staged through int32 so both loops vectorize (an int8 store may alias the input).
       const float lo = -128.f - zero, hi = 127.f - zero;
       const int32_t zi = static_cast<int32_t>(zero);
