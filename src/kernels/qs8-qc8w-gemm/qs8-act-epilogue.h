@@ -29,13 +29,15 @@ struct QS8ActParams {
   int8_t output_min = -128, output_max = 127;
 };
 
-// HardSwish as simd::vhard_swish: x * (1/6) * clamp(x + 3, 0, 6), the same three roundings.
+// HardSwish as simd::vhard_swish: x * (1/6) * clamp(x + 3, 0, 6), the same three roundings
+// (without its NaN pass-through: the dequantized sums are finite).
 struct QS8HardSwish {
   static constexpr QS8Act kind = QS8Act::kHardSwish;
   static float scalar(float x) { return x * (1.f / 6.f) * std::min(std::max(x + 3.f, 0.f), 6.f); }
   template <class F>
   static typename F::V vec(typename F::V x) {
-    return simd::vhard_swish<F>(x);
+    const typename F::V v = simd::vclamp<F>(F::add(x, F::splat(3.f)), 0.f, 6.f);
+    return F::mul(F::mul(x, F::splat(1.f / 6.f)), v);
   }
 };
 
