@@ -6,7 +6,9 @@
 //   acc     = bias[m] + sum_{tap, c} (x[tap(p), c] - x_zero_point) * w[m, c, tap]
 //
 // (QLinearConv's formula and its float multiplier, bit-exact with src/ops/qlinear_conv.cc's
-// reference loops.) `pack` folds the weights, the bias with the x zero-point correction and
+// reference loops.) With QS8ConvQuant::activated (HardSwish) the IGEMM's activation
+// epilogue replaces the multiplier: act(acc * x_scale * w_scale[m]) / y_scale, rounded, as
+// QS8Epilogue (ops/qs8_requant_gemm.h) computes it. `pack` folds the weights, the bias with the x zero-point correction and
 // the per-channel multipliers into the qs8-qc8w IGEMM layout once; `run` builds the
 // indirection buffer for an input geometry (cached: rebuilt only when the geometry
 // changes; a moved input is reached by an offset) and runs the IGEMM over the thread pool.
