@@ -8,7 +8,9 @@
 //
 // the float operations and their order of ops/qs8_requant_gemm.cc's QS8Epilogue (which
 // runs the f32-vunary kernels of simd/f32-vmath.h over the dequantized sums), so the
-// kernels give the same int8 bits as the sums-then-epilogue path they replace.
+// kernels give the same int8 bits as the sums-then-epilogue path they replace. That needs
+// acc * in_scale + 3 to stay two roundings: the build is ISO C++ (CMAKE_CXX_EXTENSIONS OFF,
+// so GCC does not contract it into an FMA, even in the -mfma AVX2 files) and WASM has no FMA.
 #pragma once
 #include <algorithm>
 #include <cstdint>
