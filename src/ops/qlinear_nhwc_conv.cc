@@ -8,8 +8,10 @@
 // parameters, the op packs once. With no activation, Relu or Clip (an int8 clamp):
 //  * group 1: the qs8-qc8w IGEMM runner (ops/qs8_conv_nhwc.h);
 //  * depthwise (group = C = M): the qs8-qc8w-dwconv runner (ops/qs8_dwconv_nhwc.h).
-// An activation that needs the real value (HardSwish, Swish, ...) takes the int32 sums
-// and requantizes in QS8Epilogue (ops/qs8_requant_gemm.h):
+// HardSwish runs inside the same two kernel families' activation variants (dequantize,
+// activate, requantize in registers: kernels/qs8-qc8w-gemm/qs8-act-epilogue.h), bit-exact
+// with QS8Epilogue. Another activation that needs the real value (HardSigmoid, Swish, ...)
+// takes the int32 sums and requantizes in QS8Epilogue (ops/qs8_requant_gemm.h):
 //  * group 1: that GEMM over the pixels (a 1x1 stride-1 layer reads X as it lies; the rest
 //    unfold each window into a row, padding = x_zero_point);
 //  * depthwise: the same runner's int32-sums kernels (QS8DwconvNhwc::run_sums).
@@ -78,6 +80,11 @@ class QLinearNhwcConvOp final : public Op {
     const int8_t* x = in[kX].data<int8_t>();
     int8_t* y = out[0].mutable_data<int8_t>();
     if (conv_.packed() && g.groups == 1) return conv_.run(g, x, y);
+    if (dw_.packed_act() && QS8DwconvNhwc::supported(g)) {
+      const QS8ActParams p{dw_ep_.y_scale, dw_ep_.y_zero, static_cast<int8_t>(dw_ep_.qmin),
+                           static_cast<int8_t>(dw_ep_.qmax)};
+      return dw_.run_act(g, x, y, p);
+    }
     if (dw_.packed() && QS8DwconvNhwc::supported(g)) {
       QS8RequantParams p;
       p.output_zero_point = dw_ep_.y_zero;
@@ -165,6 +172,30 @@ class QLinearNhwcConvOp final : public Op {
           return;
       } else if (depthwise) {
         if (dw_.pack(dw_g, wd, bias.data(), ep.multiplier.data(), x_zero).ok()) {
+          dw_ep_ = std::move(ep);
+          return;
+        }
+      }
+    }
+    if (ep.post.kind == FusedActivation::Kind::kHardSwish) {
+      // The activation epilogue inside the kernels (qs8-act-epilogue.h): no int32 sums
+      // pass. Other activations keep the sums path below.
+      if (attrs_.group == 1) {
+        QS8ConvQuant quant;
+        quant.x_scale = xs->data<float>()[0];
+        quant.x_zero_point = x_zero;
+        quant.y_scale = ep.y_scale;
+        quant.y_zero_point = ep.y_zero;
+        quant.y_min = static_cast<int8_t>(ep.qmin);
+        quant.y_max = static_cast<int8_t>(ep.qmax);
+        quant.activated = true;
+        quant.activation = QS8Act::kHardSwish;
+        if (conv_.pack(m, gi, static_cast<size_t>(w->dim(2)), static_cast<size_t>(w->dim(3)), wd, ws->data<float>(),
+                       static_cast<size_t>(ws->size()), bias.data(), quant)
+                .ok())
+          return;
+      } else if (depthwise) {
+        if (dw_.pack_act(dw_g, wd, bias.data(), ep.scale.data(), x_zero, QS8Act::kHardSwish).ok()) {
           dw_ep_ = std::move(ep);
           return;
         }
@@ -280,8 +311,8 @@ class QLinearNhwcConvOp final : public Op {
   NhwcConvAttrs attrs_;
   FusedActivation act_;
   int32_t x_zero_ = 0;
-  QS8ConvNhwc conv_;                 // group 1, int8 clamp
-  QS8DwconvNhwc dw_;                 // depthwise: int8 clamp, or int32 sums for dw_ep_
+  QS8ConvNhwc conv_;                 // group 1: int8 clamp or HardSwish epilogue
+  QS8DwconvNhwc dw_;                 // depthwise: int8 clamp, HardSwish, or int32 sums for dw_ep_
   QS8RequantGemm gemm_;              // group 1, float epilogue
   QS8Epilogue dw_ep_;                // depthwise: the output range, or the float epilogue
   std::vector<int32_t> sums_;        // depthwise float epilogue: [N, OH, OW, C] sums

@@ -83,6 +83,7 @@ bool same_shape(const NhwcConv2dShape& a, const NhwcConv2dShape& b) {
 Status QS8ConvNhwc::pack(size_t out_channels, size_t in_channels, size_t kh, size_t kw, const int8_t* w,
                          const float* w_scale, size_t w_scale_count, const int32_t* bias, const QS8ConvQuant& quant) {
   kernel_ = nullptr;
+  act_kernel_ = nullptr;
   have_shape_ = false;
   if (out_channels == 0 || in_channels == 0 || kh == 0 || kw == 0)
     return invalid_argument("qs8 conv: empty weights [" + std::to_string(out_channels) + ", " +
@@ -94,19 +95,34 @@ Status QS8ConvNhwc::pack(size_t out_channels, size_t in_channels, size_t kh, siz
   KILN_RETURN_IF_ERROR(check_quant(quant));
   Result<std::vector<float>> scale = multipliers(out_channels, w_scale, w_scale_count, quant);
   if (!scale.ok()) return scale.status();
+  const QS8IgemmActKernel* act = nullptr;
+  if (quant.activated) {
+    act = qs8_igemm_default_act_kernel(quant.activation);
+    if (!act) return unsupported("qs8 conv: this build has no IGEMM kernel for the fused activation");
+    // The activation kernels dequantize: x_scale * w_scale[m], in QS8Epilogue's order.
+    for (size_t m = 0; m < out_channels; ++m) (*scale)[m] = quant.x_scale * w_scale[w_scale_count == 1 ? 0 : m];
+  }
   const QS8IgemmKernel& kern = qs8_igemm_default_kernel();
+  const size_t nr = act ? act->nr : kern.nr;
   const size_t ks = kh * kw;
-  weights_.assign((qs8_igemm_packed_size(kern.nr, out_channels, in_channels, ks) + 3) / 4, 0);
-  qs8_igemm_pack(kern.nr, out_channels, in_channels, ks, quant.x_zero_point, w, scale->data(), bias, weights_.data());
+  weights_.assign((qs8_igemm_packed_size(nr, out_channels, in_channels, ks) + 3) / 4, 0);
+  qs8_igemm_pack(nr, out_channels, in_channels, ks, quant.x_zero_point, w, scale->data(), bias, weights_.data());
   zero_.assign(in_channels, static_cast<int8_t>(quant.x_zero_point));  // padding taps: (zp - zp) * w = 0
   params_ = QS8RequantParams{quant.y_zero_point, quant.y_min, quant.y_max};
+  act_params_ = QS8ActParams{quant.y_scale, quant.y_zero_point, quant.y_min, quant.y_max};
   n_ = out_channels, kc_ = in_channels, kh_ = kh, kw_ = kw;
-  kernel_ = &kern;
+  if (act) {
+    act_kernel_ = act;
+    mr_ = act->mr;
+  } else {
+    kernel_ = &kern;
+    mr_ = kern.mr;
+  }
   return Status::Ok();
 }
 
 Status QS8ConvNhwc::run(const ConvGeometry& g, const int8_t* x, int8_t* y) {
-  if (!kernel_) return invalid_argument("qs8 conv: run before a successful pack");
+  if (!packed()) return invalid_argument("qs8 conv: run before a successful pack");
   KILN_RETURN_IF_ERROR(check_geometry(g, n_, kc_, kh_, kw_));
   const size_t in_px = static_cast<size_t>(g.in[0] * g.in[1]), out_px = static_cast<size_t>(g.out[0] * g.out[1]);
   if (g.batch == 0 || out_px == 0) return Status::Ok();
@@ -114,8 +130,8 @@ Status QS8ConvNhwc::run(const ConvGeometry& g, const int8_t* x, int8_t* y) {
   const NhwcConv2dShape s = nhwc_shape(g, kh_, kw_, kc_);
   if (!have_shape_ || !same_shape(s, shape_)) {
     // One image's pointers; other images and a moved input are reached by a_offset.
-    indirection_.resize(nhwc_conv_indirection_size(s, kernel_->mr));
-    nhwc_conv_indirection_init(s, kernel_->mr, x, zero_.data(), indirection_.data());
+    indirection_.resize(nhwc_conv_indirection_size(s, mr_));
+    nhwc_conv_indirection_init(s, mr_, x, zero_.data(), indirection_.data());
     base_ = x;
     shape_ = s;
     have_shape_ = true;
@@ -127,10 +143,16 @@ Status QS8ConvNhwc::run(const ConvGeometry& g, const int8_t* x, int8_t* y) {
     args.m = out_px, args.n = n_, args.kc = kc_, args.ks = kh_ * kw_;
     args.indirection = indirection_.data(), args.a_offset = moved + b * in_px * kc_, args.zero = zero_.data();
     args.packed_w = weights_.data(), args.c = y + b * out_px * n_, args.c_stride = n_, args.params = params_;
-    const size_t panels = qs8_igemm_col_panels(*kernel_, n_);
-    const QS8IgemmKernel& kern = *kernel_;
-    parallel_for(qs8_igemm_pixel_tiles(kern, out_px),
-                 [&](size_t begin, size_t end) { qs8_igemm_tiles(kern, args, begin, end, 0, panels); });
+    args.act_params = act_params_;
+    auto run_tiles = [&](const auto& kern) {
+      const size_t panels = qs8_igemm_col_panels(kern, n_);
+      parallel_for(qs8_igemm_pixel_tiles(kern, out_px),
+                   [&](size_t begin, size_t end) { qs8_igemm_tiles(kern, args, begin, end, 0, panels); });
+    };
+    if (act_kernel_)
+      run_tiles(*act_kernel_);
+    else
+      run_tiles(*kernel_);
   }
   return Status::Ok();
 }
@@ -145,6 +167,7 @@ Status qs8_conv_nhwc_reference(const ConvGeometry& g, const int8_t* x, const int
   if (!scale.ok()) return scale.status();
   const int64_t kh = g.kernel[0], kw = g.kernel[1];
   const QS8RequantParams params{quant.y_zero_point, quant.y_min, quant.y_max};
+  const QS8ActParams act_params{quant.y_scale, quant.y_zero_point, quant.y_min, quant.y_max};
   for (size_t b = 0; b < g.batch; ++b)
     for (int64_t oy = 0; oy < g.out[0]; ++oy)
       for (int64_t ox = 0; ox < g.out[1]; ++ox) {
@@ -162,7 +185,9 @@ Status qs8_conv_nhwc_reference(const ConvGeometry& g, const int8_t* x, const int
                        int32_t{w[((m * kc + c) * static_cast<size_t>(kh) + static_cast<size_t>(ky)) * static_cast<size_t>(kw) +
                                  static_cast<size_t>(kx)]};
             }
-          out[m] = qs8_requantize(acc, (*scale)[m], params);
+          out[m] = quant.activated ? qs8_act_requantize(quant.activation, acc,
+                                                        quant.x_scale * w_scale[w_scale_count == 1 ? 0 : m], act_params)
+                                   : qs8_requantize(acc, (*scale)[m], params);
         }
       }
   return Status::Ok();

@@ -6,7 +6,9 @@
 //   acc     = bias[m] + sum_{tap, c} (x[tap(p), c] - x_zero_point) * w[m, c, tap]
 //
 // (QLinearConv's formula and its float multiplier, bit-exact with src/ops/qlinear_conv.cc's
-// reference loops.) `pack` folds the weights, the bias with the x zero-point correction and
+// reference loops.) With QS8ConvQuant::activated (HardSwish) the IGEMM's activation
+// epilogue replaces the multiplier: act(acc * x_scale * w_scale[m]) / y_scale, rounded, as
+// QS8Epilogue (ops/qs8_requant_gemm.h) computes it. `pack` folds the weights, the bias with the x zero-point correction and
 // the per-channel multipliers into the qs8-qc8w IGEMM layout once; `run` builds the
 // indirection buffer for an input geometry (cached: rebuilt only when the geometry
 // changes; a moved input is reached by an offset) and runs the IGEMM over the thread pool.
@@ -31,6 +33,11 @@ struct QS8ConvQuant {
   float y_scale = 1.f;
   int32_t y_zero_point = 0;  // -128..127
   int8_t y_min = -128, y_max = 127;
+  // With `activated`, the layer ends in `activation` (one that needs the real value): the
+  // IGEMM's activation epilogue (qs8-act-epilogue.h) computes act(acc * x_scale *
+  // w_scale[m]) / y_scale, rounded, + y_zero_point, clamped to [y_min, y_max].
+  bool activated = false;
+  QS8Act activation = QS8Act::kHardSwish;
 };
 
 class QS8ConvNhwc {
@@ -50,7 +57,7 @@ class QS8ConvNhwc {
   // outside int8, y_min > y_max, too many taps for int32 sums).
   Status pack(size_t out_channels, size_t in_channels, size_t kh, size_t kw, const int8_t* w, const float* w_scale,
               size_t w_scale_count, const int32_t* bias, const QS8ConvQuant& quant);
-  bool packed() const { return kernel_ != nullptr; }
+  bool packed() const { return kernel_ != nullptr || act_kernel_ != nullptr; }
   size_t out_channels() const { return n_; }
   size_t in_channels() const { return kc_; }
 
@@ -59,7 +66,10 @@ class QS8ConvNhwc {
   Status run(const ConvGeometry& g, const int8_t* x, int8_t* y);
 
  private:
-  const QS8IgemmKernel* kernel_ = nullptr;
+  const QS8IgemmKernel* kernel_ = nullptr;         // the requantizing kernel, or
+  const QS8IgemmActKernel* act_kernel_ = nullptr;  // the activation kernel
+  size_t mr_ = 0;
+  QS8ActParams act_params_{};
   size_t n_ = 0, kc_ = 0, kh_ = 0, kw_ = 0;
   QS8RequantParams params_{};
   std::vector<int32_t> weights_;  // packed for kernel_ (int32 words: aligned header)

@@ -44,6 +44,7 @@ Status QS8DwconvNhwc::pack_common(const ConvGeometry& g, const int8_t* w, int32_
   x_zero_point_ = x_zero_point;
   kernel_ = nullptr;
   sums_kernel_ = nullptr;
+  act_kernel_ = nullptr;
   zero_.assign(channels_, static_cast<int8_t>(x_zero_point));
   have_shape_ = false;
   return Status::Ok();
@@ -73,6 +74,24 @@ Status QS8DwconvNhwc::pack_sums(const ConvGeometry& g, const int8_t* w, const in
   weights_.assign(qs8_dwconv_packed_size(sums_kernel_->ct, channels_, ks, sums_kernel_->kr) / 4, 0);
   qs8_dwconv_pack(sums_kernel_->ct, channels_, ks, x_zero_point, w, bias, unused.data(), weights_.data(),
                   sums_kernel_->kr);
+  return Status::Ok();
+}
+
+Status QS8DwconvNhwc::pack_act(const ConvGeometry& g, const int8_t* w, const int32_t* bias, const float* in_scale,
+                               int32_t x_zero_point, QS8Act act) {
+  if (in_scale == nullptr) return invalid_argument("qs8 depthwise convolution: dequantization scales are required");
+  if (Status st = check_geometry(g); !st.ok()) return st;
+  for (size_t c = 0; c < g.groups; ++c)
+    if (!std::isfinite(in_scale[c]) || in_scale[c] < 0.f)
+      return invalid_argument("qs8 depthwise convolution: dequantization scale of channel " + std::to_string(c) +
+                              " is " + std::to_string(in_scale[c]) + " (must be finite and >= 0)");
+  KILN_RETURN_IF_ERROR(pack_common(g, w, x_zero_point));
+  const size_t ks = kh_ * kw_;
+  const QS8DwconvActKernel* k = qs8_dwconv_default_act_kernel(act, ks);
+  if (!k) return unsupported("qs8 depthwise convolution: this build has no kernel for the fused activation");
+  act_kernel_ = k;
+  weights_.assign(qs8_dwconv_packed_size(k->ct, channels_, ks, k->kr) / 4, 0);
+  qs8_dwconv_pack(k->ct, channels_, ks, x_zero_point, w, bias, in_scale, weights_.data(), k->kr);
   return Status::Ok();
 }
 
@@ -144,9 +163,33 @@ Status QS8DwconvNhwc::run_sums(const ConvGeometry& g, const int8_t* x, int32_t* 
   return Status::Ok();
 }
 
-void qs8_dwconv_nhwc_reference(const ConvGeometry& g, const int8_t* x, int32_t x_zero_point, const int8_t* w,
-                               const int32_t* bias, const float* requant_scale, const QS8RequantParams& out,
-                               int8_t* y) {
+Status QS8DwconvNhwc::run_act(const ConvGeometry& g, const int8_t* x, int8_t* y, const QS8ActParams& out) {
+  if (!act_kernel_) return internal_error("qs8 depthwise convolution: run_act before pack_act");
+  if (out.output_min > out.output_max || out.output_zero_point < -128 || out.output_zero_point > 127 ||
+      !(out.output_scale > 0.f) || !std::isfinite(out.output_scale))
+    return invalid_argument("qs8 depthwise convolution: output scale " + std::to_string(out.output_scale) +
+                            ", zero point " + std::to_string(out.output_zero_point) + " or clamp [" +
+                            std::to_string(out.output_min) + ", " + std::to_string(out.output_max) + "] is invalid");
+  const size_t in_px = static_cast<size_t>(g.in[0] * g.in[1]), out_px = static_cast<size_t>(g.out[0] * g.out[1]);
+  KILN_ASSIGN_OR_RETURN(const size_t moved, prepare(g, x));
+  if (g.batch == 0 || out_px == 0) return Status::Ok();
+  const size_t ks = kh_ * kw_;
+  for (size_t b = 0; b < g.batch; ++b) {
+    const size_t a_offset = moved + b * in_px * channels_;
+    int8_t* yb = y + b * out_px * channels_;
+    parallel_for(out_px, [&](size_t begin, size_t end) {
+      act_kernel_->fn(channels_, end - begin, ks, indirection_.data() + begin * ks, weights_.data(),
+                      yb + begin * channels_, channels_, a_offset, zero_.data(), &out);
+    });
+  }
+  return Status::Ok();
+}
+
+namespace {
+// Plain loops over the layer; `out(acc, c)` makes the int8 output of channel c.
+template <class Out>
+void dwconv_nhwc_loops(const ConvGeometry& g, const int8_t* x, int32_t x_zero_point, const int8_t* w,
+                       const int32_t* bias, int8_t* y, Out out) {
   const int64_t c_count = static_cast<int64_t>(g.groups), kh = g.kernel[0], kw = g.kernel[1];
   for (size_t b = 0; b < g.batch; ++b)
     for (int64_t oy = 0; oy < g.out[0]; ++oy)
@@ -161,9 +204,23 @@ void qs8_dwconv_nhwc_reference(const ConvGeometry& g, const int8_t* x, int32_t x
               const int32_t xv = x[((static_cast<int64_t>(b) * g.in[0] + iy) * g.in[1] + ix) * c_count + c];
               acc += (xv - x_zero_point) * w[(c * kh + ky) * kw + kx];
             }
-          y[((static_cast<int64_t>(b) * g.out[0] + oy) * g.out[1] + ox) * c_count + c] =
-              qs8_requantize(acc, requant_scale[c], out);
+          y[((static_cast<int64_t>(b) * g.out[0] + oy) * g.out[1] + ox) * c_count + c] = out(acc, c);
         }
+}
+}  // namespace
+
+void qs8_dwconv_nhwc_act_reference(const ConvGeometry& g, const int8_t* x, int32_t x_zero_point, const int8_t* w,
+                                   const int32_t* bias, const float* in_scale, QS8Act act, const QS8ActParams& out,
+                                   int8_t* y) {
+  dwconv_nhwc_loops(g, x, x_zero_point, w, bias, y,
+                    [&](int32_t acc, int64_t c) { return qs8_act_requantize(act, acc, in_scale[c], out); });
+}
+
+void qs8_dwconv_nhwc_reference(const ConvGeometry& g, const int8_t* x, int32_t x_zero_point, const int8_t* w,
+                               const int32_t* bias, const float* requant_scale, const QS8RequantParams& out,
+                               int8_t* y) {
+  dwconv_nhwc_loops(g, x, x_zero_point, w, bias, y,
+                    [&](int32_t acc, int64_t c) { return qs8_requantize(acc, requant_scale[c], out); });
 }
 
 }  // namespace kiln

@@ -47,6 +47,14 @@ class QS8DwconvNhwc {
   bool packed_sums() const { return sums_kernel_ != nullptr; }
   Status run_sums(const ConvGeometry& g, const int8_t* x, int32_t* sums);
 
+  // The activation form (qs8-act-epilogue.h): in_scale[c] = x_scale * w_scale[c]; the
+  // kernels compute act(acc * in_scale) / y_scale, rounded, + zero point, clamped (out).
+  // Fails (unsupported) when this build has no kernel for `act`.
+  Status pack_act(const ConvGeometry& g, const int8_t* w, const int32_t* bias, const float* in_scale,
+                  int32_t x_zero_point, QS8Act act);
+  bool packed_act() const { return act_kernel_ != nullptr; }
+  Status run_act(const ConvGeometry& g, const int8_t* x, int8_t* y, const QS8ActParams& out);
+
  private:
   Status pack_common(const ConvGeometry& g, const int8_t* w, int32_t x_zero_point);
   // Checks g against the packing, (re)builds the indirection buffer for x; the input's byte
@@ -57,6 +65,7 @@ class QS8DwconvNhwc {
   int32_t x_zero_point_ = 0;
   const QS8DwconvKernel* kernel_ = nullptr;
   const QS8DwconvSumsKernel* sums_kernel_ = nullptr;
+  const QS8DwconvActKernel* act_kernel_ = nullptr;
   std::vector<int32_t> weights_;  // packed for kernel_ (int32 words: aligned bias/scales)
 
   NhwcConv2dShape shape_;  // the geometry the indirection buffer was built for
@@ -65,6 +74,11 @@ class QS8DwconvNhwc {
   std::vector<int8_t> zero_;  // the padding row: channels x the input zero point
   const int8_t* base_ = nullptr;  // the input the indirection buffer was built for
 };
+
+// The activation form's oracle: act(acc * in_scale[c]) through qs8_act_requantize.
+void qs8_dwconv_nhwc_act_reference(const ConvGeometry& g, const int8_t* x, int32_t x_zero_point, const int8_t* w,
+                                   const int32_t* bias, const float* in_scale, QS8Act act, const QS8ActParams& out,
+                                   int8_t* y);
 
 // The oracle for QS8DwconvNhwc: plain loops over ConvGeometry with the zero point
 // subtracted per element, int32 sums and qs8_requantize (for the tests, and for the op to

@@ -60,19 +60,20 @@ struct QS8DwDotAvx2 : QS8DwAvx2 {
 };
 #endif
 
-// KS > 0: exactly KS taps (pair loop unrolled); KS == 0: ks taps. O: int8_t (requantized)
-// or int32_t (sums), as qs8_dwconv_ukernel.
+// KS > 0: exactly KS taps (pair loop unrolled); KS == 0: ks taps. O: int8_t (requantized),
+// int32_t (sums) or QS8DwActOut<Act>, as qs8_dwconv_ukernel.
 template <class S, size_t NV, size_t KS, class O = int8_t>
 inline __attribute__((always_inline)) void qs8_dwconv_dot_ukernel(size_t channels, size_t pixels, size_t ks,
                                                                   const int8_t* const* input, const void* weights,
-                                                                  O* out, size_t out_stride, size_t a_offset,
-                                                                  const int8_t* zero, const QS8RequantParams* params) {
+                                                                  typename QS8DwOut<O>::T* out, size_t out_stride,
+                                                                  size_t a_offset, const int8_t* zero,
+                                                                  const typename QS8DwOut<O>::Params* params) {
   using T = typename S::Tail;
   constexpr size_t K = S::kStep, CT = NV * K, KT = T::kStep;
   const size_t taps = KS != 0 ? KS : ks, pairs = (taps + 1) / 2;
   const size_t tile_bytes = CT * 8 + pairs * 2 * CT;
-  const typename S::Req req = S::req(*params);
-  const typename T::Req treq = T::req(*params);
+  const auto req = QS8DwOut<O>::template req<S>(*params);
+  const auto treq = QS8DwOut<O>::template req<T>(*params);
   // Tap pointers offset once per pixel; an odd last tap is paired with itself (its packed
   // partner weight is 0). Generic kernels with more taps offset them as they go.
   constexpr size_t kCached = KS != 0 ? KS + 1 : 26;
@@ -114,7 +115,7 @@ inline __attribute__((always_inline)) void qs8_dwconv_dot_ukernel(size_t channel
           for (size_t p = 0; p < pairs; ++p) mac_pair(p);
         }
 #pragma GCC unroll 8
-        for (size_t v = 0; v < NV; ++v) qs8_dwconv_out<S>(acc[v], scale + v * K, req, out + c + v * K);
+        for (size_t v = 0; v < NV; ++v) qs8_dwconv_out<S, O>(acc[v], scale + v * K, req, out + c + v * K);
         continue;
       }
       // Last partial tile: whole (tail) steps, then lanes.
@@ -125,7 +126,7 @@ inline __attribute__((always_inline)) void qs8_dwconv_dot_ukernel(size_t channel
         KILN_QS8DW_ROLLED
         for (size_t p = 0; p < pairs; ++p)
           acc = T::pair(acc, tap(2 * p) + c + j, tap(2 * p + 1) + c + j, q + 2 * CT * p + 2 * j);
-        qs8_dwconv_out<T>(acc, scale + j, treq, out + c + j);
+        qs8_dwconv_out<T, O>(acc, scale + j, treq, out + c + j);
       }
       KILN_QS8DW_ROLLED
       for (; c + j < channels; ++j) {
@@ -133,7 +134,7 @@ inline __attribute__((always_inline)) void qs8_dwconv_dot_ukernel(size_t channel
         KILN_QS8DW_ROLLED
         for (size_t s = 0; s < taps; ++s)
           acc += static_cast<int32_t>(tap(s)[c + j]) * q[2 * CT * (s / 2) + 2 * j + s % 2];
-        qs8_dwconv_out_lane(acc, scale[j], *params, out + c + j);
+        qs8_dwconv_out_lane<O>(acc, scale[j], *params, out + c + j);
       }
     }
   }

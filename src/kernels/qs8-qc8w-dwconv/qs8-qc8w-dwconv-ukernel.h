@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv.h"
+#include "kernels/qs8-qc8w-gemm/qs8-act-epilogue.h"
 #include "kernels/simd/f32-vec.h"
 
 namespace kiln {
@@ -69,6 +70,16 @@ struct QS8DwSimd128 {
     wasm_v128_store(out, a.lo);
     wasm_v128_store(out + 4, a.hi);
   }
+  // The activation epilogue: E is a QS8ActVec over F.
+  using F = simd::F32x4Simd128;
+  template <class E>
+  static void store_act(Acc a, const float* scale, const E& e, int8_t* out) {
+    const v128_t zp = wasm_i32x4_splat(e.zp_less_magic);
+    const v128_t lo = wasm_i32x4_add(e(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a.lo), wasm_v128_load(scale))), zp);
+    const v128_t hi = wasm_i32x4_add(e(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a.hi), wasm_v128_load(scale + 4))), zp);
+    const v128_t h = wasm_i16x8_narrow_i32x4(lo, hi);
+    wasm_v128_store64_lane(out, wasm_i8x16_narrow_i16x8(h, h), 0);
+  }
 };
 #endif
 
@@ -105,6 +116,14 @@ struct QS8DwAvx2x8 {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(h, h));
   }
   static void store_sums(Acc a, int32_t* out) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), a); }
+  using F = simd::F32x8Avx2;
+  template <class E>
+  static void store_act(Acc a, const float* scale, const E& e, int8_t* out) {
+    const __m256 y = e(_mm256_mul_ps(_mm256_cvtepi32_ps(a), _mm256_loadu_ps(scale)));
+    const __m256i q = _mm256_add_epi32(_mm256_castps_si256(y), _mm256_set1_epi32(e.zp_less_magic));
+    const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(h, h));
+  }
 };
 
 // 16 channels per step: vpmovsxbw (x and w, 256-bit), vpmullw, vpmovsxwd of each half +
@@ -132,6 +151,12 @@ struct QS8DwAvx2 {
   static void store_sums(Acc a, int32_t* out) {
     QS8DwAvx2x8::store_sums(a.lo, out);
     QS8DwAvx2x8::store_sums(a.hi, out + 8);
+  }
+  using F = simd::F32x8Avx2;
+  template <class E>
+  static void store_act(Acc a, const float* scale, const E& e, int8_t* out) {
+    QS8DwAvx2x8::store_act(a.lo, scale, e, out);
+    QS8DwAvx2x8::store_act(a.hi, scale + 8, e, out + 8);
   }
 };
 #endif
@@ -198,6 +223,23 @@ struct QS8DwVec {
     std::memcpy(out, &a.lo, sizeof a.lo);
     std::memcpy(out + 4, &a.hi, sizeof a.hi);
   }
+  using F = simd::F32x4Vec;  // its V is VF
+  template <class E>
+  static void store_act4(VI acc, const float* scale, const E& e, int8_t* out) {
+    VF s;
+    std::memcpy(&s, scale, sizeof s);
+    const VF y = e(__builtin_convertvector(acc, VF) * s);
+    VI bits;
+    std::memcpy(&bits, &y, sizeof bits);
+    bits += e.zp_less_magic;
+    const VB4 b = __builtin_convertvector(bits, VB4);
+    std::memcpy(out, &b, sizeof b);
+  }
+  template <class E>
+  static void store_act(Acc a, const float* scale, const E& e, int8_t* out) {
+    store_act4(a.lo, scale, e, out);
+    store_act4(a.hi, scale + 4, e, out + 4);
+  }
 };
 
 // Loops off the hot path (generic tap counts, channel tails) stay rolled and scalar: clang
@@ -213,38 +255,69 @@ inline __attribute__((always_inline)) const int8_t* qs8_dwconv_tap(const int8_t*
   return p == zero ? p : p + a_offset;
 }
 
-// The two epilogues: O = int8_t requantizes (the kernels above), O = int32_t stores the
-// int32 sums as they are ("sums" kernels: for activations that need the real value, which
-// the caller dequantizes, activates and requantizes).
-template <class S, class O>
-inline __attribute__((always_inline)) void qs8_dwconv_out(typename S::Acc a, const float* scale,
-                                                          const typename S::Req& r, O* out) {
+// The three epilogues, chosen by the kernel's O: int8_t requantizes (the kernels above),
+// int32_t stores the int32 sums as they are ("sums" kernels: the caller dequantizes,
+// activates and requantizes), QS8DwActOut<Act> runs the activation epilogue of
+// qs8-act-epilogue.h (int8 out, the packed scales being x_scale * w_scale).
+template <class A>
+struct QS8DwActOut {
+  using Act = A;
+};
+
+template <class O>
+struct QS8DwOut {
+  using T = O;
+  using Params = QS8RequantParams;
+  template <class S>
+  static typename S::Req req(const Params& p) {
+    return S::req(p);
+  }
+};
+template <class Act>
+struct QS8DwOut<QS8DwActOut<Act>> {
+  using T = int8_t;
+  using Params = QS8ActParams;
+  template <class S>
+  static QS8ActVec<typename S::F, Act> req(const Params& p) {
+    return QS8ActVec<typename S::F, Act>(p);
+  }
+};
+
+template <class S, class O, class R>
+inline __attribute__((always_inline)) void qs8_dwconv_out(typename S::Acc a, const float* scale, const R& r,
+                                                          typename QS8DwOut<O>::T* out) {
   if constexpr (std::is_same_v<O, int32_t>)
     S::store_sums(a, out);
-  else
+  else if constexpr (std::is_same_v<O, int8_t>)
     S::store(a, scale, r, out);
+  else
+    S::store_act(a, scale, r, out);
 }
 template <class O>
-inline __attribute__((always_inline)) void qs8_dwconv_out_lane(int32_t acc, float scale, const QS8RequantParams& p,
-                                                               O* out) {
+inline __attribute__((always_inline)) void qs8_dwconv_out_lane(int32_t acc, float scale,
+                                                               const typename QS8DwOut<O>::Params& p,
+                                                               typename QS8DwOut<O>::T* out) {
   if constexpr (std::is_same_v<O, int32_t>)
     *out = acc;
-  else
+  else if constexpr (std::is_same_v<O, int8_t>)
     *out = qs8_dwconv_requant_lane(acc, scale, p);
+  else
+    *out = qs8_act_requantize<typename O::Act>(acc, scale, p);
 }
 
-// KS > 0: exactly KS taps (tap loop unrolled); KS == 0: ks taps. O: int8_t (requantized)
-// or int32_t (sums).
+// KS > 0: exactly KS taps (tap loop unrolled); KS == 0: ks taps. O: int8_t (requantized),
+// int32_t (sums) or QS8DwActOut<Act>.
 template <class S, size_t NV, size_t KS, class O = int8_t>
 inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, size_t pixels, size_t ks,
                                                               const int8_t* const* input, const void* weights,
-                                                              O* out, size_t out_stride, size_t a_offset,
-                                                              const int8_t* zero, const QS8RequantParams* params) {
+                                                              typename QS8DwOut<O>::T* out, size_t out_stride,
+                                                              size_t a_offset, const int8_t* zero,
+                                                              const typename QS8DwOut<O>::Params* params) {
   using Acc = typename S::Acc;
   constexpr size_t K = S::kStep, CT = NV * K;
   const size_t taps = KS != 0 ? KS : ks;
   const size_t tile_bytes = CT * 2 * 4 + taps * CT;
-  const typename S::Req req = S::req(*params);
+  const auto req = QS8DwOut<O>::template req<S>(*params);
   // The pixel's tap pointers, offset once (not per channel tile); generic kernels with
   // more taps than the array holds offset them as they go.
   constexpr size_t kCached = KS != 0 ? KS : 25;
@@ -282,27 +355,27 @@ inline __attribute__((always_inline)) void qs8_dwconv_ukernel(size_t channels, s
           for (size_t s = 0; s < taps; ++s) mac_tap(s);
         }
 #pragma GCC unroll 8
-        for (size_t v = 0; v < NV; ++v) qs8_dwconv_out<S>(acc[v], scale + v * K, req, out + c + v * K);
+        for (size_t v = 0; v < NV; ++v) qs8_dwconv_out<S, O>(acc[v], scale + v * K, req, out + c + v * K);
         continue;
       }
       // Last partial tile: whole (tail) steps, then lanes.
       using T = typename S::Tail;
       constexpr size_t KT = T::kStep;
-      const typename T::Req treq = T::req(*params);
+      const auto treq = QS8DwOut<O>::template req<T>(*params);
       size_t j = 0;
       KILN_QS8DW_ROLLED
       for (; c + j + KT <= channels; j += KT) {
         typename T::Acc acc = T::bias(bias + j);
         KILN_QS8DW_ROLLED
         for (size_t s = 0; s < taps; ++s) acc = T::mac(acc, tap(s) + c + j, q + CT * s + j);
-        qs8_dwconv_out<T>(acc, scale + j, treq, out + c + j);
+        qs8_dwconv_out<T, O>(acc, scale + j, treq, out + c + j);
       }
       KILN_QS8DW_ROLLED
       for (; c + j < channels; ++j) {
         int32_t acc = bias[j];
         KILN_QS8DW_ROLLED
         for (size_t s = 0; s < taps; ++s) acc += static_cast<int32_t>(tap(s)[c + j]) * q[CT * s + j];
-        qs8_dwconv_out_lane(acc, scale[j], *params, out + c + j);
+        qs8_dwconv_out_lane<O>(acc, scale[j], *params, out + c + j);
       }
     }
   }

@@ -21,7 +21,8 @@
 #include <span>
 
 #include "kernels/f32-gemm/f32-gemm.h"  // KILN_F32_GEMM_* (which ISAs this build has)
-#include "kernels/qs8-qc8w-gemm/qs8-qc8w-gemm.h"  // QS8RequantParams
+#include "kernels/qs8-qc8w-gemm/qs8-act-epilogue.h"  // QS8Act, QS8ActParams
+#include "kernels/qs8-qc8w-gemm/qs8-qc8w-gemm.h"      // QS8RequantParams
 
 namespace kiln {
 
@@ -66,6 +67,28 @@ struct QS8DwconvSumsKernel {
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-sums-list.h"
 #undef KILN_QS8_QC8W_DWCONV_SUMS
 
+// Activation-epilogue kernels ("hswish"): the same loops, packing and indirection contract,
+// the packed scales being in_scale[c] = x_scale * w_scale[c] (not divided by y_scale); the
+// output is qs8-act-epilogue.h's: act(acc * in_scale) / y_scale, rounded, + zp, clamped.
+using QS8DwconvActUkernelFn = void (*)(size_t channels, size_t pixels, size_t ks, const int8_t* const* input,
+                                       const void* w, int8_t* out, size_t out_stride, size_t a_offset,
+                                       const int8_t* zero, const QS8ActParams* params);
+
+struct QS8DwconvActKernel {
+  const char* name;  // e.g. "qs8_qc8w_dwconv_hswish_anyp16c_dot_simd"
+  size_t taps;       // 0: any
+  size_t ct;
+  QS8DwconvActUkernelFn fn;
+  size_t kr;
+  QS8Act act;
+};
+
+#define KILN_QS8_QC8W_DWCONV_ACT(name, taps, ct, kr, arch, act)                                                     \
+  void name(size_t channels, size_t pixels, size_t ks, const int8_t* const* input, const void* w, int8_t* out, \
+            size_t out_stride, size_t a_offset, const int8_t* zero, const QS8ActParams* params);
+#include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-act-list.h"
+#undef KILN_QS8_QC8W_DWCONV_ACT
+
 // The requantization of one int32 sum (what every kernel computes per lane) is
 // qs8_requantize in qs8-qc8w-gemm.h, shared with the GEMM and IGEMM references.
 
@@ -75,6 +98,13 @@ struct QS8DwconvSumsKernel {
 void qs8_dwconv_reference(size_t channels, size_t pixels, size_t ks, const int8_t* const* input, size_t a_offset,
                           const int8_t* zero, int32_t x_zero_point, const int8_t* w, const int32_t* bias,
                           const float* scale, int8_t* out, size_t out_stride, const QS8RequantParams& params);
+
+// The activation oracle: as qs8_dwconv_reference with scale = in_scale and
+// qs8_act_requantize.
+void qs8_dwconv_act_reference(QS8Act act, size_t channels, size_t pixels, size_t ks, const int8_t* const* input,
+                              size_t a_offset, const int8_t* zero, int32_t x_zero_point, const int8_t* w,
+                              const int32_t* bias, const float* in_scale, int8_t* out, size_t out_stride,
+                              const QS8ActParams& params);
 
 // The sums oracle: as qs8_dwconv_reference, int32 sums out (wrapping as the kernels do).
 void qs8_dwconv_sums_reference(size_t channels, size_t pixels, size_t ks, const int8_t* const* input,
@@ -90,6 +120,10 @@ const QS8DwconvKernel& qs8_dwconv_default_kernel(size_t ks);
 // The sums kernels of this build and CPU, and the one the ops use (any tap count).
 std::span<const QS8DwconvSumsKernel> qs8_dwconv_sums_kernels();
 const QS8DwconvSumsKernel& qs8_dwconv_default_sums_kernel();
+// The activation kernels of this build and CPU, and the one the ops use for ks taps and
+// `act` (null when this build has none).
+std::span<const QS8DwconvActKernel> qs8_dwconv_act_kernels();
+const QS8DwconvActKernel* qs8_dwconv_default_act_kernel(QS8Act act, size_t ks);
 
 // --- packing ------------------------------------------------------------------------
 // Bytes of the packed weights (a multiple of 4) for a kernel's ct and kr.

@@ -4,12 +4,15 @@
 // Per NR panel: accumulators start at the packed bias (zero-point correction included);
 // per tap MR row pointers come from the indirection buffer (all but the zero row offset by
 // a_offset) and the qs8 GEMM's k loop runs over them (qd8_gemm_pair: widening load, pair
-// broadcast, pmaddwd); the epilogue is the GEMM's (qs8_gemm_requant_store), so both
-// requantize identically. Rows past mr alias the last valid row (branch-free body).
+// broadcast, pmaddwd); the epilogue is a policy: QS8IgemmRequant, the GEMM's
+// (qs8_gemm_requant_store, so both requantize identically), or QS8IgemmActOut<Act>, the
+// activation epilogue of qs8-act-epilogue.h (the packed scales are then x_scale * w_scale).
+// Rows past mr alias the last valid row (branch-free body).
 #pragma once
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/qs8-qc8w-gemm/qs8-act-epilogue.h"
 #include "kernels/qs8-qc8w-gemm/qs8-qc8w-gemm-ukernel.h"
 #include "kernels/qs8-qc8w-igemm/qs8-qc8w-igemm.h"
 
@@ -26,11 +29,45 @@ inline __attribute__((always_inline)) void qs8_igemm_pairs(typename S::VI (&acc)
   qd8_gemm_pair<S, MR, NV, 3>(acc, va, w + 6 * NR);
 }
 
-template <class S, size_t MR, size_t NV>
+// The requantizing epilogue: float(acc) * multiplier, the int8 clamp.
+struct QS8IgemmRequant {
+  using Params = QS8RequantParams;
+  template <class S, size_t MR, size_t NV>
+  static inline __attribute__((always_inline)) void store(const typename S::VI (&acc)[MR][NV], const float* scale,
+                                                          int8_t* (&cr)[MR], size_t cols, const Params* params) {
+    qs8_gemm_requant_store<S, MR, NV>(acc, scale, cr, cols, params);
+  }
+};
+
+// The activation epilogue: float(acc) * in_scale, Act, / y_scale, rounded, clamped.
+template <class Act>
+struct QS8IgemmActOut {
+  using Params = QS8ActParams;
+  template <class S, size_t MR, size_t NV>
+  static inline __attribute__((always_inline)) void store(const typename S::VI (&acc)[MR][NV], const float* scale,
+                                                          int8_t* (&cr)[MR], size_t cols, const Params* params) {
+    using F = typename S::F;
+    constexpr size_t L = S::kLanes, NR = NV * L;
+    const QS8ActVec<F, Act> epi(*params);
+    for (size_t i = 0; i < MR; ++i) {
+      alignas(64) int8_t tmp[NR];
+#pragma GCC unroll 16
+      for (size_t v = 0; v < NV; ++v)
+        S::store_q8(tmp + v * L, epi(F::mul(S::to_f32(acc[i][v]), F::load(scale + v * L))), epi.zp_less_magic);
+      if (cols == NR)
+        std::memcpy(cr[i], tmp, NR);
+      else
+        for (size_t j = 0; j < cols; ++j) cr[i][j] = tmp[j];
+      cr[i] += cols;
+    }
+  }
+};
+
+template <class S, size_t MR, size_t NV, class Epi = QS8IgemmRequant>
 inline __attribute__((always_inline)) void qs8_igemm_ukernel(size_t mr, size_t nc, size_t kc, size_t ks,
                                                              const int8_t* const* a, const void* w_void, int8_t* c,
                                                              size_t c_stride, size_t a_offset, const int8_t* zero,
-                                                             const QS8RequantParams* params) {
+                                                             const typename Epi::Params* params) {
   using VI = typename S::VI;
   constexpr size_t L = S::kLanes, NR = NV * L;
   const size_t full = kc / 8, rest = kc % 8;
@@ -99,7 +136,7 @@ inline __attribute__((always_inline)) void qs8_igemm_ukernel(size_t mr, size_t n
       }
     }
     const size_t cols = nc < NR ? nc : NR;
-    qs8_gemm_requant_store<S, MR, NV>(acc, scale, cr, cols, params);
+    Epi::template store<S, MR, NV>(acc, scale, cr, cols, params);
     nc -= cols;
   }
 }

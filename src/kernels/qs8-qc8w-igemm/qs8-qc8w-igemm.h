@@ -26,6 +26,7 @@
 
 #include "kernels/f32-gemm/f32-gemm.h"  // the KILN_F32_GEMM_<arch> / KILN_KERNEL_PICKED_ONLY build macros
 #include "kernels/f32-igemm/conv-indirection.h"
+#include "kernels/qs8-qc8w-gemm/qs8-act-epilogue.h"
 #include "kernels/qs8-qc8w-gemm/qs8-qc8w-gemm.h"
 
 namespace kiln {
@@ -46,9 +47,32 @@ struct QS8IgemmKernel {
 #include "kernels/qs8-qc8w-igemm/qs8-qc8w-igemm-list.h"
 #undef KILN_QS8_IGEMM
 
+// Activation-epilogue kernels ("hswish"): the same loops and packing, the packed scales
+// being in_scale = x_scale * w_scale[n] (not divided by y_scale), the output computed by
+// qs8-act-epilogue.h from QS8ActParams.
+using QS8IgemmActUkernelFn = void (*)(size_t mr, size_t nc, size_t kc, size_t ks, const int8_t* const* a,
+                                      const void* w, int8_t* c, size_t c_stride, size_t a_offset,
+                                      const int8_t* zero, const QS8ActParams* params);
+
+struct QS8IgemmActKernel {
+  const char* name;  // e.g. "qs8_qc8w_igemm_4x8c2_hswish_simd"
+  size_t mr, nr;
+  QS8Act act;
+  QS8IgemmActUkernelFn fn;
+};
+
+#define KILN_QS8_IGEMM_ACT(name, tile_mr, tile_nr, arch, act)                                               \
+  void name(size_t mr, size_t nc, size_t kc, size_t ks, const int8_t* const* a, const void* w, int8_t* c,  \
+            size_t c_stride, size_t a_offset, const int8_t* zero, const QS8ActParams* params);
+#include "kernels/qs8-qc8w-igemm/qs8-qc8w-igemm-act-list.h"
+#undef KILN_QS8_IGEMM_ACT
+
 // --- config table -----------------------------------------------------------------------
 std::span<const QS8IgemmKernel> qs8_igemm_kernels();  // every kernel of this build the CPU runs
 const QS8IgemmKernel& qs8_igemm_default_kernel();
+std::span<const QS8IgemmActKernel> qs8_igemm_act_kernels();
+// The activation kernel the ops use, or null when this build has none for `act`.
+const QS8IgemmActKernel* qs8_igemm_default_act_kernel(QS8Act act);
 
 // --- packing --------------------------------------------------------------------------------
 inline size_t qs8_igemm_k(size_t kc, size_t ks) { return ks * qs8_padded_k(kc); }  // the GEMM's K
@@ -68,6 +92,11 @@ void qs8_qc8w_igemm_reference(size_t m, size_t n, size_t kc, size_t ks, size_t m
                               size_t a_offset, const int8_t* zero, int32_t a_zero_point, const int8_t* w,
                               const float* scale, const int32_t* bias, int8_t* c, size_t c_stride,
                               const QS8RequantParams& params);
+// The same sums with the activation epilogue (qs8_act_requantize); scale = in_scale.
+void qs8_qc8w_igemm_act_reference(QS8Act act, size_t m, size_t n, size_t kc, size_t ks, size_t mr,
+                                  const int8_t* const* a, size_t a_offset, const int8_t* zero, int32_t a_zero_point,
+                                  const int8_t* w, const float* scale, const int32_t* bias, int8_t* c,
+                                  size_t c_stride, const QS8ActParams& params);
 
 // --- driver -----------------------------------------------------------------------------------
 struct QS8IgemmArgs {
@@ -80,15 +109,22 @@ struct QS8IgemmArgs {
   int8_t* c = nullptr;                         // pixel p, channel j at c[p * c_stride + j]
   size_t c_stride = 0;
   QS8RequantParams params{0, -128, 127};
+  QS8ActParams act_params{};  // what the activation kernels read instead of params
 };
 
-inline size_t qs8_igemm_pixel_tiles(const QS8IgemmKernel& kern, size_t m) { return (m + kern.mr - 1) / kern.mr; }
-inline size_t qs8_igemm_col_panels(const QS8IgemmKernel& kern, size_t n) { return (n + kern.nr - 1) / kern.nr; }
+template <class K>
+inline size_t qs8_igemm_pixel_tiles(const K& kern, size_t m) { return (m + kern.mr - 1) / kern.mr; }
+template <class K>
+inline size_t qs8_igemm_col_panels(const K& kern, size_t n) { return (n + kern.nr - 1) / kern.nr; }
 // Pixel tiles [tile_begin, tile_end) x panels [panel_begin, panel_end): touches only C in
 // that range, so threads can run disjoint ranges at once.
 void qs8_igemm_tiles(const QS8IgemmKernel& kern, const QS8IgemmArgs& args, size_t tile_begin, size_t tile_end,
                      size_t panel_begin, size_t panel_end);
 // The whole problem, blocked over panels so a slice of packed weights stays in cache.
 void qs8_igemm(const QS8IgemmKernel& kern, const QS8IgemmArgs& args);
+// The same for an activation kernel (args.act_params).
+void qs8_igemm_tiles(const QS8IgemmActKernel& kern, const QS8IgemmArgs& args, size_t tile_begin, size_t tile_end,
+                     size_t panel_begin, size_t panel_end);
+void qs8_igemm(const QS8IgemmActKernel& kern, const QS8IgemmArgs& args);
 
 }  // namespace kiln

@@ -1,0 +1,14 @@
+// qs8_qc8w_dwconv_hswish_anyp8c_vec: the generic portable kernel with the HardSwish epilogue (QS8DwActOut,
+// qs8-qc8w-dwconv-ukernel.h).
+#include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-ukernel.h"
+
+namespace kiln {
+#if !(KILN_F32_GEMM_SIMD && KILN_KERNEL_PICKED_ONLY)
+void qs8_qc8w_dwconv_hswish_anyp8c_vec(size_t channels, size_t pixels, size_t ks, const int8_t* const* input,
+                                       const void* w, int8_t* out, size_t out_stride, size_t a_offset,
+                                       const int8_t* zero, const QS8ActParams* params) {
+  qs8_dwconv_ukernel<QS8DwVec, 1, 0, QS8DwActOut<QS8HardSwish>>(channels, pixels, ks, input, w, out, out_stride,
+                                                                a_offset, zero, params);
+}
+#endif
+}  // namespace kiln
