@@ -59,6 +59,23 @@ std::string plan_pointwise(const Model& m, const Node& node, GemmPlan& p) {
   return "";
 }
 
+// The importance of each of the k rows of the weight matrix: the mean x^2 of the channel it
+// multiplies (a kxk convolution's row (i * kw + j) * C + c reads channel c), scaled to mean 1
+// (a floor of 1% of the mean keeps a silent channel's weights from being ignored entirely).
+// Empty: no measurement for this input, or its channel count does not divide k.
+std::vector<float> row_power(const Int4BlockOptions& o, const std::string& input, size_t k) {
+  auto it = o.input_power.find(input);
+  if (!o.fit_scales || it == o.input_power.end() || it->second.empty() || k % it->second.size() != 0) return {};
+  const std::vector<float>& ch = it->second;
+  double mean = 0;
+  for (float v : ch) mean += v;
+  mean /= double(ch.size());
+  if (!(mean > 0)) return {};
+  std::vector<float> rows(k);
+  for (size_t r = 0; r < k; ++r) rows[r] = static_cast<float>(std::max(double(ch[r % ch.size()]) / mean, 0.01));
+  return rows;
+}
+
 }  // namespace
 
 Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions& options) {
@@ -103,14 +120,16 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
         KILN_ASSIGN_OR_RETURN(Tensor s, Tensor::make(DType::kF16, {p.n, nb}));
         KILN_ASSIGN_OR_RETURN(Tensor mn, Tensor::make(DType::kF16, {asym ? p.n : 0, nb}));
         const ptrdiff_t sk = static_cast<ptrdiff_t>(n);
+        const std::vector<float> power = row_power(options, model.values[static_cast<size_t>(p.x)].name, k);
+        const float* imp = power.empty() ? nullptr : power.data();
         if (asym && options.fit_scales)
-          int4_quantize_blocks_min_fit(n, k, scaled.data(), sk, 1, nullptr, q.mutable_data<uint8_t>(),
+          int4_quantize_blocks_min_fit(n, k, scaled.data(), sk, 1, imp, q.mutable_data<uint8_t>(),
                                        s.mutable_data<uint16_t>(), mn.mutable_data<uint16_t>());
         else if (asym)
           qb4w_quantize_blocks_min(n, k, scaled.data(), sk, 1, q.mutable_data<uint8_t>(), s.mutable_data<uint16_t>(),
                                    mn.mutable_data<uint16_t>());
         else if (options.fit_scales)
-          int4_quantize_blocks_fit(n, k, scaled.data(), sk, 1, nullptr, q.mutable_data<uint8_t>(),
+          int4_quantize_blocks_fit(n, k, scaled.data(), sk, 1, imp, q.mutable_data<uint8_t>(),
                                    s.mutable_data<uint16_t>());
         else
           qb4w_quantize_blocks(n, k, scaled.data(), sk, 1, q.mutable_data<uint8_t>(), s.mutable_data<uint16_t>());

@@ -12,6 +12,7 @@
 // the float weights are dropped afterwards.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct Int4BlockOptions {
   // Each block's scale (and min) chosen to minimize its squared error (compress/int4_rounding.h,
   // the default); false: scale = absmax / 7 (min form: [min, max] / 15), the kernels' quantizer.
   bool fit_scales = true;
+  // With fit_scales: per data-input value name, the mean of x^2 of each of its channels on
+  // calibration inputs; a layer reading such a value weights its blocks' squared error by it
+  // (the error that reaches the output: an outlier channel's weights get the finer step).
+  std::map<std::string, std::vector<float>> input_power;
 };
 
 struct Int4BlockStats {

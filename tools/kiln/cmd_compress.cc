@@ -152,6 +152,12 @@ Command add_compress(CLI::App& root) {
   app->add_flag("--int4-min", o->int4_min,
                 "With --int4: asymmetric blocks, an fp16 min beside each fp16 scale (codes 0..15 over the "
                 "block's [min, max]: smaller error on skewed blocks, 1 more byte per 16)");
+  app->add_option("--int4-rounding", o->int4_rounding,
+                  "With --int4: how each block's fp16 scale (and min) is chosen (same bytes either way): "
+                  "activations (default: the clipped range with the smallest squared error of the block, each "
+                  "weight's error weighted by the mean x^2 of its input channel on --calib-count rendered inputs), "
+                  "weights (unweighted) or absmax (max |w| / 7, no search)")
+      ->check(CLI::IsMember({"activations", "weights", "absmax"}));
   app->add_option("--int8-conv", o->int8_conv,
                   "Convolutions --int8 converts: all (default), pointwise (1x1 and depthwise only: "
                   "activations quantized per pixel, more accurate) or none")

@@ -33,6 +33,7 @@ struct CompressOptions {
   bool int4 = false;  // MatMul/Gemm weights to int4 blocks (compress/int4_block.h)
   std::string int4_conv = "none";  // which convolutions --int4 converts
   bool int4_min = false;           // --int4-min: asymmetric blocks (fp16 scale + fp16 min)
+  std::string int4_rounding = "activations";  // --int4-rounding: activations | weights | absmax
   std::string int8_conv = "all";  // which convolutions --int8 converts (compress/int8_conv.h)
   int64_t min_elements = 256;
   std::vector<std::string> exclude, input_shapes;

@@ -6,6 +6,7 @@
 #include "cli_util.h"
 #include "cmd_compress.h"
 #include "compress/auto_precision.h"
+#include "compress/channel_means.h"
 #include "graph/passes/pipeline.h"
 #include "platform/platform.h"
 
@@ -78,6 +79,21 @@ Status apply_mode(const CompressOptions& o, const CompressPlan& p, bool automati
   KILN_ASSIGN_OR_RETURN(CompressedModel cm, mode(model, o.exclude));
   model = std::move(cm.model);
   return Status::Ok();
+}
+
+// --int4-rounding activations: the mean x^2 of each channel the int4 layers read, on
+// `count` rendered inputs (the --calib-count set, not kiln eval's), by value name.
+Result<std::map<std::string, std::vector<float>>> int4_input_power(const Model& model, int count,
+                                                                   const std::map<std::string, Dims>& dims) {
+  std::map<std::string, std::vector<float>> power;
+  if (count < 1) return power;
+  KILN_ASSIGN_OR_RETURN(auto samples, channel_calibration_set(model, count, dims));
+  KILN_ASSIGN_OR_RETURN(ChannelStatsMap stats, consumer_input_means(model, samples));
+  for (const auto& [v, cs] : stats) {
+    std::vector<float>& ch = power[model.values[size_t(v)].name];
+    for (size_t i = 0; i < cs.mean.size(); ++i) ch.push_back(static_cast<float>(cs.var[i] + cs.mean[i] * cs.mean[i]));
+  }
+  return power;
 }
 
 }  // namespace
@@ -177,6 +193,12 @@ int quantize_step(const CompressOptions& o, const CompressPlan& p, Progress& pro
     io.pointwise_convs = o.int4_conv != "none";
     io.other_convs = o.int4_conv == "all";
     io.asymmetric = o.int4_min;
+    io.fit_scales = o.int4_rounding != "absmax";
+    if (o.int4_rounding == "activations") {
+      auto power = int4_input_power(model, o.calib_count, p.dims);
+      if (!power.ok()) return fail(power.status().with_context(o.input + ": measuring the layers' input channels"));
+      io.input_power = std::move(power).value();
+    }
     CompressMode int4_mode = [&](const Model& m, const std::vector<std::string>& exclude) -> Result<CompressedModel> {
       CompressedModel cm{m, {}};
       Int4BlockOptions mo = io;
