@@ -135,6 +135,7 @@ void add_report_fields(const CompressOptions& o, const CompressPlan& p, const Co
     report["int4_block_size"] = 32;
     report["int4_min"] = o.int4_min;
     report["int4_rounding"] = o.int4_rounding;
+    if (!std::isnan(o.target_ratio)) report["precision_budget"] = r.budget_report;
     if (r.int4.weight_sq_error > 0)
       report["int4_weight_snr_db"] = 10 * std::log10(r.int4.weight_sq_sum / r.int4.weight_sq_error);
   }
