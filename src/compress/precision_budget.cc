@@ -136,7 +136,7 @@ Result<PrecisionBudgetResult> precision_budget(const Model& original, const std:
     if (prec == WeightPrecision::kInt4) {
       KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> raw, write_model(mm->model));
       cheapest_file = int64_t(raw.size());
-      for (const BudgetLayer& b : budget) cheapest_sum += std::max<int64_t>(0, b.at[0].bytes);
+      for (const auto& [name, n] : bytes) cheapest_sum += n;  // whatever precision each landed at
     }
   }
   // Noise: each layer alone at each precision (every other layer float), the mean noise /
@@ -163,7 +163,6 @@ Result<PrecisionBudgetResult> precision_budget(const Model& original, const std:
         o.progress(b.node + " " + weight_precision_name(static_cast<WeightPrecision>(l)),
                    nsr > 0 ? -10.0 * std::log10(nsr) : kInf);
     }
-  // Layers int4 did not take keep their float bytes as fixed; the rest is the model around them.
   for (BudgetLayer& b : budget)
     if (b.at[0].bytes < 0) {
       bool any = false;
@@ -171,7 +170,13 @@ Result<PrecisionBudgetResult> precision_budget(const Model& original, const std:
       if (!any) return internal_error("layer '" + b.node + "' was converted at no precision");
     }
   const int64_t fixed = std::max<int64_t>(0, cheapest_file - cheapest_sum);
-  r.cheapest_bytes = cheapest_file;
+  r.cheapest_bytes = fixed;
+  for (const BudgetLayer& b : budget) {
+    int64_t least = -1;
+    for (const PrecisionOption& p : b.at)
+      if (p.bytes >= 0 && (least < 0 || p.bytes < least)) least = p.bytes;
+    r.cheapest_bytes += std::max<int64_t>(0, least);
+  }
 
   // The greedy, then the real file: its size decides (alignment and the like are not in the
   // per-layer sums); if it is over, the budget shrinks by the excess and the greedy reruns.

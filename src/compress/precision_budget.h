@@ -1,6 +1,7 @@
 // A size budget per layer (`kiln compress --int4 --target-ratio R`, issue 7): every layer
-// int4 can take gets the precision, among int4 (symmetric blocks), int4-min (blocks with a
-// min), int8 (per output channel) and float (float16 with --fp16), that the file can afford:
+// int4 (or only int8, e.g. depthwise) can take gets the precision, among int4 (symmetric
+// blocks), int4-min (blocks with a min), int8 (per output channel) and float (float16 with
+// --fp16), that the file can afford:
 // all start at their cheapest, then, while the file stays <= original / R, the upgrade that
 // removes the most measured noise per extra byte is taken.
 //
@@ -77,7 +78,7 @@ struct BudgetedLayer {
 struct PrecisionBudgetResult {
   MixedModel compressed;  // the final model (as written, before the report is added)
   std::vector<BudgetedLayer> layers;
-  int64_t budget_bytes = 0, file_bytes = 0, cheapest_bytes = 0;  // target, final, all at the cheapest
+  int64_t budget_bytes = 0, file_bytes = 0, cheapest_bytes = 0;  // target, final, every layer at its cheapest (estimate)
   bool met = false;
   int measurements = 0;
 };

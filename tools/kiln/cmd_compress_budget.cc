@@ -15,13 +15,16 @@ Status precision_budget_step(const CompressOptions& o, const CompressPlan& p, co
   std::error_code ec;
   const auto original_bytes = std::filesystem::file_size(o.input, ec);
   if (ec) return invalid_argument("cannot read the size of " + o.input + ": " + ec.message());
-  // The candidates: the layers int4 takes (the user's exclusions and --int4-conv apply).
+  // The candidates: the layers int4 takes (the user's exclusions and --int4-conv apply) ...
   Model probe = model;
   Int4BlockOptions po = int4;
   po.exclude = o.exclude;
   KILN_ASSIGN_OR_RETURN(Int4BlockStats ps, quantize_int4_block(probe, po));
-  const std::vector<std::string> layers = ps.converted_nodes;
+  std::vector<std::string> layers = ps.converted_nodes;
   if (layers.empty()) return invalid_argument("--target-ratio: int4 converts no layer of this model");
+  // ... and those only int8 takes (depthwise, the stem): int8 or float.
+  KILN_ASSIGN_OR_RETURN(CompressedModel probe8, int8(probe, o.exclude));
+  layers.insert(layers.end(), probe8.layers.begin(), probe8.layers.end());
   std::vector<std::string> all_nodes;
   for (const Node& n : model.graph.nodes) all_nodes.push_back(n.name);
 
@@ -93,10 +96,10 @@ Status precision_budget_step(const CompressOptions& o, const CompressPlan& p, co
   std::array<int, kWeightPrecisions> count{};
   for (const BudgetedLayer& l : b.layers) ++count[size_t(l.precision)];
   std::cout << "target ratio " << fmt("%.2fx", o.target_ratio) << ": budget " << human_bytes(uint64_t(b.budget_bytes))
-            << ", every layer int4 " << human_bytes(uint64_t(b.cheapest_bytes)) << " -> " << count[0] << " int4, "
+            << ", every layer at its cheapest " << human_bytes(uint64_t(b.cheapest_bytes)) << " -> " << count[0] << " int4, "
             << count[1] << " int4-min, " << count[2] << " int8, " << count[3] << " float"
             << (o.fp16 ? " (float16)" : "") << ", " << human_bytes(uint64_t(b.file_bytes))
-            << (b.met ? "" : " (over the budget: even every layer in int4 does not fit)") << "\n";
+            << (b.met ? "" : " (over the budget: even every layer at its cheapest does not fit)") << "\n";
   nlohmann::json& out = r.budget_report;
   out["target_ratio"] = o.target_ratio;
   out["budget_bytes"] = b.budget_bytes;
