@@ -2,7 +2,8 @@
 // or int8 can take gets int4 / int4-min / int8 / float (float16 with --fp16) by its measured
 // output SNR under the budget input / R; the file meets the ratio, the printed report and the
 // stored metadata list every layer's choice (and they agree with the graph's ops), a ratio
-// nothing reaches is reported as missed, and the flag's misuses are errors naming it. (The
+// nothing reaches is reported as missed, the mixed model runs the same natively and in WASM,
+// and the flag's misuses are errors naming it. (The
 // classifier is small: its graph and float biases cap it near 3.5x, so 3x leaves room to choose.)
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +12,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { Session, Tensor } from 'kiln';
 import { ensureModels } from '../../scripts/fetch-models.mjs';
-import { KILN_CLI } from './helpers.mjs';
+import { KILN_CLI, randomFloats } from './helpers.mjs';
+import { writeNpy, readNpy } from './npy.mjs';
 
 if (!fs.existsSync(KILN_CLI)) throw new Error(`${KILN_CLI} not found: run \`npm run build:native\``);
 const models = ensureModels({ quiet: true });
@@ -59,6 +62,29 @@ describe('kiln compress --int4 --target-ratio (classifier)', () => {
     assert.equal(ops('DynamicQuantConv') + ops('DynamicQuantMatMul'), count('int8'));
     // And the task: top-1 agreement with float on the 4 rendered lines.
     assert.equal(stored(out).task_eval.top1_agreement_pct, 100, JSON.stringify(stored(out).task_eval));
+  });
+
+  it('runs the same natively and in WASM', async () => {
+    // The mix (int4, int4-min, int8 and float16 layers side by side) through kiln.wasm's kernels.
+    const dims = [1, 3, 48, 192];
+    const data = randomFloats(dims.reduce((a, b) => a * b), 5);  // in [-1, 1)
+    const inFile = path.join(TMP, 'x.npy'), outDir = path.join(TMP, 'out');
+    writeNpy(inFile, { type: 'float32', data, dims });
+    cli('run', out, '--input', `x=${inFile}`, '--output-dir', outDir);
+    const nat = readNpy(path.join(outDir, fs.readdirSync(outDir)[0]));
+    const session = await Session.create(fs.readFileSync(out), { numThreads: 1 });
+    let wasm;
+    try {
+      wasm = Object.values(await session.run({ x: new Tensor('float32', data, dims) }))[0];
+    } finally {
+      session.release();
+    }
+    assert.equal(wasm.data.length, nat.data.length);
+    let diff = 0;
+    for (let i = 0; i < nat.data.length; i++) diff = Math.max(diff, Math.abs(nat.data[i] - wasm.data[i]));
+    // Same int4 / int8 codes in both builds; only float summation order and the int8
+    // rounding of activations it moves differ.
+    assert.ok(diff < 0.05, `native vs WASM max probability difference ${diff}`);  // 0.003 measured
   });
 
   it('says so when even the cheapest mix misses the ratio', () => {
