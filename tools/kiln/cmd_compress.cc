@@ -181,7 +181,8 @@ Command add_compress(CLI::App& root) {
                 "(most harmful to the outputs) to 2F (least), mean F");
   app->add_option("--calib-count", o->calib_count,
                   "With --prune-channels: rendered inputs (the kiln eval set; random ones for other models) on which "
-                  "removed channels' means are measured and folded into the next layer's bias (default 8; 0: off)");
+                  "removed channels' means are measured and folded into the next layer's bias (default 8; 0: off); "
+                  "with --int4, the inputs whose channel powers weight the fitted int4 scales (0: unweighted)");
   app->add_flag("--prune-global", o->prune_global, "With --prune 0.x: one magnitude threshold over all weights");
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
   app->add_option("--exclude", o->exclude, "Keep this node or weight (name, or prefix ending in *) as it is; repeatable");
@@ -201,9 +202,10 @@ Command add_compress(CLI::App& root) {
   app->add_option("--target-ratio", o->target_ratio,
                   "With --int4: make the file R times smaller than the input (e.g. 6) with the most accurate "
                   "mix: each layer int4 takes (every convolution unless --int4-conv says otherwise) gets int4, "
-                  "int4-min, int8 or float (float16 with --fp16), by its output SNR measured at each precision on "
-                  "the --eval-count task inputs, upgrading the most noise per byte first while the file fits; the "
-                  "choice is printed and stored in the report")
+                  "int4-min, int8 or float (float16 with --fp16), each layer only int8 takes (depthwise) int8 or "
+                  "float, by the model's output SNR with that layer alone at each precision (--eval-count rendered "
+                  "inputs, another seed than kiln eval's), upgrading the most noise per byte first while the file "
+                  "fits; the choice is printed and stored in the report")
       ->type_name("R");
   app->add_option("--auto-max-layers", o->auto_max_layers, "At most this many layers kept float by --auto-precision (default 32)");
   app->add_option("--int8-static", o->int8_static,
