@@ -20,11 +20,17 @@ Status precision_budget_step(const CompressOptions& o, const CompressPlan& p, co
   Int4BlockOptions po = int4;
   po.exclude = o.exclude;
   KILN_ASSIGN_OR_RETURN(Int4BlockStats ps, quantize_int4_block(probe, po));
-  std::vector<std::string> layers = ps.converted_nodes;
-  if (layers.empty()) return invalid_argument("--target-ratio: int4 converts no layer of this model");
-  // ... and those only int8 takes (depthwise, the stem): int8 or float.
+  // ... and those only int8 takes (depthwise, the stem): int8 or float. Named main-graph
+  // nodes only: a subgraph's (If / Loop bodies) or an unnamed one stays as the passes leave it.
   KILN_ASSIGN_OR_RETURN(CompressedModel probe8, int8(probe, o.exclude));
-  layers.insert(layers.end(), probe8.layers.begin(), probe8.layers.end());
+  std::set<std::string> main_graph;
+  for (const Node& n : model.graph.nodes)
+    if (!n.name.empty()) main_graph.insert(n.name);
+  std::vector<std::string> layers;
+  for (const auto* list : {&ps.converted_nodes, &probe8.layers})
+    for (const std::string& n : *list)
+      if (main_graph.count(n)) layers.push_back(n);
+  if (layers.empty()) return invalid_argument("--target-ratio: int4 and int8 convert no (named) layer of this model's main graph");
   std::vector<std::string> all_nodes;
   for (const Node& n : model.graph.nodes) all_nodes.push_back(n.name);
 
