@@ -2,7 +2,8 @@
 // (with outliers, all equal, zeros, tiny, short) the fitted scale / (scale, min) never has a
 // larger block error than the absmax choice of the kernels' quantizers, the codes written are
 // the ones the error was computed for, and on a graph the fitted form keeps the bytes and
-// lowers the weight error (the op tests of the form itself are int4_block_test.cc).
+// lowers the weight error, activation weighting changes the fit where it should (the op
+// tests of the form itself are int4_block_test.cc).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -155,6 +156,47 @@ TEST(Int4Rounding, GraphKeepsBytesLowersError) {
       EXPECT_EQ(fitted.values[size_t(a)].data->bytes(), plain.values[size_t(c)].data->bytes()) << v;
     }
   }
+}
+
+// Activation weighting (Int4BlockOptions::input_power, by the data input's name): the fit
+// then minimizes the error weighted by each input channel's power (never above absmax's
+// weighted error), picks other scales than the unweighted fit, and a power vector whose
+// length does not fit the layer is ignored.
+TEST(Int4Rounding, InputPowerWeightsTheFit) {
+  opt_test::Builder bld;
+  const int x = bld.input("x", {4, 96});
+  const int y = bld.node("MatMul", {x, bld.random("w1", {96, 40}, 1)}, "mm1");
+  const Model before = bld.done({y});
+  std::vector<float> power(96, 1.f);
+  for (size_t c = 0; c < 96; c += 7) power[c] = 300.f;  // outlier channels
+  auto run = [&](bool fit, const std::map<std::string, std::vector<float>>& pw) {
+    Model m = before;
+    Int4BlockOptions opt;
+    opt.min_elements = 0;
+    opt.fit_scales = fit;
+    opt.input_power = pw;
+    EXPECT_TRUE(quantize_int4_block(m, opt).ok());
+    const Tensor& q = *m.values[size_t(m.find_value("w1_int4"))].data;
+    const Tensor& sc = *m.values[size_t(m.find_value("w1_block_scale"))].data;
+    const Tensor& w = *before.values[size_t(before.find_value("w1"))].data;
+    double weighted = 0;
+    std::vector<uint16_t> scales(sc.data<uint16_t>(), sc.data<uint16_t>() + sc.size());
+    for (size_t j = 0; j < 40; ++j)
+      for (size_t p = 0; p < 96; ++p) {
+        const double e = half_to_float(scales[j * 3 + p / 32]) * qb4w_nibble(q.data<uint8_t>(), 96, j, p) -
+                         w.data<float>()[p * 40 + j];
+        weighted += power[p] * e * e;
+      }
+    return std::make_pair(weighted, scales);
+  };
+  const auto absmax = run(false, {});
+  const auto plain = run(true, {});
+  const auto weighted = run(true, {{"x", power}});
+  const auto wrong = run(true, {{"x", std::vector<float>(95, 1.f)}});  // 95 does not divide K = 96
+  EXPECT_LE(weighted.first, absmax.first);
+  EXPECT_LT(weighted.first, plain.first) << "the weighting should pay off on the outlier channels";
+  EXPECT_NE(weighted.second, plain.second);
+  EXPECT_EQ(wrong.second, plain.second);
 }
 
 // A per-layer mix: only the named node takes the min form.
