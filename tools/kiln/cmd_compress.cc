@@ -83,7 +83,7 @@ int run_compress(const CompressOptions& o) {
   if (!plan.ok()) return fail(plan.status());
   const CompressPlan& p = *plan;
   Progress progress{2 + int{!o.prune_channels.empty()} + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} +
-                    int{o.int4} + 3 * int{p.int8_static} + (o.no_eval ? 0 : 2)};
+                    int{o.int4} + int{!std::isnan(o.target_ratio)} + 3 * int{p.int8_static} + (o.no_eval ? 0 : 2)};
   progress("reading " + o.input);
   auto bytes = read_model_file(o.input);
   if (!bytes.ok()) return fail(bytes.status());
