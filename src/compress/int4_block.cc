@@ -12,6 +12,7 @@
 
 #include "core/half.h"
 #include "compress/gemm_plan.h"
+#include "compress/int4_rounding.h"
 #include "graph/kiln_extensions.h"
 #include "graph/passes/eliminate_dead.h"
 #include "graph/passes/pass_util.h"
@@ -58,13 +59,30 @@ std::string plan_pointwise(const Model& m, const Node& node, GemmPlan& p) {
   return "";
 }
 
+// The importance of each of the k rows of the weight matrix: the mean x^2 of the channel it
+// multiplies (a kxk convolution's row (i * kw + j) * C + c reads channel c), scaled to mean 1
+// (a floor of 1% of the mean keeps a silent channel's weights from being ignored entirely).
+// Empty: no measurement for this input, or its channel count does not divide k.
+std::vector<float> row_power(const Int4BlockOptions& o, const std::string& input, size_t k) {
+  auto it = o.input_power.find(input);
+  if (!o.fit_scales || it == o.input_power.end() || it->second.empty() || k % it->second.size() != 0) return {};
+  const std::vector<float>& ch = it->second;
+  double mean = 0;
+  for (float v : ch) mean += v;
+  mean /= double(ch.size());
+  if (!(mean > 0)) return {};
+  std::vector<float> rows(k);
+  for (size_t r = 0; r < k; ++r) rows[r] = static_cast<float>(std::max(double(ch[r % ch.size()]) / mean, 0.01));
+  return rows;
+}
+
 }  // namespace
 
 Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions& options) {
   Int4BlockStats stats;
   GraphView view(model);
   struct Quantized { int w, scale, min; };
-  std::map<std::tuple<int, bool, float>, Quantized> quantized;  // shared weights once
+  std::map<std::tuple<int, bool, float, bool>, Quantized> quantized;  // shared weights once
   for (Graph* g : std::vector<Graph*>(view.graphs()))
     for (Node& node : g->nodes) {
       const bool conv = node.domain == ext::kDomain && node.op_type == ext::kNhwcConv;
@@ -80,7 +98,8 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
         continue;
       }
       const size_t k = static_cast<size_t>(p.k), n = static_cast<size_t>(p.n);
-      const auto key = std::make_tuple(p.b, p.trans_b, p.alpha);
+      const bool asym = options.asymmetric || name_matches(node.name, options.asymmetric_nodes);
+      const auto key = std::make_tuple(p.b, p.trans_b, p.alpha, asym);
       auto it = quantized.find(key);
       if (it == quantized.end()) {
         const Tensor& b = *constant_of(model, p.b);
@@ -99,31 +118,39 @@ Result<Int4BlockStats> quantize_int4_block(Model& model, const Int4BlockOptions&
         const int64_t row = static_cast<int64_t>(qb4w_row_bytes(k)), nb = static_cast<int64_t>(qb4w_blocks(k));
         KILN_ASSIGN_OR_RETURN(Tensor q, Tensor::make(DType::kU8, {p.n, row}));
         KILN_ASSIGN_OR_RETURN(Tensor s, Tensor::make(DType::kF16, {p.n, nb}));
-        KILN_ASSIGN_OR_RETURN(Tensor mn, Tensor::make(DType::kF16, {options.asymmetric ? p.n : 0, nb}));
-        if (options.asymmetric)
-          qb4w_quantize_blocks_min(n, k, scaled.data(), static_cast<ptrdiff_t>(n), 1, q.mutable_data<uint8_t>(),
-                                   s.mutable_data<uint16_t>(), mn.mutable_data<uint16_t>());
+        KILN_ASSIGN_OR_RETURN(Tensor mn, Tensor::make(DType::kF16, {asym ? p.n : 0, nb}));
+        const ptrdiff_t sk = static_cast<ptrdiff_t>(n);
+        const std::vector<float> power = row_power(options, model.values[static_cast<size_t>(p.x)].name, k);
+        const float* imp = power.empty() ? nullptr : power.data();
+        if (asym && options.fit_scales)
+          int4_quantize_blocks_min_fit(n, k, scaled.data(), sk, 1, imp, q.mutable_data<uint8_t>(),
+                                       s.mutable_data<uint16_t>(), mn.mutable_data<uint16_t>());
+        else if (asym)
+          qb4w_quantize_blocks_min(n, k, scaled.data(), sk, 1, q.mutable_data<uint8_t>(), s.mutable_data<uint16_t>(),
+                                   mn.mutable_data<uint16_t>());
+        else if (options.fit_scales)
+          int4_quantize_blocks_fit(n, k, scaled.data(), sk, 1, imp, q.mutable_data<uint8_t>(),
+                                   s.mutable_data<uint16_t>());
         else
-          qb4w_quantize_blocks(n, k, scaled.data(), static_cast<ptrdiff_t>(n), 1, q.mutable_data<uint8_t>(),
-                               s.mutable_data<uint16_t>());
+          qb4w_quantize_blocks(n, k, scaled.data(), sk, 1, q.mutable_data<uint8_t>(), s.mutable_data<uint16_t>());
         for (size_t j = 0; j < n; ++j)
           for (size_t r = 0; r < k; ++r) {
             const size_t bi = j * static_cast<size_t>(nb) + r / kQB4WBlock;
-            const float sc = half_to_float(s.data<uint16_t>()[bi]);
-            if (sc > 0.f) {
-              const float back = options.asymmetric
-                                     ? half_to_float(mn.data<uint16_t>()[bi]) + sc * qb4w_nibble_u(q.data<uint8_t>(), k, j, r)
-                                     : sc * qb4w_nibble(q.data<uint8_t>(), k, j, r);
-              stats.max_block_error = std::max(stats.max_block_error, double(std::fabs(back - scaled[r * n + j]) / sc));
-            }
+            const float sc = half_to_float(s.data<uint16_t>()[bi]), w = scaled[r * n + j];
+            const float back = asym ? half_to_float(mn.data<uint16_t>()[bi]) +
+                                          (sc > 0.f ? sc * qb4w_nibble_u(q.data<uint8_t>(), k, j, r) : 0.f)
+                                    : sc * qb4w_nibble(q.data<uint8_t>(), k, j, r);
+            stats.weight_sq_error += double(back - w) * double(back - w);
+            stats.weight_sq_sum += double(w) * double(w);
+            if (sc > 0.f) stats.max_block_error = std::max(stats.max_block_error, double(std::fabs(back - w) / sc));
           }
         const std::string base = model.values[static_cast<size_t>(p.b)].name;
         const int qv = add_constant(model, base + "_int4", std::move(q));
         const int sv = add_constant(model, base + "_block_scale", std::move(s));
-        const int mv = options.asymmetric ? add_constant(model, base + "_block_min", std::move(mn)) : kNoValue;
+        const int mv = asym ? add_constant(model, base + "_block_min", std::move(mn)) : kNoValue;
         it = quantized.emplace(key, Quantized{qv, sv, mv}).first;
         stats.bytes_before += p.k * p.n * 4;
-        stats.bytes_after += p.n * row + p.n * nb * 2 * (options.asymmetric ? 2 : 1);
+        stats.bytes_after += p.n * row + p.n * nb * 2 * (asym ? 2 : 1);
       }
       std::vector<int> inputs = {p.x, it->second.w, it->second.scale};
       if (p.bias != kNoValue) {

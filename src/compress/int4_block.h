@@ -6,11 +6,13 @@
 // channels become kiln.BlockQuantConv
 // (graph/kiln_extensions.h): int4 weights, symmetric in blocks of 32 along K with one fp16
 // scale per block and output column, stored two to a byte. Activations are quantized to
-// int8 per row (pixel) at run time (no calibration). Depthwise / grouped convolutions are
+// int8 per row (pixel) at run time (no calibration). Block scales are fitted to the weights
+// (int4_rounding.h) unless `fit_scales` is off. Depthwise / grouped convolutions are
 // not converted (they stay as they are, or go to fp16 with --fp16). Weights shared by several nodes are quantized once;
 // the float weights are dropped afterwards.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,16 @@ struct Int4BlockOptions {
   // The asymmetric form (`--int4-min`): per block an fp16 min too, codes 0..15 spanning
   // [min, max] of the block instead of [-max|w|, max|w|] (W_min, the ops' 5th input).
   bool asymmetric = false;
+  // Nodes (names or prefixes ending in '*') in the asymmetric form even without `asymmetric`:
+  // a per-layer mix (compress/precision_budget.h).
+  std::vector<std::string> asymmetric_nodes;
+  // Each block's scale (and min) chosen to minimize its squared error (compress/int4_rounding.h,
+  // the default); false: scale = absmax / 7 (min form: [min, max] / 15), the kernels' quantizer.
+  bool fit_scales = true;
+  // With fit_scales: per data-input value name, the mean of x^2 of each of its channels on
+  // calibration inputs; a layer reading such a value weights its blocks' squared error by it
+  // (the error that reaches the output: an outlier channel's weights get the finer step).
+  std::map<std::string, std::vector<float>> input_power;
 };
 
 struct Int4BlockStats {
@@ -39,7 +51,10 @@ struct Int4BlockStats {
   // Bytes of the converted nodes' weights (matrix, bias) before, and of the nibbles, fp16
   // scales and bias after.
   int64_t bytes_before = 0, bytes_after = 0;
-  double max_block_error = 0;  // largest |w - dequant(w)| / block scale (~<= 0.5 by construction)
+  // Largest |w - dequant(w)| / block scale: <= 0.5 with absmax scales; fitted ones clip a
+  // block's extremes, which then exceed 0.5 steps to make the rest finer.
+  double max_block_error = 0;
+  double weight_sq_error = 0, weight_sq_sum = 0;  // sum (w - dequant(w))^2 and sum w^2 over converted weights
   std::vector<std::string> converted_nodes;
 };
 

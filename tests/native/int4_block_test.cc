@@ -44,6 +44,7 @@ TEST(QuantizeInt4Block, BlockScalesNibblesAndPaddedK) {
   Model after = before;
   Int4BlockOptions opt;
   opt.min_elements = 512;  // w4 (160 elements) stays float
+  opt.fit_scales = false;  // the absmax scales, checked exactly below (fitted: int4_rounding_test.cc)
   auto stats = quantize_int4_block(after, opt);
   ASSERT_TRUE(stats.ok()) << stats.status().to_string();
   EXPECT_EQ(stats->converted, 3);
@@ -239,6 +240,7 @@ TEST(QuantizeInt4Block, AsymmetricMin) {
   Int4BlockOptions opt;
   opt.min_elements = 512;
   opt.asymmetric = true;
+  opt.fit_scales = false;  // the [min, max] / 15 form, checked exactly below
   auto stats = quantize_int4_block(after, opt);
   ASSERT_TRUE(stats.ok()) << stats.status().to_string();
   EXPECT_EQ(stats->converted, 3);

@@ -56,6 +56,13 @@ Result<CompressPlan> plan_compress(const CompressOptions& o) {
     return invalid_argument("--auto-precision chooses the precision of --int8's (or --int4's) layers; add --int8 or --int4");
   if (p.auto_precision && !(o.auto_precision >= 0 && o.auto_precision <= 120))
     return invalid_argument("--auto-precision is a per-layer SNR in dB, in [0, 120]");
+  if (!std::isnan(o.target_ratio)) {
+    if (!o.int4) return invalid_argument("--target-ratio chooses among int4, int4-min, int8 and float per layer; add --int4");
+    if (p.auto_precision) return invalid_argument("--target-ratio and --auto-precision both choose layer precisions: choose one");
+    if (o.int4_min) return invalid_argument("--target-ratio chooses the int4-min layers itself; drop --int4-min");
+    if (!(o.target_ratio >= 1 && o.target_ratio <= 1000)) return invalid_argument("--target-ratio must be in [1, 1000]");
+    mode = "ratio" + fmt("%g", o.target_ratio) + (mode.substr(0, 4) == "int4" ? mode.substr(4) : "+" + mode);
+  }
   if (o.auto_max_layers < 0) return invalid_argument("--auto-max-layers must be >= 0");
   if (o.eval_runs < 1 || o.eval_runs > 1000) return invalid_argument("--eval-runs must be in [1, 1000]");
   if (o.calib_count < 0 || o.calib_count > 1000) return invalid_argument("--calib-count must be in [0, 1000]");
@@ -76,7 +83,7 @@ int run_compress(const CompressOptions& o) {
   if (!plan.ok()) return fail(plan.status());
   const CompressPlan& p = *plan;
   Progress progress{2 + int{!o.prune_channels.empty()} + int{!o.prune.empty()} + int{o.fp16} + int{o.int8} +
-                    int{o.int4} + 3 * int{p.int8_static} + (o.no_eval ? 0 : 2)};
+                    int{o.int4} + int{!std::isnan(o.target_ratio)} + 3 * int{p.int8_static} + (o.no_eval ? 0 : 2)};
   progress("reading " + o.input);
   auto bytes = read_model_file(o.input);
   if (!bytes.ok()) return fail(bytes.status());
@@ -146,12 +153,18 @@ Command add_compress(CLI::App& root) {
                 "quantized to int8 at run time (int8-dot kernels); combine with --int8 (what int4 leaves) and/or --fp16 "
                 "(the rest)");
   app->add_option("--int4-conv", o->int4_conv,
-                  "Convolutions --int4 converts: none (default: int4 convolutions cost the recognizer most of "
-                  "its accuracy), pointwise (1x1) or all (not depthwise; kxk via im2col)")
+                  "Convolutions --int4 converts: none (default, except all with --target-ratio), pointwise (1x1) "
+                  "or all (not depthwise; kxk via im2col)")
       ->check(CLI::IsMember({"none", "pointwise", "all"}));
   app->add_flag("--int4-min", o->int4_min,
                 "With --int4: asymmetric blocks, an fp16 min beside each fp16 scale (codes 0..15 over the "
                 "block's [min, max]: smaller error on skewed blocks, 1 more byte per 16)");
+  app->add_option("--int4-rounding", o->int4_rounding,
+                  "With --int4: how each block's fp16 scale (and min) is chosen (same bytes either way): "
+                  "activations (default: the clipped range with the smallest squared error of the block, each "
+                  "weight's error weighted by the mean x^2 of its input channel on --calib-count rendered inputs), "
+                  "weights (unweighted) or absmax (max |w| / 7, no search)")
+      ->check(CLI::IsMember({"activations", "weights", "absmax"}));
   app->add_option("--int8-conv", o->int8_conv,
                   "Convolutions --int8 converts: all (default), pointwise (1x1 and depthwise only: "
                   "activations quantized per pixel, more accurate) or none")
@@ -168,7 +181,8 @@ Command add_compress(CLI::App& root) {
                 "(most harmful to the outputs) to 2F (least), mean F");
   app->add_option("--calib-count", o->calib_count,
                   "With --prune-channels: rendered inputs (the kiln eval set; random ones for other models) on which "
-                  "removed channels' means are measured and folded into the next layer's bias (default 8; 0: off)");
+                  "removed channels' means are measured and folded into the next layer's bias (default 8; 0: off); "
+                  "with --int4, the inputs whose channel powers weight the fitted int4 scales (0: unweighted)");
   app->add_flag("--prune-global", o->prune_global, "With --prune 0.x: one magnitude threshold over all weights");
   app->add_option("--min-elements", o->min_elements, "Leave weights smaller than this float32 (default 256)");
   app->add_option("--exclude", o->exclude, "Keep this node or weight (name, or prefix ending in *) as it is; repeatable");
@@ -185,6 +199,14 @@ Command add_compress(CLI::App& root) {
                   "With --int8: keep in float, worst first, the layers whose output SNR against the original "
                   "falls below this many dB (e.g. 25), measured on the --eval-count task inputs; with --int4: "
                   "the same over int4's layers, a kept one going to --int8 if given, else float");
+  app->add_option("--target-ratio", o->target_ratio,
+                  "With --int4: make the file R times smaller than the input (e.g. 6) with the most accurate "
+                  "mix: each layer int4 takes (every convolution unless --int4-conv says otherwise) gets int4, "
+                  "int4-min, int8 or float (float16 with --fp16), each layer only int8 takes (depthwise) int8 or "
+                  "float, by the model's output SNR with that layer alone at each precision (--eval-count rendered "
+                  "inputs, another seed than kiln eval's), upgrading the most noise per byte first while the file "
+                  "fits; the choice is printed and stored in the report")
+      ->type_name("R");
   app->add_option("--auto-max-layers", o->auto_max_layers, "At most this many layers kept float by --auto-precision (default 32)");
   app->add_option("--int8-static", o->int8_static,
                   "Static int8: weights int8 per output channel and activations int8 per tensor, with ranges "

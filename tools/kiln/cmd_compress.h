@@ -14,6 +14,7 @@
 
 #include "compress/calibrate.h"
 #include "compress/fp16_weights.h"
+#include "compress/auto_precision.h"
 #include "compress/int4_block.h"
 #include "compress/int8_conv.h"
 #include "compress/int8_dynamic.h"
@@ -31,8 +32,9 @@ struct CompressOptions {
   std::string input, output;
   bool fp16 = false, int8 = false;
   bool int4 = false;  // MatMul/Gemm weights to int4 blocks (compress/int4_block.h)
-  std::string int4_conv = "none";  // which convolutions --int4 converts
+  std::string int4_conv;  // which convolutions --int4 converts ("": none, all with --target-ratio)
   bool int4_min = false;           // --int4-min: asymmetric blocks (fp16 scale + fp16 min)
+  std::string int4_rounding = "activations";  // --int4-rounding: activations | weights | absmax
   std::string int8_conv = "all";  // which convolutions --int8 converts (compress/int8_conv.h)
   int64_t min_elements = 256;
   std::vector<std::string> exclude, input_shapes;
@@ -47,6 +49,7 @@ struct CompressOptions {
   int eval_count = 8;
   std::string keys;
   double auto_precision = NAN;  // --auto-precision DB (NaN: off)
+  double target_ratio = NAN;    // --target-ratio R: per-layer precision under a size budget (NaN: off)
   int auto_max_layers = 32;
   std::string int8_static;  // --int8-static DIR: calibration set (compress/int8_static.h)
   std::string calibration = "percentile";
@@ -74,6 +77,7 @@ struct CompressResults {
   Int8DynamicStats int8;  // after quantize_step: `converted` counts the convolutions too
   Int8ConvStats conv;
   nlohmann::json auto_report;
+  nlohmann::json budget_report;  // --target-ratio: the per-layer choice (cmd_compress_budget.cc)
   Int8StaticStats int8_static;
   int calibration_samples = 0;
   size_t calibrated_tensors = 0;
@@ -101,6 +105,11 @@ int prune_step(const CompressOptions& o, const CompressPlan& p, Progress& progre
 // optionally under --auto-precision.
 int quantize_step(const CompressOptions& o, const CompressPlan& p, Progress& progress, Model& model,
                   CompressResults& r);
+// --target-ratio R (with --int4): each layer int4 takes gets int4 / int4-min / int8 / float
+// under the budget (input file size) / R (compress/precision_budget.h); `int4` is --int4's options,
+// `int8` the int8 mode (exclude list -> model). Prints the choice, fills r.budget_report.
+Status precision_budget_step(const CompressOptions& o, const CompressPlan& p, const Int4BlockOptions& int4,
+                             const CompressMode& int8, Model& model, CompressResults& r);
 int int8_static_step(const CompressOptions& o, const CompressPlan& p, Progress& progress, Model& model,
                      CompressResults& r);
 int fp16_step(const CompressOptions& o, Progress& progress, Model& model, CompressResults& r);

@@ -1,6 +1,7 @@
 // kiln compress's report: the summary printed after the steps, the JSON stored in the
 // output's metadata ("kiln.compression"), and the comparison with the original.
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 
 #include "cli_util.h"
@@ -133,6 +134,10 @@ void add_report_fields(const CompressOptions& o, const CompressPlan& p, const Co
     report["int4_weight_bytes_after"] = r.int4.bytes_after;
     report["int4_block_size"] = 32;
     report["int4_min"] = o.int4_min;
+    report["int4_rounding"] = o.int4_rounding;
+    if (!std::isnan(o.target_ratio)) report["precision_budget"] = r.budget_report;
+    if (r.int4.weight_sq_error > 0)
+      report["int4_weight_snr_db"] = 10 * std::log10(r.int4.weight_sq_sum / r.int4.weight_sq_error);
   }
   if (!o.prune_channels.empty()) add_channel_prune_fields(o, p, r, report);
   if (!o.prune.empty()) {
@@ -160,8 +165,12 @@ void print_summary(const CompressOptions& o, const CompressPlan& p, const Compre
     std::cout << " int4 weights: " << r.int4.converted - r.int4.pointwise_convs - r.int4.convs << " MatMul/Gemm and "
               << r.int4.pointwise_convs << " 1x1 Conv layers converted to kiln.BlockQuantMatMul, " << r.int4.convs
               << " Conv layers to kiln.BlockQuantConv (" << r.int4.skipped << " left as they were; "
-              << human_bytes(r.int4.bytes_before) << " -> " << human_bytes(r.int4.bytes_after) << ")"
-              << (o.int8 || o.fp16 ? ";" : "");
+              << human_bytes(r.int4.bytes_before) << " -> " << human_bytes(r.int4.bytes_after)
+              << (r.int4.weight_sq_error > 0
+                      ? ", " + o.int4_rounding + " scales: weight SNR " +
+                            fmt("%.1f dB", 10 * std::log10(r.int4.weight_sq_sum / r.int4.weight_sq_error))
+                      : std::string())
+              << ")" << (o.int8 || o.fp16 ? ";" : "");
   if (o.int8)
     std::cout << " int8 weights: " << r.int8.converted - r.conv.converted
               << " MatMul/Gemm layers converted to kiln.DynamicQuantMatMul (" << r.int8.skipped << " left float), "

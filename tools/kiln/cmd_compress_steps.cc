@@ -6,6 +6,7 @@
 #include "cli_util.h"
 #include "cmd_compress.h"
 #include "compress/auto_precision.h"
+#include "compress/channel_means.h"
 #include "graph/passes/pipeline.h"
 #include "platform/platform.h"
 
@@ -80,6 +81,21 @@ Status apply_mode(const CompressOptions& o, const CompressPlan& p, bool automati
   return Status::Ok();
 }
 
+// --int4-rounding activations: the mean x^2 of each channel the int4 layers read, on
+// `count` rendered inputs (the --calib-count set, not kiln eval's), by value name.
+Result<std::map<std::string, std::vector<float>>> int4_input_power(const Model& model, int count,
+                                                                   const std::map<std::string, Dims>& dims) {
+  std::map<std::string, std::vector<float>> power;
+  if (count < 1) return power;
+  KILN_ASSIGN_OR_RETURN(auto samples, channel_calibration_set(model, count, dims));
+  KILN_ASSIGN_OR_RETURN(ChannelStatsMap stats, consumer_input_means(model, samples));
+  for (const auto& [v, cs] : stats) {
+    std::vector<float>& ch = power[model.values[size_t(v)].name];
+    for (size_t i = 0; i < cs.mean.size(); ++i) ch.push_back(static_cast<float>(cs.var[i] + cs.mean[i] * cs.mean[i]));
+  }
+  return power;
+}
+
 }  // namespace
 
 int channel_prune_step(const CompressOptions& o, const CompressPlan& p, Progress& progress, Model& model,
@@ -152,6 +168,7 @@ int quantize_step(const CompressOptions& o, const CompressPlan& p, Progress& pro
   // With --int4, --auto-precision chooses int4's layers: a fragile one is left to --int8
   // (which then runs inside the mode, on whatever int4 left) or to float.
   const bool auto_int4 = p.auto_precision && o.int4;
+  const bool budget = !std::isnan(o.target_ratio);  // --target-ratio: int8 runs inside its mode
   Int8DynamicOptions int8_opts;
   int8_opts.min_elements = o.min_elements;
   int8_opts.exclude = o.exclude;
@@ -174,9 +191,20 @@ int quantize_step(const CompressOptions& o, const CompressPlan& p, Progress& pro
     progress("quantizing MatMul / Gemm / Conv weights to int4 (blocks of 32, fp16 scales; dynamic activations)");
     Int4BlockOptions io;
     io.min_elements = o.min_elements;
-    io.pointwise_convs = o.int4_conv != "none";
-    io.other_convs = o.int4_conv == "all";
+    // --target-ratio chooses per layer, so it looks at every convolution unless told otherwise.
+    const std::string conv_scope = o.int4_conv.empty() ? (budget ? "all" : "none") : o.int4_conv;
+    io.pointwise_convs = conv_scope != "none";
+    io.other_convs = conv_scope == "all";
     io.asymmetric = o.int4_min;
+    io.fit_scales = o.int4_rounding != "absmax";
+    if (o.int4_rounding == "activations") {
+      // Without the measurement (inputs kiln cannot make up for this model) the fit is unweighted.
+      if (auto power = int4_input_power(model, o.calib_count, p.dims); power.ok())
+        io.input_power = std::move(power).value();
+      else
+        std::cerr << "kiln: note: int4 scales fitted without activation weights: " << power.status().to_string()
+                  << "\n";
+    }
     CompressMode int4_mode = [&](const Model& m, const std::vector<std::string>& exclude) -> Result<CompressedModel> {
       CompressedModel cm{m, {}};
       Int4BlockOptions mo = io;
@@ -189,16 +217,21 @@ int quantize_step(const CompressOptions& o, const CompressPlan& p, Progress& pro
       }
       return cm;
     };
-    if (Status s = apply_mode(o, p, auto_int4, model, int4_mode, r.auto_report, "int4", o.int8 ? "int8" : "float");
-        !s.ok())
+    if (budget) {
+      progress("choosing each layer's precision for --target-ratio " + fmt("%g", o.target_ratio) +
+               " (int4, int4-min, int8 or float; measured per layer)");
+      if (Status s = precision_budget_step(o, p, io, int8_mode, model, r); !s.ok()) return fail(s.with_context(o.input));
+    } else if (Status s = apply_mode(o, p, auto_int4, model, int4_mode, r.auto_report, "int4", o.int8 ? "int8" : "float");
+               !s.ok()) {
       return fail(s.with_context(o.input));
+    }
     if (r.int4.converted == 0 && !o.fp16 && !o.int8)
       return fail(o.input + ": no MatMul, Gemm or (non-depthwise) Conv with a constant float32 weight of at least " +
                   std::to_string(o.min_elements) + " elements; nothing to quantize to int4");
   }
   if (o.int8) {
     progress("quantizing MatMul / Gemm / Conv weights to int8 (dynamic activations)");
-    if (!auto_int4) {  // with it, int8 ran inside int4's mode
+    if (!auto_int4 && !budget) {  // with them, int8 ran inside int4's mode
       if (Status s = apply_mode(o, p, p.auto_precision, model, int8_mode, r.auto_report, "int8", "float"); !s.ok())
         return fail(s.with_context(o.input));
     }
