@@ -1,0 +1,115 @@
+#include "ops/conv_transpose_gemm.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "kernels/x32-transposec/x32-transposec.h"
+#include "platform/thread_pool.h"
+
+namespace kiln {
+namespace {
+
+// One spatial dim of the 2-D view (rank 1 is H = 1 with a 1-tap, stride-1 kernel).
+struct Axis {
+  int64_t in = 1, out = 1, kernel = 1, stride = 1, dilation = 1, pad = 0;
+};
+
+Axis axis(const ConvGeometry& g, size_t d) {
+  return Axis{g.in[d], g.out[d], g.kernel[d], g.stride[d], g.dilation[d], g.pad_begin[d]};
+}
+
+// No two (input, tap) pairs reach the same output: the dilated windows of neighbouring
+// inputs are disjoint.
+bool disjoint(const Axis& a) { return a.stride >= (a.kernel - 1) * a.dilation + 1; }
+// ...and every output is reached by one (no gaps between windows, none at the end).
+bool covered(const Axis& a) { return a.dilation == 1 && a.stride == a.kernel && a.out + a.pad <= a.in * a.stride; }
+
+}  // namespace
+
+void ConvTransposeGemm::pack(size_t groups, size_t group_in, size_t group_out, size_t kh, size_t kw,
+                             const float* w, const float* bias) {
+  groups_ = groups, group_in_ = group_in, group_out_ = group_out, kh_ = kh, kw_ = kw;
+  const size_t n = group_out * kh * kw;  // one group's columns: (oc, ky, kx)
+  weights_.assign(groups, PackedGemmWeights());
+  // W [C, M/group, kh, kw] is already B[k = input channel, n = (oc, ky, kx)] row-major.
+  for (size_t gi = 0; gi < groups; ++gi)
+    weights_[gi].pack(n, group_in, w + gi * group_in * n, static_cast<ptrdiff_t>(n), 1);
+  if (bias)
+    bias_.assign(bias, bias + groups * group_out);
+  else
+    bias_.clear();
+}
+
+bool ConvTransposeGemm::covers(const ConvGeometry& g) const {
+  if (!packed() || g.groups != groups_ || g.group_in != group_in_ || g.group_out != group_out_) return false;
+  if (g.rank == 1) return kh_ == 1 && g.kernel[0] == static_cast<int64_t>(kw_);
+  return g.rank == 2 && g.kernel[0] == static_cast<int64_t>(kh_) && g.kernel[1] == static_cast<int64_t>(kw_);
+}
+
+void ConvTransposeGemm::run(const ConvGeometry& g, const float* x, float* y, F32MinMax minmax) {
+  const Axis h = g.rank == 2 ? axis(g, 0) : Axis{}, w = axis(g, g.rank - 1);
+  const size_t cin = groups_ * group_in_, cout = groups_ * group_out_, kk = kh_ * kw_;
+  const size_t ncols = cout * kk;  // columns of all groups: (co, ky, kx)
+  const size_t hw = static_cast<size_t>(h.in * w.in), out_plane = static_cast<size_t>(h.out * w.out);
+  const bool write_once = disjoint(h) && disjoint(w);
+  const bool prefill = !(write_once && covered(h) && covered(w));
+  const bool clamp = minmax.min > -std::numeric_limits<float>::infinity() ||
+                     minmax.max < std::numeric_limits<float>::infinity();
+  if (hw > 0) cols_.resize(hw * ncols);
+  const bool transpose_x = cin > 1 && hw > 1;
+  if (transpose_x) x_t_.resize(hw * cin);
+
+  for (size_t b = 0; b < g.batch; ++b) {
+    const float* xb = x + b * cin * hw;
+    float* yb = y + b * cout * out_plane;
+    if (hw > 0) {
+      // X [Cin, HW] -> X^T [HW, Cin], in blocks of pixels.
+      const float* a = xb;
+      if (transpose_x) {
+        const TransposecKernel& tk = transposec_default_kernel(sizeof(float));
+        constexpr size_t kBlock = 512;
+        parallel_for((hw + kBlock - 1) / kBlock, [&](size_t begin, size_t end) {
+          const size_t p0 = begin * kBlock, p1 = std::min(hw, end * kBlock);
+          tk.fn(xb + p0, x_t_.data() + p0 * cin, hw * sizeof(float), cin * sizeof(float), p1 - p0, cin);
+        });
+        a = x_t_.data();
+      }
+      for (size_t gi = 0; gi < groups_; ++gi)
+        weights_[gi].multiply(hw, a + gi * group_in_, cin, cols_.data() + gi * group_out_ * kk, ncols);
+    }
+    // col2im: threads split the output channels; each plane is written by one thread.
+    parallel_for(cout, [&](size_t begin, size_t end) {
+      for (size_t co = begin; co < end; ++co) {
+        float* yp = yb + co * out_plane;
+        const float bias = bias_.empty() ? 0.f : bias_[co];
+        if (prefill) std::fill(yp, yp + out_plane, bias);
+        if (hw > 0) {
+          for (int64_t iy = 0; iy < h.in; ++iy)
+            for (int64_t ky = 0; ky < h.kernel; ++ky) {
+              const int64_t oy = iy * h.stride - h.pad + ky * h.dilation;
+              if (oy < 0 || oy >= h.out) continue;
+              float* yrow = yp + oy * w.out;
+              const float* crow = cols_.data() + static_cast<size_t>(iy * w.in) * ncols + co * kk +
+                                  static_cast<size_t>(ky) * kw_;
+              for (int64_t ix = 0; ix < w.in; ++ix) {
+                const float* c = crow + static_cast<size_t>(ix) * ncols;
+                const int64_t ox0 = ix * w.stride - w.pad;
+                for (int64_t kx = 0; kx < w.kernel; ++kx) {
+                  const int64_t ox = ox0 + kx * w.dilation;
+                  if (ox < 0 || ox >= w.out) continue;
+                  if (write_once)
+                    yrow[ox] = c[kx] + bias;
+                  else
+                    yrow[ox] += c[kx];
+                }
+              }
+            }
+        }
+        if (clamp)
+          for (size_t i = 0; i < out_plane; ++i) yp[i] = std::min(std::max(yp[i], minmax.min), minmax.max);
+      }
+    });
+  }
+}
+
+}  // namespace kiln
