@@ -10,19 +10,56 @@ namespace kiln {
 namespace {
 
 // One spatial dim of the 2-D view (rank 1 is H = 1 with a 1-tap, stride-1 kernel).
-struct Axis {
+struct Axis2 {
   int64_t in = 1, out = 1, kernel = 1, stride = 1, dilation = 1, pad = 0;
 };
 
-Axis axis(const ConvGeometry& g, size_t d) {
-  return Axis{g.in[d], g.out[d], g.kernel[d], g.stride[d], g.dilation[d], g.pad_begin[d]};
+Axis2 axis(const ConvGeometry& g, size_t d) {
+  return Axis2{g.in[d], g.out[d], g.kernel[d], g.stride[d], g.dilation[d], g.pad_begin[d]};
 }
 
 // No two (input, tap) pairs reach the same output: the dilated windows of neighbouring
 // inputs are disjoint.
-bool disjoint(const Axis& a) { return a.stride >= (a.kernel - 1) * a.dilation + 1; }
+bool disjoint(const Axis2& a) { return a.stride >= (a.kernel - 1) * a.dilation + 1; }
 // ...and every output is reached by one (no gaps between windows, none at the end).
-bool covered(const Axis& a) { return a.dilation == 1 && a.stride == a.kernel && a.out + a.pad <= a.in * a.stride; }
+bool covered(const Axis2& a) { return a.dilation == 1 && a.stride == a.kernel && a.out + a.pad <= a.in * a.stride; }
+
+// Disjoint windows: every output gets at most one column value, so the scatter writes
+// clamp(value + bias) once, with no read of y. Threads split the input rows (their output
+// rows are disjoint too) and each reads its rows of cols_ in order, writing all channels:
+// reading cols_ plane by plane instead would stride over the whole buffer per channel.
+void scatter_disjoint(const Axis2& h, const Axis2& w, const float* cols, size_t cout, size_t kw, const float* bias_or_null,
+                      float* y, size_t out_plane, bool prefill, F32MinMax minmax) {
+  const size_t kk = static_cast<size_t>(h.kernel) * kw, ncols = cout * kk;
+  auto clamp = [&](float v) { return std::min(std::max(v, minmax.min), minmax.max); };
+  if (prefill)  // outputs no window reaches (gaps, output_padding) hold the bias alone
+    parallel_for(cout, [&](size_t begin, size_t end) {
+      for (size_t co = begin; co < end; ++co)
+        std::fill(y + co * out_plane, y + (co + 1) * out_plane, clamp(bias_or_null ? bias_or_null[co] : 0.f));
+    });
+  if (h.in * w.in == 0) return;
+  parallel_for(static_cast<size_t>(h.in), [&](size_t begin, size_t end) {
+    for (int64_t iy = static_cast<int64_t>(begin); iy < static_cast<int64_t>(end); ++iy)
+      for (int64_t ix = 0; ix < w.in; ++ix) {
+        const float* c = cols + static_cast<size_t>(iy * w.in + ix) * ncols;
+        const int64_t ox0 = ix * w.stride - w.pad;
+        for (size_t co = 0; co < cout; ++co) {
+          const float bias = bias_or_null ? bias_or_null[co] : 0.f;
+          float* yp = y + co * out_plane;
+          for (int64_t ky = 0; ky < h.kernel; ++ky) {
+            const int64_t oy = iy * h.stride - h.pad + ky * h.dilation;
+            if (oy < 0 || oy >= h.out) continue;
+            float* yrow = yp + oy * w.out;
+            const float* ck = c + co * kk + static_cast<size_t>(ky) * kw;
+            for (int64_t kx = 0; kx < w.kernel; ++kx) {
+              const int64_t ox = ox0 + kx * w.dilation;
+              if (ox >= 0 && ox < w.out) yrow[ox] = clamp(ck[kx] + bias);
+            }
+          }
+        }
+      }
+  });
+}
 
 }  // namespace
 
@@ -47,12 +84,12 @@ bool ConvTransposeGemm::covers(const ConvGeometry& g) const {
 }
 
 void ConvTransposeGemm::run(const ConvGeometry& g, const float* x, float* y, F32MinMax minmax) {
-  const Axis h = g.rank == 2 ? axis(g, 0) : Axis{}, w = axis(g, g.rank - 1);
+  const Axis2 h = g.rank == 2 ? axis(g, 0) : Axis2{}, w = axis(g, g.rank - 1);
   const size_t cin = groups_ * group_in_, cout = groups_ * group_out_, kk = kh_ * kw_;
   const size_t ncols = cout * kk;  // columns of all groups: (co, ky, kx)
   const size_t hw = static_cast<size_t>(h.in * w.in), out_plane = static_cast<size_t>(h.out * w.out);
   const bool write_once = disjoint(h) && disjoint(w);
-  const bool prefill = !(write_once && covered(h) && covered(w));
+  const bool prefill = !(covered(h) && covered(w));
   const bool clamp = minmax.min > -std::numeric_limits<float>::infinity() ||
                      minmax.max < std::numeric_limits<float>::infinity();
   if (hw > 0) cols_.resize(hw * ncols);
@@ -77,12 +114,16 @@ void ConvTransposeGemm::run(const ConvGeometry& g, const float* x, float* y, F32
       for (size_t gi = 0; gi < groups_; ++gi)
         weights_[gi].multiply(hw, a + gi * group_in_, cin, cols_.data() + gi * group_out_ * kk, ncols);
     }
-    // col2im: threads split the output channels; each plane is written by one thread.
+    if (write_once) {
+      scatter_disjoint(h, w, cols_.data(), cout, kw_, bias_.empty() ? nullptr : bias_.data(), yb, out_plane, prefill,
+                       minmax);
+      continue;
+    }
+    // Overlapping windows: threads split the output channels, each accumulating its planes.
     parallel_for(cout, [&](size_t begin, size_t end) {
       for (size_t co = begin; co < end; ++co) {
         float* yp = yb + co * out_plane;
-        const float bias = bias_.empty() ? 0.f : bias_[co];
-        if (prefill) std::fill(yp, yp + out_plane, bias);
+        std::fill(yp, yp + out_plane, bias_.empty() ? 0.f : bias_[co]);
         if (hw > 0) {
           for (int64_t iy = 0; iy < h.in; ++iy)
             for (int64_t ky = 0; ky < h.kernel; ++ky) {
@@ -96,11 +137,7 @@ void ConvTransposeGemm::run(const ConvGeometry& g, const float* x, float* y, F32
                 const int64_t ox0 = ix * w.stride - w.pad;
                 for (int64_t kx = 0; kx < w.kernel; ++kx) {
                   const int64_t ox = ox0 + kx * w.dilation;
-                  if (ox < 0 || ox >= w.out) continue;
-                  if (write_once)
-                    yrow[ox] = c[kx] + bias;
-                  else
-                    yrow[ox] += c[kx];
+                  if (ox >= 0 && ox < w.out) yrow[ox] += c[kx];
                 }
               }
             }
