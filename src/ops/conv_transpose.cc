@@ -1,8 +1,9 @@
 // ConvTranspose (opsets 1..22): the adjoint of Conv. W is [C, M/group, k...]; output size
 // from pads + output_padding, or from output_shape / auto_pad SAME_* with generated pads
 // (SAME_UPPER puts the odd padding at the end, as in Conv; ONNX spec and ORT >= 1.14).
-// Constant weights of a 1-D or 2-D layer run as GEMM + col2im (ops/conv_transpose_gemm.h);
-// other layers, and KILN_REFERENCE_KERNELS=1, the reference scatter loop.
+// 1-D and 2-D layers run as GEMM + col2im (ops/conv_transpose_gemm.h): constant weights
+// packed at creation, weights computed at run time packed per call; other ranks, and
+// KILN_REFERENCE_KERNELS=1, run the reference scatter loop.
 #include "kernels/reference/reference.h"
 #include "ops/conv_transpose_gemm.h"
 #include "ops/conv_util.h"
@@ -42,9 +43,23 @@ class ConvTransposeOp final : public Op {
     const bool has_bias = input_present(in, 2);
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims(), in[1].dims(), has_bias ? &in[2].dims() : nullptr));
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
-    if (!use_reference_kernels() && fast_.covers(g)) {
+    ConvTransposeGemm* fast = nullptr;
+    if (!use_reference_kernels()) {
+      if (fast_.covers(g)) {
+        fast = &fast_;
+      } else if (!fast_.packed() && (g.rank == 1 || g.rank == 2) && g.group_in > 0 && g.group_out > 0 &&
+                 g.kernel[0] > 0 && g.kernel[g.rank - 1] > 0) {
+        // W or B computed at run time (e.g. DequantizeLinear of int8 weights): packing is
+        // O(weights), the layer O(weights * pixels), so pack for this call.
+        run_time_.pack(g.groups, g.group_in, g.group_out, g.rank == 2 ? static_cast<size_t>(g.kernel[0]) : 1,
+                       static_cast<size_t>(g.kernel[g.rank - 1]), in[1].data<float>(),
+                       has_bias ? in[2].data<float>() : nullptr);
+        fast = &run_time_;
+      }
+    }
+    if (fast) {
       float* y = out[0].mutable_data<float>();
-      fast_.run(g, in[0].data<float>(), y, minmax_);
+      fast->run(g, in[0].data<float>(), y, minmax_);
       if (post_act_.active()) {
         const int64_t planes = out[0].dim(0) * out[0].dim(1);
         const int64_t plane = planes > 0 ? out[0].size() / planes : 0;
@@ -158,7 +173,8 @@ class ConvTransposeOp final : public Op {
   FusedActivation act_;
   F32MinMax minmax_;          // Relu / Clip, applied in the col2im scatter
   FusedActivation post_act_;  // other activations, applied after it
-  ConvTransposeGemm fast_;
+  ConvTransposeGemm fast_;      // constant weights, packed at creation
+  ConvTransposeGemm run_time_;  // weights computed at run time, packed per call
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
-// The ConvTranspose op on its GEMM + col2im path (constant weights packed at creation)
+// The ConvTranspose op on its GEMM + col2im path (constant weights packed at creation,
+// run-time weights packed per call)
 // against the same op on the reference loop: explicit pads, output_padding, auto_pad,
 // output_shape, groups, 1-D, fused activations (Relu in the scatter, HardSigmoid after),
-// and layers the fast path leaves to the reference (3-D, weights given at run time).
+// and a layer the fast path leaves to the reference (3-D).
 #include "graph/kiln_extensions.h"
 #include "ops/packed_gemm.h"
 #include "ops_nn_test_util.h"
