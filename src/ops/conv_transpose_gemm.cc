@@ -26,8 +26,11 @@ bool covered(const Axis2& a) { return a.dilation == 1 && a.stride == a.kernel &&
 
 // Disjoint windows: every output gets at most one column value, so the scatter writes
 // clamp(value + bias) once, with no read of y. Threads split the input rows (their output
-// rows are disjoint too) and each reads its rows of cols_ in order, writing all channels:
-// reading cols_ plane by plane instead would stride over the whole buffer per channel.
+// rows are disjoint too). Per input row, channel by channel: the row's columns (W_in *
+// C_out * taps floats) stay in cache while each channel writes its kh output rows in
+// order. (Writing all channels per input pixel instead touched C_out * kh rows at once,
+// whose planes are often 4 KiB multiples apart: cache-set conflicts, 4x slower natively;
+// a whole plane per channel strides over all of cols.)
 void scatter_disjoint(const Axis2& h, const Axis2& w, const float* cols, size_t cout, size_t kw, const float* bias_or_null,
                       float* y, size_t out_plane, bool prefill, F32MinMax minmax) {
   const size_t kk = static_cast<size_t>(h.kernel) * kw, ncols = cout * kk;
@@ -38,19 +41,28 @@ void scatter_disjoint(const Axis2& h, const Axis2& w, const float* cols, size_t 
         std::fill(y + co * out_plane, y + (co + 1) * out_plane, clamp(bias_or_null ? bias_or_null[co] : 0.f));
     });
   if (h.in * w.in == 0) return;
+  // Inputs [ix_lo, ix_hi) have every tap of their window inside the output row.
+  const int64_t extent = (w.kernel - 1) * w.dilation;
+  const int64_t ix_lo = std::min(w.in, (w.pad + w.stride - 1) / w.stride);
+  const int64_t ix_hi = w.out - 1 - extent + w.pad < 0 ? 0
+                        : std::clamp((w.out - 1 - extent + w.pad) / w.stride + 1, ix_lo, w.in);
   parallel_for(static_cast<size_t>(h.in), [&](size_t begin, size_t end) {
-    for (int64_t iy = static_cast<int64_t>(begin); iy < static_cast<int64_t>(end); ++iy)
-      for (int64_t ix = 0; ix < w.in; ++ix) {
-        const float* c = cols + static_cast<size_t>(iy * w.in + ix) * ncols;
-        const int64_t ox0 = ix * w.stride - w.pad;
-        for (size_t co = 0; co < cout; ++co) {
-          const float bias = bias_or_null ? bias_or_null[co] : 0.f;
-          float* yp = y + co * out_plane;
-          for (int64_t ky = 0; ky < h.kernel; ++ky) {
-            const int64_t oy = iy * h.stride - h.pad + ky * h.dilation;
-            if (oy < 0 || oy >= h.out) continue;
-            float* yrow = yp + oy * w.out;
-            const float* ck = c + co * kk + static_cast<size_t>(ky) * kw;
+    for (int64_t iy = static_cast<int64_t>(begin); iy < static_cast<int64_t>(end); ++iy) {
+      const float* crow = cols + static_cast<size_t>(iy * w.in) * ncols;  // this input row's columns
+      for (size_t co = 0; co < cout; ++co) {
+        const float bias = bias_or_null ? bias_or_null[co] : 0.f;
+        for (int64_t ky = 0; ky < h.kernel; ++ky) {
+          const int64_t oy = iy * h.stride - h.pad + ky * h.dilation;
+          if (oy < 0 || oy >= h.out) continue;
+          float* yrow = y + co * out_plane + static_cast<size_t>(oy * w.out);
+          const float* ck = crow + co * kk + static_cast<size_t>(ky) * kw;
+          for (int64_t ix = 0; ix < w.in; ++ix, ck += ncols) {
+            const int64_t ox0 = ix * w.stride - w.pad;
+            if (ix >= ix_lo && ix < ix_hi) {  // the whole window is inside: no checks
+              float* o = yrow + ox0;
+              for (int64_t kx = 0; kx < w.kernel; ++kx) o[kx * w.dilation] = clamp(ck[kx] + bias);
+              continue;
+            }
             for (int64_t kx = 0; kx < w.kernel; ++kx) {
               const int64_t ox = ox0 + kx * w.dilation;
               if (ox >= 0 && ox < w.out) yrow[ox] = clamp(ck[kx] + bias);
@@ -58,6 +70,7 @@ void scatter_disjoint(const Axis2& h, const Axis2& w, const float* cols, size_t 
           }
         }
       }
+    }
   });
 }
 

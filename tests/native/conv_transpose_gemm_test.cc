@@ -100,6 +100,8 @@ TEST(ConvTransposeGemm, StridesKernelsAndPads) {
       {"3x3 s2 pads output_padding", 2, 1, 3, 2, 4, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, true},
       {"4x4 s2 pad 1", 1, 1, 8, 17, 5, 6, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, false},
       {"3x3 s3 disjoint", 1, 1, 9, 15, 4, 3, 3, 3, 3, 3, 1, 1, 0, 0, 0, 0, 0, 0, true},
+      {"3x3 s3 disjoint, pads crop both edges", 2, 1, 5, 6, 5, 7, 3, 3, 3, 3, 1, 1, 2, 1, 1, 2, 0, 0, true},
+      {"2x2 s2 pads 1 (edge windows half out)", 1, 1, 3, 4, 4, 6, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, false},
       {"2x2 s3 gaps", 1, 1, 4, 3, 5, 4, 2, 2, 3, 3, 1, 1, 0, 0, 0, 0, 2, 1, true},
       {"2x2 s2 output_padding", 2, 1, 7, 5, 3, 4, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, true},
       {"2x2 s2 asymmetric pads", 1, 1, 6, 9, 5, 5, 2, 2, 2, 2, 1, 1, 1, 0, 0, 1, 0, 0, true},
