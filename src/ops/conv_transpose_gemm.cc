@@ -31,8 +31,8 @@ bool covered(const Axis2& a) { return a.dilation == 1 && a.stride == a.kernel &&
 // order. (Writing all channels per input pixel instead touched C_out * kh rows at once,
 // whose planes are often 4 KiB multiples apart: cache-set conflicts, 4x slower natively;
 // a whole plane per channel strides over all of cols.)
-void scatter_disjoint(const Axis2& h, const Axis2& w, const float* cols, size_t cout, size_t kw, const float* bias_or_null,
-                      float* y, size_t out_plane, bool prefill, F32MinMax minmax) {
+void scatter_disjoint(const Axis2& h, const Axis2& w, const float* cols, size_t cout, size_t kw,
+                      const float* bias_or_null, float* y, size_t out_plane, bool prefill, F32MinMax minmax) {
   const size_t kk = static_cast<size_t>(h.kernel) * kw, ncols = cout * kk;
   auto clamp = [&](float v) { return std::min(std::max(v, minmax.min), minmax.max); };
   if (prefill)  // outputs no window reaches (gaps, output_padding) hold the bias alone
