@@ -28,9 +28,7 @@ bool covered(const Axis2& a) { return a.dilation == 1 && a.stride == a.kernel &&
 // clamp(value + bias) once, with no read of y. Threads split the input rows (their output
 // rows are disjoint too). Per input row, channel by channel: the row's columns (W_in *
 // C_out * taps floats) stay in cache while each channel writes its kh output rows in
-// order. (Writing all channels per input pixel instead touched C_out * kh rows at once,
-// whose planes are often 4 KiB multiples apart: cache-set conflicts, 4x slower natively;
-// a whole plane per channel strides over all of cols.)
+// order; windows wholly inside the row skip the bounds checks.
 void scatter_disjoint(const Axis2& h, const Axis2& w, const float* cols, size_t cout, size_t kw,
                       const float* bias_or_null, float* y, size_t out_plane, bool prefill, F32MinMax minmax) {
   const size_t kk = static_cast<size_t>(h.kernel) * kw, ncols = cout * kk;
