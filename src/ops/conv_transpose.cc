@@ -1,10 +1,16 @@
 // ConvTranspose (opsets 1..22): the adjoint of Conv. W is [C, M/group, k...]; output size
 // from pads + output_padding, or from output_shape / auto_pad SAME_* with generated pads
 // (SAME_UPPER puts the odd padding at the end, as in Conv; ONNX spec and ORT >= 1.14).
+// 1-D and 2-D layers run as GEMM + col2im (ops/conv_transpose_gemm.h): constant weights
+// packed at creation, weights computed at run time packed per call; other ranks, and
+// KILN_REFERENCE_KERNELS=1, run the reference scatter loop.
 #include "kernels/reference/reference.h"
+#include "ops/conv_transpose_gemm.h"
 #include "ops/conv_util.h"
 #include "ops/fused_activation.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"
+#include "platform/thread_pool.h"
 
 namespace kiln {
 
@@ -16,7 +22,9 @@ class ConvTransposeOp final : public Op {
   ConvTransposeOp(std::string who, WindowAttrs attrs, int64_t group, std::vector<int64_t> output_padding,
                   std::vector<int64_t> output_shape, FusedActivation act)
       : who_(std::move(who)), attrs_(std::move(attrs)), group_(group), output_padding_(std::move(output_padding)),
-        output_shape_(std::move(output_shape)), act_(act) {}
+        output_shape_(std::move(output_shape)), act_(act) {
+    post_act_ = split_clamp(act_, &minmax_.min, &minmax_.max);
+  }
 
   Status infer(std::span<const TensorInfo> in, std::span<TensorInfo> out) override {
     KILN_RETURN_IF_ERROR(check_arity(in.size(), 2, out.size(), 1, who_));
@@ -35,10 +43,50 @@ class ConvTransposeOp final : public Op {
     const bool has_bias = input_present(in, 2);
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, geometry(in[0].dims(), in[1].dims(), has_bias ? &in[2].dims() : nullptr));
     KILN_RETURN_IF_ERROR(check_output(out[0], output_dims(g), who_));
+    ConvTransposeGemm* fast = nullptr;
+    if (!use_reference_kernels()) {
+      if (fast_.covers(g)) {
+        fast = &fast_;
+      } else if (!fast_.packed() && (g.rank == 1 || g.rank == 2) && g.group_in > 0 && g.group_out > 0 &&
+                 g.kernel[0] > 0 && g.kernel[g.rank - 1] > 0) {
+        // W or B computed at run time (e.g. DequantizeLinear of int8 weights): packing is
+        // O(weights), the layer O(weights * pixels), so pack for this call.
+        run_time_.pack(g.groups, g.group_in, g.group_out, g.rank == 2 ? static_cast<size_t>(g.kernel[0]) : 1,
+                       static_cast<size_t>(g.kernel[g.rank - 1]), in[1].data<float>(),
+                       has_bias ? in[2].data<float>() : nullptr);
+        fast = &run_time_;
+      }
+    }
+    if (fast) {
+      float* y = out[0].mutable_data<float>();
+      fast->run(g, in[0].data<float>(), y, minmax_);
+      if (post_act_.active()) {
+        const int64_t planes = out[0].dim(0) * out[0].dim(1);
+        const int64_t plane = planes > 0 ? out[0].size() / planes : 0;
+        parallel_for(static_cast<size_t>(planes), [&](size_t begin, size_t end) {
+          apply_fused_activation(post_act_, y + static_cast<int64_t>(begin) * plane,
+                                 static_cast<int64_t>(end - begin) * plane);
+        });
+      }
+      return Status::Ok();
+    }
     f32_conv_transpose_reference(g, in[0].data<float>(), in[1].data<float>(),
                                  has_bias ? in[2].data<float>() : nullptr, out[0].mutable_data<float>());
     apply_fused_activation(act_, out[0].mutable_data<float>(), out[0].size());
     return Status::Ok();
+  }
+
+  // Constant W (and bias) of a 1-D or 2-D layer, packed once for GEMM + col2im.
+  void pack(const Tensor& w, const Tensor* bias) {
+    const Dims& d = w.dims();
+    if ((d.size() != 3 && d.size() != 4) || w.dtype() != DType::kF32 || d[0] % group_ != 0 || use_reference_kernels())
+      return;
+    if (bias && (bias->dtype() != DType::kF32 || bias->size() != d[1] * group_)) return;
+    for (int64_t v : d)
+      if (v <= 0) return;
+    const size_t kh = d.size() == 4 ? static_cast<size_t>(d[2]) : 1, kw = static_cast<size_t>(d.back());
+    fast_.pack(static_cast<size_t>(group_), static_cast<size_t>(d[0] / group_), static_cast<size_t>(d[1]), kh, kw,
+               w.data<float>(), bias ? bias->data<float>() : nullptr);
   }
 
  private:
@@ -123,6 +171,10 @@ class ConvTransposeOp final : public Op {
   int64_t group_;
   std::vector<int64_t> output_padding_, output_shape_;
   FusedActivation act_;
+  F32MinMax minmax_;          // Relu / Clip, applied in the col2im scatter
+  FusedActivation post_act_;  // other activations, applied after it
+  ConvTransposeGemm fast_;      // constant weights, packed at creation
+  ConvTransposeGemm run_time_;  // weights computed at run time, packed per call
 };
 
 }  // namespace
@@ -141,8 +193,11 @@ Result<std::unique_ptr<Op>> create_conv_transpose(const OpContext& ctx) {
   for (int64_t v : output_shape)
     if (v < 0) return invalid_model(who + "output_shape must be non-negative, got " + dims_to_string(output_shape));
   KILN_ASSIGN_OR_RETURN(FusedActivation act, parse_fused_activation(ctx.node));
-  return std::unique_ptr<Op>(new ConvTransposeOp(who, std::move(attrs), group, std::move(output_padding),
-                                                 std::move(output_shape), act));
+  auto op = std::make_unique<ConvTransposeOp>(who, std::move(attrs), group, std::move(output_padding),
+                                              std::move(output_shape), act);
+  const Tensor* bias = ctx.constant_input(2);
+  if (const Tensor* w = ctx.constant_input(1); w && (bias || !ctx.has_input(2))) op->pack(*w, bias);
+  return std::unique_ptr<Op>(std::move(op));
 }
 
 }  // namespace kiln
