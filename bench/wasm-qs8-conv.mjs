@@ -3,7 +3,7 @@
 // (MobileNet-like 3x3 and 1x1, as bench/qs8-conv-bench.cc). GOP/s = 2 * multiply-adds / s;
 // the kinds alternate per shape and round so machine noise hits all alike.
 // Needs the WASM build (target kiln_kernel_bench_wasm).
-// Usage: node bench/wasm-qs8-conv.mjs [--seconds=0.3] [--rounds=2] [--module=path.js]
+// Usage: node bench/wasm-qs8-conv.mjs [--seconds=0.3] [--rounds=2] [--shapes=rec] [--only=name-part] [--module=path.js]
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -34,7 +34,10 @@ function rate(fn, reps) {
 }
 
 // [H, W, Cin, Cout, K, stride], padding K / 2, group 1.
-const shapes = [[56, 56, 32, 64, 3, 1], [28, 28, 64, 64, 3, 1], [112, 112, 3, 32, 3, 2], [56, 56, 64, 128, 1, 1], [14, 14, 256, 256, 1, 1]];
+const mobilenet = [[56, 56, 32, 64, 3, 1], [28, 28, 64, 64, 3, 1], [112, 112, 3, 32, 3, 2], [56, 56, 64, 128, 1, 1], [14, 14, 256, 256, 1, 1]];
+// --shapes=rec: the 1x1 HardSwish layers of the PP-OCRv4 recognizer (PPLCNetV3 x0.95) at 48x320.
+const rec = [[24, 160, 16, 32, 1, 1], [24, 160, 64, 64, 1, 1], [12, 160, 128, 128, 1, 1], [12, 80, 240, 240, 1, 1], [6, 80, 240, 480, 1, 1], [6, 80, 480, 480, 1, 1]];
+const shapes = args.shapes === 'rec' ? rec : mobilenet;
 const count = mod._kiln_bench_qs8_igemm_kernel_count();
 const kinds = Array.from({ length: count + 2 }, (_, i) => mod.UTF8ToString(mod._kiln_bench_qs8_igemm_kind_name(i)));
 const qs8Default = mod.UTF8ToString(mod._kiln_bench_qs8_igemm_default_kernel());
@@ -51,9 +54,12 @@ function gops(kind, [h, w, cin, cout, k, s]) {
 console.log(`${'kernel'.padEnd(32)} ${'HxWxCinxCoutxKxS'.padEnd(18)}  GOP/s per round   vs f32 default`);
 for (const shape of shapes) {
   const results = kinds.map(() => []);
-  for (let r = 0; r < rounds; ++r) kinds.forEach((_, i) => results[i].push(gops(i, shape)));
+  // --only: just the qs8 kernels whose name holds that text (the f32 baseline always runs).
+  const skip = (i) => args.only && i < count && !kinds[i].includes(args.only);
+  for (let r = 0; r < rounds; ++r) kinds.forEach((_, i) => results[i].push(skip(i) ? NaN : gops(i, shape)));
   const f32 = Math.max(...results[count]);
   kinds.forEach((name, i) => {
+    if (skip(i)) return;
     const mark = name === qs8Default ? ' (default)' : '';
     const best = Math.max(...results[i]);
     console.log(`${name.padEnd(32)} ${shape.join('x').padEnd(18)} ${results[i].map((g) => g.toFixed(1).padStart(6)).join(' ')}   ${(best / f32).toFixed(2)}x${mark}`);

@@ -1,6 +1,7 @@
 // The qs8-qc8w IGEMM family for bench/wasm-qs8-conv.mjs: one group-1 layer (padding K / 2),
-// run by kind: every qs8 IGEMM kernel (int8 in and out), then the default f32 IGEMM and the
-// default qd8 IGEMM (image already quantized) on the same layer, as bench/qs8-conv-bench.cc.
+// run by kind: every qs8 IGEMM kernel (int8 in and out), every activation-epilogue qs8 IGEMM
+// kernel (HardSwish), then the default f32 IGEMM and the default qd8 IGEMM (image already
+// quantized) on the same layer, as bench/qs8-conv-bench.cc.
 #include <emscripten/emscripten.h>
 
 #include <vector>
@@ -12,7 +13,7 @@
 
 namespace {
 struct QS8ConvProblem {
-  int kind = 0;  // < qs8 kernel count: that qs8 kernel; == count: f32 default; count + 1: qd8 default
+  int kind = 0;  // < qs8 + act kernel count: that qs8 kernel; == count: f32 default; count + 1: qd8 default
   kiln::NhwcConv2dShape shape;
   std::vector<int8_t> x8, zero8, y8;
   std::vector<float> xf, zerof, yf, packed_f;
@@ -37,11 +38,15 @@ std::vector<float> fdata(size_t n, size_t salt) {
 }  // namespace
 
 extern "C" {
-EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8_igemm_kernel_count() { return static_cast<int>(kiln::qs8_igemm_kernels().size()); }
+// The qs8 kinds: the requantizing kernels, then the activation-epilogue ones.
+EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8_igemm_kernel_count() {
+  return static_cast<int>(kiln::qs8_igemm_kernels().size() + kiln::qs8_igemm_act_kernels().size());
+}
 // Names of the kinds: the qs8 kernels, then the two comparison kernels.
 EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qs8_igemm_kind_name(int i) {
-  const int n = kiln_bench_qs8_igemm_kernel_count();
-  if (i < n) return kiln::qs8_igemm_kernels()[i].name;
+  const int n = kiln_bench_qs8_igemm_kernel_count(), nq = static_cast<int>(kiln::qs8_igemm_kernels().size());
+  if (i < nq) return kiln::qs8_igemm_kernels()[i].name;
+  if (i < n) return kiln::qs8_igemm_act_kernels()[i - nq].name;
   return i == n ? kiln::f32_igemm_default_kernel().name : kiln::qd8_igemm_default_kernel().name;
 }
 EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qs8_igemm_default_kernel() { return kiln::qs8_igemm_default_kernel().name; }
@@ -57,19 +62,22 @@ EMSCRIPTEN_KEEPALIVE QS8ConvProblem* kiln_bench_qs8_conv_create(int kind, int h,
   const size_t m = s.out_h * s.out_w, ks = static_cast<size_t>(k) * k, n = cout, kc = cin;
   const int count = kiln_bench_qs8_igemm_kernel_count();
   if (kind < count) {
-    const kiln::QS8IgemmKernel& kern = kiln::qs8_igemm_kernels()[kind];
+    const int nq = static_cast<int>(kiln::qs8_igemm_kernels().size());
+    const size_t mr = kind < nq ? kiln::qs8_igemm_kernels()[kind].mr : kiln::qs8_igemm_act_kernels()[kind - nq].mr;
+    const size_t nr = kind < nq ? kiln::qs8_igemm_kernels()[kind].nr : kiln::qs8_igemm_act_kernels()[kind - nq].nr;
     p->x8 = qdata(static_cast<size_t>(h) * w * cin, 1);
     p->zero8.assign(kc, 3);
     const std::vector<int8_t> qw = qdata(n * kc * ks, 2);
     const std::vector<float> scale(n, 0.0005f);
     const std::vector<int32_t> bias(n, 100);
-    p->ind8.resize(kiln::nhwc_conv_indirection_size(s, kern.mr));
-    kiln::nhwc_conv_indirection_init(s, kern.mr, p->x8.data(), p->zero8.data(), p->ind8.data());
-    p->packed.resize((kiln::qs8_igemm_packed_size(kern.nr, n, kc, ks) + 3) / 4);
-    kiln::qs8_igemm_pack(kern.nr, n, kc, ks, 3, qw.data(), scale.data(), bias.data(), p->packed.data());
+    p->ind8.resize(kiln::nhwc_conv_indirection_size(s, mr));
+    kiln::nhwc_conv_indirection_init(s, mr, p->x8.data(), p->zero8.data(), p->ind8.data());
+    p->packed.resize((kiln::qs8_igemm_packed_size(nr, n, kc, ks) + 3) / 4);
+    kiln::qs8_igemm_pack(nr, n, kc, ks, 3, qw.data(), scale.data(), bias.data(), p->packed.data());
     p->y8.resize(m * n);
     p->qs8.m = m, p->qs8.n = n, p->qs8.kc = kc, p->qs8.ks = ks, p->qs8.indirection = p->ind8.data();
     p->qs8.zero = p->zero8.data(), p->qs8.packed_w = p->packed.data(), p->qs8.c = p->y8.data(), p->qs8.c_stride = n;
+    p->qs8.act_params = kiln::QS8ActParams{0.05f, 0, -128, 127};
   } else if (kind == count) {
     const kiln::F32IgemmKernel& kern = kiln::f32_igemm_default_kernel();
     p->xf = fdata(static_cast<size_t>(h) * w * cin, 1);
@@ -101,10 +109,12 @@ EMSCRIPTEN_KEEPALIVE QS8ConvProblem* kiln_bench_qs8_conv_create(int kind, int h,
 }
 
 EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8_conv_run(QS8ConvProblem* p, int reps) {
-  const int count = kiln_bench_qs8_igemm_kernel_count();
+  const int count = kiln_bench_qs8_igemm_kernel_count(), nq = static_cast<int>(kiln::qs8_igemm_kernels().size());
   for (int r = 0; r < reps; ++r) {
-    if (p->kind < count)
+    if (p->kind < nq)
       kiln::qs8_igemm(kiln::qs8_igemm_kernels()[p->kind], p->qs8);
+    else if (p->kind < count)
+      kiln::qs8_igemm(kiln::qs8_igemm_act_kernels()[p->kind - nq], p->qs8);
     else if (p->kind == count)
       kiln::f32_igemm(kiln::f32_igemm_default_kernel(), p->f32);
     else

@@ -41,6 +41,9 @@ class Op {
   // is_view() is true: then the op sets out[i] itself, typically as a view of an input.
   virtual Status run(std::span<const Tensor> in, std::span<Tensor> out) = 0;
   virtual bool is_view() const { return false; }
+  // True when run() writes every element of every output: the executor then hands it arena
+  // memory without zero-filling it first (a memset per output per run saved).
+  virtual bool writes_every_output() const { return false; }
 };
 
 using OpFactory = Result<std::unique_ptr<Op>> (*)(const OpContext& ctx);

@@ -70,6 +70,10 @@ class QLinearNhwcConvOp final : public Op {
     return Status::Ok();
   }
 
+  // Every path (IGEMM, depthwise, GEMM, sums + epilogue, reference loop) stores each pixel's
+  // every channel.
+  bool writes_every_output() const override { return true; }
+
   Status run(std::span<const Tensor> in, std::span<Tensor> out) override {
     const bool has_bias = input_present(in, kB);
     KILN_ASSIGN_OR_RETURN(ConvGeometry g, nhwc_conv_geometry(attrs_, in[kX].dims(), in[kW].dims(),

@@ -202,7 +202,8 @@ Status Executor::run_node(const Model& model, const Node& n, Env& env) {
   if (!op->is_view()) {
     for (size_t i = 0; i < no; ++i) {
       if (n.outputs[i] != kNoValue && env.plan) {
-        sc.in_arena[i] = arena_slot(*env.plan, n.outputs[i], sc.out_infos[i], sc.outs[i]);
+        sc.in_arena[i] =
+            arena_slot(*env.plan, n.outputs[i], sc.out_infos[i], sc.outs[i], !op->writes_every_output());
         if (sc.in_arena[i]) continue;
       }
       auto t = Tensor::make(sc.out_infos[i].dtype, std::move(sc.out_infos[i].dims));
@@ -221,7 +222,7 @@ Status Executor::run_node(const Model& model, const Node& n, Env& env) {
   return Status::Ok();
 }
 
-const void* Executor::arena_slot(RunPlan& plan, int value, const TensorInfo& info, Tensor& out) {
+const void* Executor::arena_slot(RunPlan& plan, int value, const TensorInfo& info, Tensor& out, bool zero_fill) {
   if (plan.arena_disabled) return nullptr;
   const PlannedValue& pv = plan.values[static_cast<size_t>(value)];
   if (pv.offset < 0 || pv.dtype != info.dtype || pv.dims != info.dims) return nullptr;
@@ -232,9 +233,9 @@ const void* Executor::arena_slot(RunPlan& plan, int value, const TensorInfo& inf
     if (!plan.arena) return nullptr;  // fall back to one allocation per tensor
   }
   uint8_t* p = static_cast<uint8_t*>(plan.arena.get()) + pv.offset;
-  // Ops may rely on zero-filled outputs, as Tensor::make gives them.
-  const size_t bytes = static_cast<size_t>(num_elements(info.dims)) * dtype_size(info.dtype);
-  std::memset(p, 0, bytes);
+  // Ops may rely on zero-filled outputs, as Tensor::make gives them (all but those that
+  // declare writes_every_output).
+  if (zero_fill) std::memset(p, 0, static_cast<size_t>(num_elements(info.dims)) * dtype_size(info.dtype));
   out = Tensor::view(info.dtype, info.dims, plan.arena, p);
   return p;
 }

@@ -45,7 +45,7 @@ class Executor {
   Status run_graph(const Model& model, const Graph& g, Env& env);
   Status run_node(const Model& model, const Node& n, Env& env);
   Status run_if(const Model& model, const Node& n, Env& env);
-  static const void* arena_slot(RunPlan& plan, int value, const TensorInfo& info, Tensor& out);
+  static const void* arena_slot(RunPlan& plan, int value, const TensorInfo& info, Tensor& out, bool zero_fill);
   Status run_loop(const Model& model, const Node& n, Env& env);
   struct ScanShape {
     size_t states = 0, scans_in = 0, scans_out = 0;

@@ -9,12 +9,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "graph/kiln_extensions.h"
 #include "graph/passes/pass_util.h"
 #include "graph/passes/pipeline.h"
 #include "graph_optimizer_util.h"
 #include "ops/packed_gemm.h"
+#include "ops/registry.h"
 
 namespace kiln {
 namespace {
@@ -238,6 +240,57 @@ TEST(FuseQdq, GroupedConvRunsTheReferenceLoop) {
   float ys = 0;
   fuse_and_compare(conv_model({.h = 6, .w = 7, .c = 12, .m = 8, .k = 3, .pad = 1, .group = 4}, &ys), ext::kQLinearNhwcConv,
                    "QLinearNhwcConv");
+}
+
+// kiln.QLinearNhwcConv declares writes_every_output, so the executor hands it arena memory
+// that still holds an earlier tensor: on every path (IGEMM with and without the HardSwish
+// epilogue, depthwise, the grouped reference loop) an output buffer full of garbage must
+// come out the same as a zero-filled one.
+TEST(FuseQdq, QLinearNhwcConvWritesEveryOutputElement) {
+  const ConvCase cases[] = {
+      {.n = 2, .h = 5, .w = 7, .c = 16, .m = 24, .act = "HardSwish"},
+      {.h = 6, .w = 5, .c = 5, .m = 17, .k = 3, .stride = 2, .pad = 1},
+      {.h = 7, .w = 6, .c = 24, .m = 24, .k = 3, .pad = 1, .group = 24, .act = "HardSwish"},
+      {.h = 6, .w = 7, .c = 12, .m = 8, .k = 3, .pad = 1, .group = 4},
+  };
+  uint32_t seed = 300;
+  for (const ConvCase& t : cases) {
+    SCOPED_TRACE("c " + std::to_string(t.c) + " m " + std::to_string(t.m) + " k " + std::to_string(t.k) + " group " +
+                 std::to_string(t.group));
+    float ys = 0;
+    Model m = conv_model(t, &ys);
+    ASSERT_TRUE(run_pass(m, "fuse_qdq").ok());
+    const Node* conv = nullptr;
+    for (const Node& n : m.graph.nodes)
+      if (n.op_type == ext::kQLinearNhwcConv) conv = &n;
+    ASSERT_NE(conv, nullptr);
+    auto op = create_op(OpContext{*conv, m, 13});
+    ASSERT_TRUE(op.ok()) << op.status().to_string();
+    EXPECT_TRUE((*op)->writes_every_output());
+    // Constants from the model, the int8 image random.
+    std::vector<Tensor> ins;
+    std::vector<TensorInfo> infos;
+    for (int v : conv->inputs) {
+      if (v == kNoValue) {
+        ins.emplace_back();
+        continue;
+      }
+      const Value& val = m.values[static_cast<size_t>(v)];
+      ins.push_back(val.data ? *val.data : int_tensor(DType::kI8, {t.n, t.h, t.w, t.c}, seed++, -128, 127));
+    }
+    for (size_t i = 0; i < ins.size(); ++i)
+      infos.push_back(conv->inputs[i] == kNoValue ? TensorInfo() : TensorInfo{ins[i].dtype(), ins[i].dims(), &ins[i]});
+    std::vector<TensorInfo> out_info(1);
+    ASSERT_TRUE((*op)->infer(infos, out_info).ok());
+    auto zeroed = Tensor::make(out_info[0].dtype, out_info[0].dims);
+    auto dirty = Tensor::make(out_info[0].dtype, out_info[0].dims);
+    ASSERT_TRUE(zeroed.ok() && dirty.ok());
+    std::memset(dirty->mutable_data<int8_t>(), 0x5A, static_cast<size_t>(dirty->size()));
+    std::vector<Tensor> out_zeroed = {*zeroed}, out_dirty = {*dirty};
+    ASSERT_TRUE((*op)->run(ins, out_zeroed).ok());
+    ASSERT_TRUE((*op)->run(ins, out_dirty).ok());
+    expect_identical(out_dirty[0], out_zeroed[0]);
+  }
 }
 
 TEST(FuseQdq, FloatBiasIsQuantizedAtTheProductScale) {
