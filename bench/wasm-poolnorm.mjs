@@ -5,34 +5,9 @@
 // kiln_kernel_bench_wasm).
 // Usage: node bench/wasm-poolnorm.mjs [--seconds=0.3] [--kernels=name,...] [--module=path.js]
 // (--kernels=ops runs only the op-facing comparison)
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { args, seconds, mod, rate } from './wasm-kernel-bench.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
-const modPath = path.resolve(args.module ?? `${root}build/wasm/bench/wasm/kiln_kernel_bench.js`);
-const seconds = Number(args.seconds ?? 0.3);
 const only = args.kernels ? new Set(args.kernels.split(',')) : null;
-
-const require = createRequire(import.meta.url);
-const createKernelBench = require(modPath);
-const mod = await createKernelBench({ wasmBinary: readFileSync(modPath.replace(/\.js$/, '.wasm')) });
-
-// Best calls-per-second over a few rounds after warm-up (V8 tiers the code up).
-function rate(fn, reps) {
-  for (let i = 0; i < 3; ++i) fn(reps);
-  let best = 0;
-  for (let round = 0; round < 3; ++round) {
-    let calls = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < (seconds * 1000) / 3) { fn(reps); calls += reps; t = performance.now(); }
-    best = Math.max(best, calls / ((t - t0) / 1000));
-  }
-  return best;
-}
 
 // Family numbers of bench/wasm/poolnorm-bench-wasm.cc.
 const F = { maxpool: 0, avgpool: 1, rmax: 2, rsum: 3, raddstoreexpminusmax: 4, vmulc: 5, layernorm: 6,

@@ -2,34 +2,9 @@
 // included) on n = 4096 (cache-resident) and n = 1M, in Melem/s and GB/s (8 bytes per
 // element); * marks the kernel the config table picks. Needs the WASM build (target
 // kiln_kernel_bench_wasm). Usage: node bench/wasm-vunary.mjs [--seconds=0.3] [--ops=sigmoid,gelu]
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { args, seconds, mod, rate } from './wasm-kernel-bench.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
-const modPath = path.resolve(args.module ?? `${root}build/wasm/bench/wasm/kiln_kernel_bench.js`);
-const seconds = Number(args.seconds ?? 0.3);
 const ops = args.ops ? args.ops.split(',') : null;
-
-const require = createRequire(import.meta.url);
-const createKernelBench = require(modPath);
-const mod = await createKernelBench({ wasmBinary: readFileSync(modPath.replace(/\.js$/, '.wasm')) });
-
-// Best calls-per-second over a few rounds after warm-up (V8 tiers the code up).
-function rate(fn, reps) {
-  for (let i = 0; i < 3; ++i) fn(reps);
-  let best = 0;
-  for (let round = 0; round < 3; ++round) {
-    let calls = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < (seconds * 1000) / 3) { fn(reps); calls += reps; t = performance.now(); }
-    best = Math.max(best, calls / ((t - t0) / 1000));
-  }
-  return best;
-}
 
 const sizes = [4096, 1 << 20];
 console.log(`${'kernel'.padEnd(30)} ${sizes.map((n) => `n=${n} Melem/s   GB/s`.padStart(26)).join('')}`);
