@@ -37,9 +37,8 @@ class Qs8DwconvProblem {
       for (size_t i = 0; i < wq_.size(); ++i) wq_[i] = static_cast<int8_t>((i * 7919 + 2) % 255);
       const std::vector<int32_t> bias(c, 100);
       const std::vector<float> scale(c, 1.f / 2000.f);
-      const size_t wbytes = act_ ? act_->wbytes : 1;
-      packed_q_.resize(qs8_dwconv_packed_size(qk->ct, c, ks, qk->kr, wbytes) / 4);
-      qs8_dwconv_pack(qk->ct, c, ks, 3, wq_.data(), bias.data(), scale.data(), packed_q_.data(), qk->kr, wbytes);
+      packed_q_.resize(qs8_dwconv_packed_size(qk->ct, c, ks, qk->kr) / 4);
+      qs8_dwconv_pack(qk->ct, c, ks, 3, wq_.data(), bias.data(), scale.data(), packed_q_.data(), qk->kr);
       indq_.resize(nhwc_conv_indirection_size(s_, 1));
       nhwc_conv_indirection_init(s_, 1, xq_.data(), zq_.data(), indq_.data());
       qargs_.pixels = px, qargs_.channels = c, qargs_.ks = ks, qargs_.indirection = indq_.data();

@@ -90,8 +90,8 @@ Status QS8DwconvNhwc::pack_act(const ConvGeometry& g, const int8_t* w, const int
   const QS8DwconvActKernel* k = qs8_dwconv_default_act_kernel(act, ks);
   if (!k) return unsupported("qs8 depthwise convolution: this build has no kernel for the fused activation");
   act_kernel_ = k;
-  weights_.assign(qs8_dwconv_packed_size(k->ct, channels_, ks, k->kr, k->wbytes) / 4, 0);
-  qs8_dwconv_pack(k->ct, channels_, ks, x_zero_point, w, bias, in_scale, weights_.data(), k->kr, k->wbytes);
+  weights_.assign(qs8_dwconv_packed_size(k->ct, channels_, ks, k->kr) / 4, 0);
+  qs8_dwconv_pack(k->ct, channels_, ks, x_zero_point, w, bias, in_scale, weights_.data(), k->kr);
   return Status::Ok();
 }
 

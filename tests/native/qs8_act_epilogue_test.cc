@@ -243,9 +243,8 @@ class QS8DwconvActTester {
     std::vector<int8_t> expected(pixels_ * out_stride, kSentinel);
     qs8_dwconv_act_reference(kern.act, c_, pixels_, ks, ind.data(), a_offset, zero.data(), x_zp_, w.data(),
                              bias.data(), scale.data(), expected.data(), out_stride, params);
-    std::vector<int32_t> packed(qs8_dwconv_packed_size(kern.ct, c_, ks, kern.kr, kern.wbytes) / 4);
-    qs8_dwconv_pack(kern.ct, c_, ks, x_zp_, w.data(), bias.data(), scale.data(), packed.data(), kern.kr,
-                    kern.wbytes);
+    std::vector<int32_t> packed(qs8_dwconv_packed_size(kern.ct, c_, ks, kern.kr) / 4);
+    qs8_dwconv_pack(kern.ct, c_, ks, x_zp_, w.data(), bias.data(), scale.data(), packed.data(), kern.kr);
     std::vector<int8_t> y(pixels_ * out_stride + 16, kSentinel);
     auto run = [&](size_t begin, size_t end) {
       kern.fn(c_, end - begin, ks, ind.data() + begin * ks, packed.data(), y.data() + begin * out_stride, out_stride,

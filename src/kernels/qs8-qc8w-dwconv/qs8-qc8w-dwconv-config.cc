@@ -29,8 +29,8 @@ std::vector<QS8DwconvSumsKernel> available_sums_kernels() {
 
 std::vector<QS8DwconvActKernel> available_act_kernels() {
   std::vector<QS8DwconvActKernel> out;
-#define KILN_QS8_QC8W_DWCONV_ACT(name, taps, ct, kr, arch, act, wbytes) \
-  if (kernel_arch_available(#arch)) out.push_back({#name, taps, ct, name, kr, QS8Act::act, wbytes});
+#define KILN_QS8_QC8W_DWCONV_ACT(name, taps, ct, kr, arch, act) \
+  if (kernel_arch_available(#arch)) out.push_back({#name, taps, ct, name, kr, QS8Act::act});
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-act-list.h"
 #undef KILN_QS8_QC8W_DWCONV_ACT
   return out;

@@ -7,8 +7,6 @@
 // same with vpmaddwd (below). The products and their pair sums are exact in int32 (no
 // saturation, unlike pmaddubsw). Epilogue as qs8-qc8w-dwconv-ukernel.h.
 #pragma once
-#include <type_traits>
-
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-ukernel.h"
 
 namespace kiln {
@@ -20,7 +18,6 @@ namespace {
 #if defined(KILN_HAVE_SIMD128)
 struct QS8DwDotSimd128 : QS8DwSimd128 {
   using Tail = QS8DwDotSimd128;
-  using W = int8_t;  // packed weight element
   static Acc pair(Acc a, const int8_t* x0, const int8_t* x1, const int8_t* w) {
     const v128_t v0 = wasm_i16x8_load8x8(x0), v1 = wasm_i16x8_load8x8(x1);
     const v128_t lo = wasm_i16x8_shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11);
@@ -29,28 +26,12 @@ struct QS8DwDotSimd128 : QS8DwSimd128 {
             wasm_i32x4_add(a.hi, wasm_i32x4_dot_i16x8(hi, wasm_i16x8_load8x8(w + 8)))};
   }
 };
-
-// The same with the weight pairs packed as int16 (qs8_dwconv_pack with wbytes = 2): plain
-// v128.load feeds the dot instead of v128.load8x8_s (a pmovsxbw, which shares the shuffle
-// ports with the unpacks on x86), at twice the weight bytes.
-struct QS8DwDotW16Simd128 : QS8DwDotSimd128 {
-  using Tail = QS8DwDotW16Simd128;
-  using W = int16_t;
-  static Acc pair(Acc a, const int8_t* x0, const int8_t* x1, const int16_t* w) {
-    const v128_t v0 = wasm_i16x8_load8x8(x0), v1 = wasm_i16x8_load8x8(x1);
-    const v128_t lo = wasm_i16x8_shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11);
-    const v128_t hi = wasm_i16x8_shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15);
-    return {wasm_i32x4_add(a.lo, wasm_i32x4_dot_i16x8(lo, wasm_v128_load(w))),
-            wasm_i32x4_add(a.hi, wasm_i32x4_dot_i16x8(hi, wasm_v128_load(w + 8)))};
-  }
-};
 #endif
 
 #if defined(KILN_HAVE_AVX2)
 // 8 channels (the tail step): vpmovsxbw x2, vpunpck{l,h}wd, vinserti128, vpmaddwd, vpaddd.
 struct QS8DwDotAvx2x8 : QS8DwAvx2x8 {
   using Tail = QS8DwDotAvx2x8;
-  using W = int8_t;
   static Acc pair(Acc a, const int8_t* x0, const int8_t* x1, const int8_t* w) {
     const __m128i v0 = load8(x0), v1 = load8(x1);
     const __m256i xy = _mm256_set_m128i(_mm_unpackhi_epi16(v0, v1), _mm_unpacklo_epi16(v0, v1));
@@ -65,7 +46,6 @@ struct QS8DwDotAvx2x8 : QS8DwAvx2x8 {
 // instructions per 32 products (the int16-multiply step: 16).
 struct QS8DwDotAvx2 : QS8DwAvx2 {
   using Tail = QS8DwDotAvx2x8;
-  using W = int8_t;
   static __m256i row(const int8_t* x) {
     return _mm256_cvtepi8_epi16(
         _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)), _MM_SHUFFLE(3, 1, 2, 0)));
@@ -91,9 +71,7 @@ inline __attribute__((always_inline)) void qs8_dwconv_dot_ukernel(size_t channel
   using T = typename S::Tail;
   constexpr size_t K = S::kStep, CT = NV * K, KT = T::kStep;
   const size_t taps = KS != 0 ? KS : ks, pairs = (taps + 1) / 2;
-  using W = typename S::W;
-  static_assert(std::is_same_v<W, typename T::W>, "the tail step reads the same packed weights");
-  const size_t tile_bytes = CT * 8 + pairs * 2 * CT * sizeof(W);
+  const size_t tile_bytes = CT * 8 + pairs * 2 * CT;
   const auto req = QS8DwOut<O>::template req<S>(*params);
   const auto treq = QS8DwOut<O>::template req<T>(*params);
   // Tap pointers offset once per pixel; an odd last tap is paired with itself (its packed
@@ -117,7 +95,7 @@ inline __attribute__((always_inline)) void qs8_dwconv_dot_ukernel(size_t channel
     for (size_t c = 0; c < channels; c += CT, w += tile_bytes) {
       const int32_t* bias = reinterpret_cast<const int32_t*>(w);
       const float* scale = reinterpret_cast<const float*>(w + CT * 4);
-      const W* q = reinterpret_cast<const W*>(w + CT * 8);
+      const int8_t* q = reinterpret_cast<const int8_t*>(w + CT * 8);
       if (c + CT <= channels) {
         typename S::Acc acc[NV];
 #pragma GCC unroll 8

@@ -81,10 +81,9 @@ struct QS8DwconvActKernel {
   QS8DwconvActUkernelFn fn;
   size_t kr;
   QS8Act act;
-  size_t wbytes = 1;  // packed weight bytes (qs8_dwconv_pack's wbytes)
 };
 
-#define KILN_QS8_QC8W_DWCONV_ACT(name, taps, ct, kr, arch, act, wbytes)                                             \
+#define KILN_QS8_QC8W_DWCONV_ACT(name, taps, ct, kr, arch, act)                                                     \
   void name(size_t channels, size_t pixels, size_t ks, const int8_t* const* input, const void* w, int8_t* out, \
             size_t out_stride, size_t a_offset, const int8_t* zero, const QS8ActParams* params);
 #include "kernels/qs8-qc8w-dwconv/qs8-qc8w-dwconv-act-list.h"
@@ -128,12 +127,11 @@ const QS8DwconvActKernel* qs8_dwconv_default_act_kernel(QS8Act act, size_t ks);
 
 // --- packing ------------------------------------------------------------------------
 // Bytes of the packed weights (a multiple of 4) for a kernel's ct and kr.
-// wbytes: 1 (int8 weights) or 2 (int16, the "w16" kernels).
-size_t qs8_dwconv_packed_size(size_t ct, size_t channels, size_t ks, size_t kr = 1, size_t wbytes = 1);
+size_t qs8_dwconv_packed_size(size_t ct, size_t channels, size_t ks, size_t kr = 1);
 // w: [channels][ks] int8; bias: channels int32 or null (0); scale: channels floats;
 // packed must be 4-byte aligned. x_zero_point is folded into the packed bias.
 void qs8_dwconv_pack(size_t ct, size_t channels, size_t ks, int32_t x_zero_point, const int8_t* w,
-                     const int32_t* bias, const float* scale, void* packed, size_t kr = 1, size_t wbytes = 1);
+                     const int32_t* bias, const float* scale, void* packed, size_t kr = 1);
 
 // --- driver -------------------------------------------------------------------------
 struct QS8DwconvArgs {
