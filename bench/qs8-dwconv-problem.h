@@ -15,20 +15,30 @@ namespace kiln::bench {
 class Qs8DwconvProblem {
  public:
   // qs8 == nullptr: the f32 default kernel for K x K.
-  Qs8DwconvProblem(const QS8DwconvKernel* qs8, size_t h, size_t w, size_t c, size_t k, size_t stride) : qs8_(qs8) {
+  Qs8DwconvProblem(const QS8DwconvKernel* qs8, size_t h, size_t w, size_t c, size_t k, size_t stride)
+      : Qs8DwconvProblem(qs8, nullptr, h, w, c, k, stride) {}
+  // An activation-epilogue (HardSwish) kernel on the same layer; scales chosen so the outputs
+  // span HardSwish's knee and the clamp (not all saturated).
+  Qs8DwconvProblem(const QS8DwconvActKernel* act, size_t h, size_t w, size_t c, size_t k, size_t stride)
+      : Qs8DwconvProblem(nullptr, act, h, w, c, k, stride) {}
+  Qs8DwconvProblem(const QS8DwconvKernel* qs8, const QS8DwconvActKernel* act, size_t h, size_t w, size_t c,
+                   size_t k, size_t stride)
+      : qs8_(qs8), act_(act) {
+    if (act_) qs8_shape_ = QS8DwconvKernel{act_->name, act_->taps, act_->ct, nullptr, act_->kr};
     s_.in_h = h, s_.in_w = w, s_.kernel_h = s_.kernel_w = k, s_.stride_h = s_.stride_w = stride;
     s_.pad_top = s_.pad_left = static_cast<ptrdiff_t>(k / 2), s_.pixel_stride = c;
     s_.out_h = (h + 2 * (k / 2) - k) / stride + 1, s_.out_w = (w + 2 * (k / 2) - k) / stride + 1;
     const size_t ks = k * k, px = s_.out_h * s_.out_w;
     flops_ = 2.0 * static_cast<double>(px * c * ks);
-    if (qs8_) {
+    const QS8DwconvKernel* qk = act_ ? &qs8_shape_ : qs8_;
+    if (qk) {
       xq_.resize(h * w * c), wq_.resize(c * ks), zq_.assign(c, 3), yq_.resize(px * c);
       for (size_t i = 0; i < xq_.size(); ++i) xq_[i] = static_cast<int8_t>((i * 7919 + 1) % 251);
       for (size_t i = 0; i < wq_.size(); ++i) wq_[i] = static_cast<int8_t>((i * 7919 + 2) % 255);
       const std::vector<int32_t> bias(c, 100);
       const std::vector<float> scale(c, 1.f / 2000.f);
-      packed_q_.resize(qs8_dwconv_packed_size(qs8_->ct, c, ks, qs8_->kr) / 4);
-      qs8_dwconv_pack(qs8_->ct, c, ks, 3, wq_.data(), bias.data(), scale.data(), packed_q_.data(), qs8_->kr);
+      packed_q_.resize(qs8_dwconv_packed_size(qk->ct, c, ks, qk->kr) / 4);
+      qs8_dwconv_pack(qk->ct, c, ks, 3, wq_.data(), bias.data(), scale.data(), packed_q_.data(), qk->kr);
       indq_.resize(nhwc_conv_indirection_size(s_, 1));
       nhwc_conv_indirection_init(s_, 1, xq_.data(), zq_.data(), indq_.data());
       qargs_.pixels = px, qargs_.channels = c, qargs_.ks = ks, qargs_.indirection = indq_.data();
@@ -48,17 +58,23 @@ class Qs8DwconvProblem {
     }
   }
   void run() {
-    if (qs8_)
+    if (act_)
+      act_->fn(qargs_.channels, qargs_.pixels, qargs_.ks, qargs_.indirection, qargs_.packed_w, qargs_.out,
+               qargs_.out_stride, 0, qargs_.zero, &act_params_);
+    else if (qs8_)
       qs8_dwconv_pixels(*qs8_, qargs_, 0, qargs_.pixels);
     else
       f32_dwconv(*f32_, fargs_);
   }
   double flops() const { return flops_; }  // 2 x multiply-adds: "GOP/s" for int8
-  const char* name() const { return qs8_ ? qs8_->name : f32_->name; }
-  const void* output() const { return qs8_ ? static_cast<const void*>(yq_.data()) : yf_.data(); }
+  const char* name() const { return act_ ? act_->name : qs8_ ? qs8_->name : f32_->name; }
+  const void* output() const { return qs8_ || act_ ? static_cast<const void*>(yq_.data()) : yf_.data(); }
 
  private:
   const QS8DwconvKernel* qs8_;
+  const QS8DwconvActKernel* act_;
+  QS8DwconvKernel qs8_shape_{};  // act_'s packing parameters
+  QS8ActParams act_params_{0.05f, -2, -128, 127};
   const F32DwconvKernel* f32_ = nullptr;
   NhwcConv2dShape s_;
   double flops_ = 0;

@@ -6,12 +6,24 @@
 
 extern "C" {
 
-EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8dw_count() { return static_cast<int>(kiln::qs8_dwconv_kernels().size()); }
-EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qs8dw_name(int i) { return kiln::qs8_dwconv_kernels()[i].name; }
-EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8dw_taps(int i) { return static_cast<int>(kiln::qs8_dwconv_kernels()[i].taps); }
+// Kernel indices: the requantizing kernels, then the activation (HardSwish) kernels.
+static int requant_count() { return static_cast<int>(kiln::qs8_dwconv_kernels().size()); }
+EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8dw_count() {
+  return requant_count() + static_cast<int>(kiln::qs8_dwconv_act_kernels().size());
+}
+EMSCRIPTEN_KEEPALIVE const char* kiln_bench_qs8dw_name(int i) {
+  return i < requant_count() ? kiln::qs8_dwconv_kernels()[i].name : kiln::qs8_dwconv_act_kernels()[i - requant_count()].name;
+}
+EMSCRIPTEN_KEEPALIVE int kiln_bench_qs8dw_taps(int i) {
+  return static_cast<int>(i < requant_count() ? kiln::qs8_dwconv_kernels()[i].taps
+                                              : kiln::qs8_dwconv_act_kernels()[i - requant_count()].taps);
+}
 
 // kernel -1: the f32 default depthwise kernel.
 EMSCRIPTEN_KEEPALIVE void* kiln_bench_qs8dw_create(int kernel, int h, int w, int c, int k, int stride) {
+  if (kernel >= requant_count())
+    return new kiln::bench::Qs8DwconvProblem(&kiln::qs8_dwconv_act_kernels()[kernel - requant_count()], h, w, c, k,
+                                             stride);
   return new kiln::bench::Qs8DwconvProblem(kernel < 0 ? nullptr : &kiln::qs8_dwconv_kernels()[kernel], h, w, c, k,
                                            stride);
 }
