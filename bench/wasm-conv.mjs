@@ -4,7 +4,7 @@
 // non-1x1 layers. GFLOP/s. Needs the WASM build (target kiln_kernel_bench_wasm).
 // Usage: node bench/wasm-conv.mjs [--seconds=0.3] [--kernels=name,...] [--module=path.js]
 // (--kernels=ops runs only the op-facing comparison)
-import { args, seconds, mod, rate } from './wasm-kernel-bench.mjs';
+import { args, mod, rate } from './wasm-kernel-bench.mjs';
 
 const only = args.kernels ? new Set(args.kernels.split(',')) : null;
 

@@ -5,7 +5,7 @@
 // kiln_kernel_bench_wasm).
 // Usage: node bench/wasm-poolnorm.mjs [--seconds=0.3] [--kernels=name,...] [--module=path.js]
 // (--kernels=ops runs only the op-facing comparison)
-import { args, seconds, mod, rate } from './wasm-kernel-bench.mjs';
+import { args, mod, rate } from './wasm-kernel-bench.mjs';
 
 const only = args.kernels ? new Set(args.kernels.split(',')) : null;
 

@@ -4,7 +4,7 @@
 // the kinds alternate per shape and round so machine noise hits all alike.
 // Needs the WASM build (target kiln_kernel_bench_wasm).
 // Usage: node bench/wasm-qs8-conv.mjs [--seconds=0.3] [--rounds=2] [--shapes=rec] [--only=name-part] [--module=path.js]
-import { args, seconds, mod, rate } from './wasm-kernel-bench.mjs';
+import { args, mod, rate } from './wasm-kernel-bench.mjs';
 
 const rounds = Number(args.rounds ?? 2);
 

@@ -4,33 +4,7 @@
 // ratio to f32 measured in the same run. Needs the WASM build (target kiln_kernel_bench_wasm).
 // Usage: node bench/wasm-qs8-dwconv.mjs [--seconds=0.3] [--shapes=rec] [--only=name-part] [--rounds=1]
 //   [--module=path.js]
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
-const modPath = path.resolve(args.module ?? `${root}build/wasm/bench/wasm/kiln_kernel_bench.js`);
-const seconds = Number(args.seconds ?? 0.3);
-
-const require = createRequire(import.meta.url);
-const createKernelBench = require(modPath);
-const mod = await createKernelBench({ wasmBinary: readFileSync(modPath.replace(/\.js$/, '.wasm')) });
-
-// Best calls-per-second over a few rounds after warm-up (V8 tiers the code up).
-function rate(fn, reps) {
-  for (let i = 0; i < 3; ++i) fn(reps);
-  let best = 0;
-  for (let round = 0; round < 3; ++round) {
-    let calls = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < (seconds * 1000) / 3) { fn(reps); calls += reps; t = performance.now(); }
-    best = Math.max(best, calls / ((t - t0) / 1000));
-  }
-  return best;
-}
+import { args, mod, rate } from './wasm-kernel-bench.mjs';
 
 // [H, W, C, K, stride], padding K / 2.
 const mobilenet = [[112, 112, 32, 3, 1], [56, 56, 128, 3, 1], [112, 112, 64, 3, 2], [28, 28, 120, 5, 1], [14, 14, 480, 3, 1]];

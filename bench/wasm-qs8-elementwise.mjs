@@ -3,7 +3,7 @@
 // classifier) and 1M, and every qs8-gavgpool sums kernel on 24x48 rows x 24 and 12x24 rows x
 // 96 channels, in ns per element; * marks the kernel the config table picks. Needs the WASM
 // build (target kiln_kernel_bench_wasm). Usage: node bench/wasm-qs8-elementwise.mjs [--seconds=0.3]
-import { seconds, mod, rate } from './wasm-kernel-bench.mjs';
+import { mod, rate } from './wasm-kernel-bench.mjs';
 
 const ns = (callsPerSec, elems) => (1e9 / (callsPerSec * elems)).toFixed(3).padStart(12);
 

@@ -3,7 +3,7 @@
 // reference resize kernel and an element-by-element strided copy (what the ops ran
 // before). Output GB/s. Needs the WASM build (target kiln_kernel_bench_wasm).
 // Usage: node bench/wasm-resize-transpose.mjs [--seconds=0.3] [--module=path.js]
-import { seconds, mod, rate } from './wasm-kernel-bench.mjs';
+import { mod, rate } from './wasm-kernel-bench.mjs';
 
 function gbps(create, run, bytes, destroy) {
   const p = create();

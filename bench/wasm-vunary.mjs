@@ -2,7 +2,7 @@
 // included) on n = 4096 (cache-resident) and n = 1M, in Melem/s and GB/s (8 bytes per
 // element); * marks the kernel the config table picks. Needs the WASM build (target
 // kiln_kernel_bench_wasm). Usage: node bench/wasm-vunary.mjs [--seconds=0.3] [--ops=sigmoid,gelu]
-import { args, seconds, mod, rate } from './wasm-kernel-bench.mjs';
+import { args, mod, rate } from './wasm-kernel-bench.mjs';
 
 const ops = args.ops ? args.ops.split(',') : null;
 
