@@ -17,6 +17,7 @@
 #include "graph_optimizer_util.h"
 #include "ops/packed_gemm.h"
 #include "ops/registry.h"
+#include "qdq_graph_builder.h"
 
 namespace kiln {
 namespace {
@@ -45,25 +46,10 @@ Tensor int_tensor(DType dt, const Dims& d, uint32_t seed, float lo, float hi) {
   return std::move(t).value();
 }
 
-Tensor i8_scalar(int8_t v) {
-  auto t = Tensor::make(DType::kI8, {});
-  t->mutable_data<int8_t>()[0] = v;
-  return std::move(t).value();
-}
+using qdq_test::i8_scalar;
 
-// Builds QDQ graphs: activations quantized per tensor with int8 zero points.
-struct QdqBuilder {
-  Builder b;
-  int n = 0;
-  std::string fresh(const std::string& s) { return s + std::to_string(n++); }
-  // QuantizeLinear then DequantizeLinear with the same (scale, zero point).
-  int q(int x, float s, int8_t z, const std::string& name = "") {
-    return b.node("QuantizeLinear", {x, b.scalar(fresh("s"), s), b.constant(fresh("z"), i8_scalar(z))},
-                  name.empty() ? fresh("q") : name);
-  }
-  int dq(int x, float s, int8_t z) {
-    return b.node("DequantizeLinear", {x, b.scalar(fresh("s"), s), b.constant(fresh("z"), i8_scalar(z))}, fresh("dq"));
-  }
+// QDQ graphs with constant int8 weights and int32 biases beside the activations.
+struct QdqBuilder : qdq_test::QdqGraph {
   // DequantizeLinear(int8 W, scale per channel along axis); also returns the scales.
   int weights(const Dims& d, int64_t axis, uint32_t seed, std::vector<float>* scales) {
     const size_t ch = static_cast<size_t>(d[static_cast<size_t>(axis)]);

@@ -137,6 +137,33 @@ TEST(QuantizeInt4Block, ExcludeAndSharedWeights) {
 // A small CNN (channels-last after optimize): stem (3 channels: stays), depthwise (stays),
 // 1x1 + Clip (-> BlockQuantMatMul), grouped 3x3 (stays), 5x5 pad 2 with HardSwish and a
 // 1x1 stride-2 layer (-> BlockQuantConv: im2col, padding, strides).
+// Fast path vs the reference path and float, and the .kiln round trip.
+void expect_close_to_float(const Model& before, const Model& after, const TensorMap& in, double min_snr_db) {
+  const TensorMap want = run_model(before, in), fast = run_model(after, in);
+  set_use_reference_kernels(true);
+  const TensorMap ref = run_model(after, in);
+  set_use_reference_kernels(false);
+  for (const auto& [name, w] : want) {
+    double range = 0, worst = 0, err2 = 0, sig2 = 0;
+    const Tensor& got = fast.at(name);
+    ASSERT_EQ(dims_to_string(got.dims()), dims_to_string(w.dims())) << name;
+    for (int64_t i = 0; i < w.size(); ++i) {
+      range = std::max(range, std::fabs(w.get_f64(i)));
+      worst = std::max(worst, std::fabs(got.get_f64(i) - ref.at(name).get_f64(i)));
+      err2 += (got.get_f64(i) - w.get_f64(i)) * (got.get_f64(i) - w.get_f64(i));
+      sig2 += w.get_f64(i) * w.get_f64(i);
+    }
+    EXPECT_LE(worst, 1e-4 * (1 + range)) << name << ": fast vs reference";
+    EXPECT_GT(err2, 0.0) << name;
+    EXPECT_GT(10 * std::log10(sig2 / err2), min_snr_db) << name << " SNR";
+  }
+  auto bytes = write_model(after);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  auto back = read_model(std::make_shared<const std::vector<uint8_t>>(std::move(*bytes)));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  opt_test::expect_same(run_model(*back, in), fast, 0.f);
+}
+
 TEST(QuantizeInt4Block, ConvolutionsPointwiseAndIm2col) {
   const auto conv = [](int64_t k, int64_t stride, int64_t pad, int64_t group = 1, const char* act = nullptr) {
     std::map<std::string, Attribute> a = {{"kernel_shape", opt_test::attr_ints({k, k})},
@@ -179,56 +206,7 @@ TEST(QuantizeInt4Block, ConvolutionsPointwiseAndIm2col) {
   EXPECT_EQ(count_op(after, ext::kBlockQuantConv), 2);
   EXPECT_EQ(count_op(after, ext::kNhwcConv), 3);
   const TensorMap in = {{"x", opt_test::random_tensor({2, 3, 23, 19}, 3, 0.f, 1.f)}};
-  const TensorMap want = run_model(before, in), fast = run_model(after, in);
-  set_use_reference_kernels(true);
-  const TensorMap ref = run_model(after, in);
-  set_use_reference_kernels(false);
-  for (const auto& [name, w] : want) {
-    double range = 0, worst = 0, err2 = 0, sig2 = 0;
-    const Tensor& got = fast.at(name);
-    ASSERT_EQ(dims_to_string(got.dims()), dims_to_string(w.dims())) << name;
-    for (int64_t i = 0; i < w.size(); ++i) {
-      range = std::max(range, std::fabs(w.get_f64(i)));
-      worst = std::max(worst, std::fabs(got.get_f64(i) - ref.at(name).get_f64(i)));
-      err2 += (got.get_f64(i) - w.get_f64(i)) * (got.get_f64(i) - w.get_f64(i));
-      sig2 += w.get_f64(i) * w.get_f64(i);
-    }
-    EXPECT_LE(worst, 1e-4 * (1 + range)) << name << ": fast vs reference";
-    EXPECT_GT(err2, 0.0) << name;
-    EXPECT_GT(10 * std::log10(sig2 / err2), 12.0) << name << " SNR";
-  }
-  auto bytes = write_model(after);
-  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
-  auto back = read_model(std::make_shared<const std::vector<uint8_t>>(std::move(*bytes)));
-  ASSERT_TRUE(back.ok()) << back.status().to_string();
-  opt_test::expect_same(run_model(*back, in), fast, 0.f);
-}
-
-// Fast path vs the reference path and float, and the .kiln round trip.
-void expect_close_to_float(const Model& before, const Model& after, const TensorMap& in, double min_snr_db) {
-  const TensorMap want = run_model(before, in), fast = run_model(after, in);
-  set_use_reference_kernels(true);
-  const TensorMap ref = run_model(after, in);
-  set_use_reference_kernels(false);
-  for (const auto& [name, w] : want) {
-    double range = 0, worst = 0, err2 = 0, sig2 = 0;
-    const Tensor& got = fast.at(name);
-    ASSERT_EQ(dims_to_string(got.dims()), dims_to_string(w.dims())) << name;
-    for (int64_t i = 0; i < w.size(); ++i) {
-      range = std::max(range, std::fabs(w.get_f64(i)));
-      worst = std::max(worst, std::fabs(got.get_f64(i) - ref.at(name).get_f64(i)));
-      err2 += (got.get_f64(i) - w.get_f64(i)) * (got.get_f64(i) - w.get_f64(i));
-      sig2 += w.get_f64(i) * w.get_f64(i);
-    }
-    EXPECT_LE(worst, 1e-4 * (1 + range)) << name << ": fast vs reference";
-    EXPECT_GT(err2, 0.0) << name;
-    EXPECT_GT(10 * std::log10(sig2 / err2), min_snr_db) << name << " SNR";
-  }
-  auto bytes = write_model(after);
-  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
-  auto back = read_model(std::make_shared<const std::vector<uint8_t>>(std::move(*bytes)));
-  ASSERT_TRUE(back.ok()) << back.status().to_string();
-  opt_test::expect_same(run_model(*back, in), fast, 0.f);
+  expect_close_to_float(before, after, in, 12.0);
 }
 
 // The asymmetric form (--int4-min): W_min is the 5th input (after an absent bias too),

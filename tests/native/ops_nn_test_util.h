@@ -14,6 +14,7 @@
 #include "core/tensor.h"
 #include "graph/graph.h"
 #include "ops/op.h"
+#include "ops/packed_gemm.h"  // set_use_reference_kernels
 #include "ops/registry.h"
 
 namespace kiln::nntest {
@@ -160,6 +161,22 @@ inline Result<std::vector<TensorInfo>> infer_op(const OpCall& c) {
   std::vector<TensorInfo> out(c.outputs);
   KILN_RETURN_IF_ERROR(op->infer(in, out));
   return out;
+}
+
+// Runs the call on the fast path and with the reference kernels (KILN_REFERENCE_KERNELS);
+// outputs must agree within 1e-4 relative.
+inline void expect_fast_matches_reference(const OpCall& call) {
+  auto fast = run_op(call);
+  ASSERT_TRUE(fast.ok()) << fast.status().to_string();
+  set_use_reference_kernels(true);
+  auto ref = run_op(call);
+  set_use_reference_kernels(false);
+  ASSERT_TRUE(ref.ok()) << ref.status().to_string();
+  const Tensor& f = fast.value()[0];
+  const Tensor& r = ref.value()[0];
+  ASSERT_EQ(f.dims(), r.dims());
+  for (int64_t i = 0; i < r.size(); ++i)
+    ASSERT_NEAR(f.data<float>()[i], r.data<float>()[i], 1e-4f * (1.f + std::abs(r.data<float>()[i]))) << "at " << i;
 }
 
 inline std::vector<float> values(const Tensor& t) {

@@ -2,26 +2,10 @@
 // packed per run; Conv through the channels-last kernels) against the same ops on the
 // reference kernels.
 #include "graph/kiln_extensions.h"
-#include "ops/packed_gemm.h"
 #include "ops_nn_test_util.h"
 
 namespace kiln::nntest {
 namespace {
-
-// Runs the call on the fast path and with the reference kernels; outputs must agree.
-void expect_fast_matches_reference(const OpCall& call) {
-  auto fast = run_op(call);
-  ASSERT_TRUE(fast.ok()) << fast.status().to_string();
-  set_use_reference_kernels(true);
-  auto ref = run_op(call);
-  set_use_reference_kernels(false);
-  ASSERT_TRUE(ref.ok()) << ref.status().to_string();
-  const Tensor& f = fast.value()[0];
-  const Tensor& r = ref.value()[0];
-  ASSERT_EQ(f.dims(), r.dims());
-  for (int64_t i = 0; i < r.size(); ++i)
-    ASSERT_NEAR(f.data<float>()[i], r.data<float>()[i], 1e-4f * (1.f + std::abs(r.data<float>()[i]))) << "at " << i;
-}
 
 TEST(OpsPackedGemm, MatMulConstantAndRuntimeB) {
   const std::pair<Dims, Dims> cases[] = {

@@ -13,6 +13,7 @@
 #include "graph/passes/pipeline.h"
 #include "graph_optimizer_util.h"
 #include "ops/packed_gemm.h"  // set_use_reference_kernels
+#include "qdq_graph_builder.h"
 #include "runtime/session.h"
 
 namespace kiln {
@@ -24,33 +25,9 @@ using opt_test::attr_ints;
 using opt_test::Builder;
 using opt_test::count_op;
 
-Attribute attr_s(const std::string& s) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = s;
-  return a;
-}
-
-Tensor i8_scalar(int8_t v) {
-  auto t = Tensor::make(DType::kI8, {});
-  t->mutable_data<int8_t>()[0] = v;
-  return std::move(t).value();
-}
-
-struct Qdq {
-  Builder b;
-  int n = 0;
-  std::string fresh(const std::string& s) { return s + std::to_string(n++); }
-  int q(int x, float s, int8_t z, const std::string& name = "") {
-    return b.node("QuantizeLinear", {x, b.scalar(fresh("s"), s), b.constant(fresh("z"), i8_scalar(z))},
-                  name.empty() ? fresh("q") : name);
-  }
-  int dq(int x, float s, int8_t z) {
-    return b.node("DequantizeLinear", {x, b.scalar(fresh("s"), s), b.constant(fresh("z"), i8_scalar(z))}, fresh("dq"));
-  }
-  // A float input quantized then dequantized: the int8 activation a fused graph reads.
-  int act(const std::string& name, const Dims& d, float s, int8_t z) { return dq(q(b.input(name, d), s, z), s, z); }
-};
+using nntest::attr_s;
+using Qdq = qdq_test::QdqGraph;
+using qdq_test::i8_scalar;
 
 // Fuses, checks the pattern, compares with fake quant: at most `max_off` elements one step
 // off (0: bit-exact), none more.
